@@ -1,0 +1,52 @@
+# One entry point for people and CI. Every target installs what it needs first.
+SHELL := /bin/bash
+ROOT := $(abspath .)
+PY := $(ROOT)/.venv/bin/python
+PIP := $(ROOT)/.venv/bin/pip
+PACKAGES := -e schemas -e runtime -e services/ledger -e tools
+VENV_STAMP := .venv/.installed
+
+.PHONY: deps venv kafka-jars postgres node-deps up down status test unit demo bench clean
+
+deps: venv kafka-jars postgres node-deps
+
+venv: $(VENV_STAMP)
+$(VENV_STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
+	test -x .venv/bin/python || python3 -m venv .venv
+	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	$(PIP) install -q --disable-pip-version-check --no-deps --no-build-isolation $(PACKAGES)
+	touch $@
+
+kafka-jars:
+	deploy/local/install-kafka.sh
+
+postgres:
+	deploy/local/install-postgres.sh
+
+node-deps:
+	deploy/local/install-node-deps.sh
+
+up: deps
+	deploy/local/stack.sh up
+
+down:
+	deploy/local/stack.sh down
+
+status:
+	deploy/local/stack.sh status
+
+unit: venv
+	$(PY) -m pytest -q schemas runtime services tools/tests
+
+test: deps
+	$(PY) -m pytest -q
+
+demo: deps
+	$(PY) -m caretools.demo
+
+bench: deps
+	$(PY) -m caretools.bench
+
+clean:
+	deploy/local/stack.sh down || true
+	rm -rf .local out

@@ -1,0 +1,1 @@
+"""Wire contracts shared by every service: envelope, events, commands and their registry."""

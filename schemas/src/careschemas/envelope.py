@@ -1,0 +1,36 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) that every message on every topic travels in.
+
+`data` stays a plain dict here; the registry (`careschemas.registry`) turns it into the typed payload
+named by `type`. Extensions `councilid`, `correlationid` and `causationid` are required so that every
+record can be scoped to one council and traced across services.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+
+# Stable type names: "<family>.<Name>.v<N>", e.g. "allocation.PersonalBudgetAgreed.v1".
+TYPE_PATTERN = r"^[a-z]+\.[A-Z][A-Za-z]+\.v[0-9]+$"
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+
+
+class Envelope(BaseModel):
+    """A CloudEvents 1.0 event in structured mode, with this project's required extensions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(pattern=ID_PATTERN, description="Unique id of this event or command.")
+    source: str = Field(min_length=1, max_length=256, description="URI-reference of the producer.")
+    type: str = Field(pattern=TYPE_PATTERN, description="Stable type name, e.g. allocation.PersonalBudgetAgreed.v1.")
+    time: datetime = Field(description="Recorded time at the producer (RFC 3339).")
+    subject: str = Field(min_length=1, max_length=128, description="Aggregate id: budget, provider, payment or run.")
+    datacontenttype: Literal["application/json"] = "application/json"
+    councilid: str = Field(pattern=r"^[A-Za-z0-9\-]{1,32}$", description="Tenant: the council the record belongs to.")
+    correlationid: str = Field(pattern=ID_PATTERN, description="Id of the business conversation.")
+    causationid: str | None = Field(default=None, pattern=ID_PATTERN, description="Id of the message that caused this one.")
+    data: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Demo generator, demo runner and benchmarks for the care budget ledger."""
