@@ -1,0 +1,1 @@
+"""Adapters: wire mapping, asyncpg repository, outbox messages."""

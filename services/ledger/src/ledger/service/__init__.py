@@ -1,0 +1,1 @@
+"""Service layer: batch handlers that load state, call the domain and record outcomes."""
