@@ -140,9 +140,15 @@ def test_no_payment_after_death_or_after_the_budget_end():
     rejected(given(agreed()), instructed("P4", due=date(2027, 4, 1)), reasons.PAYMENT_AFTER_END)
 
 
-def test_a_closed_budget_takes_no_new_commitments():
+def test_a_closed_budget_takes_no_changes_dated_after_it_closed():
     book = given(agreed(), event("PersonalBudgetEnded", budget_id="PB-1", end_date=date(2026, 9, 30), reason="moved away"))
-    rejected(book, order(), reasons.BUDGET_CLOSED)
+    rejected(book, order(effective_date=date(2026, 10, 1)), reasons.BUDGET_CLOSED)
+
+
+def test_closure_is_judged_by_effective_date_not_by_reading_order():
+    book = given(agreed(amount=100_000), event("PersonDied", budget_id="PB-1", person_ref="p", date_of_death=date(2026, 6, 30)))
+    assert apply(book, order(effective_date=date(2026, 4, 1)), SHARD).kind == "posted"
+    rejected(book, order("SO-2", effective_date=date(2026, 7, 1)), reasons.BUDGET_CLOSED)
 
 
 def test_ending_a_budget_hands_the_unspent_amount_back_to_its_funders():

@@ -96,6 +96,7 @@ class BudgetTerms:
     total: int
     status: str = "active"  # active | ended | deceased
     died_on: date | None = None
+    closed_on: date | None = None  # last day changes may take effect (death or end)
     authorised_limit: int = 0  # how far below zero the budget account may go
     contribution_annual: int = 0
 

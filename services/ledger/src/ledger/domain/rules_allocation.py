@@ -24,7 +24,7 @@ def personal_budget_agreed(book: Book, ev: Event) -> Result:
 
 def personal_budget_revised(book: Book, ev: Event) -> Result:
     p = ev.payload
-    terms = open_budget(book, p.budget_id)
+    terms = open_budget(book, p.budget_id, p.effective_date)
     if isinstance(terms, Rejection):
         return terms
     c, delta = ev.council_id, p.amount_pence - terms.total
@@ -58,7 +58,7 @@ def _reshare(book: Book, terms: BudgetTerms, targets: dict[str, int]) -> Result:
 
 def funding_split_agreed(book: Book, ev: Event) -> Result:
     p = ev.payload
-    terms = open_budget(book, p.budget_id)
+    terms = open_budget(book, p.budget_id, p.effective_date)
     if isinstance(terms, Rejection):
         return terms
     return _reshare(book, terms, {"icb": p.icb_pence, "pooled": p.pooled_pence})
@@ -66,7 +66,7 @@ def funding_split_agreed(book: Book, ev: Event) -> Result:
 
 def contribution_assessed(book: Book, ev: Event) -> Result:
     p = ev.payload
-    terms = open_budget(book, p.budget_id)
+    terms = open_budget(book, p.budget_id, p.effective_date)
     if isinstance(terms, Rejection):
         return terms
     annual = p.weekly_pence * 52
@@ -87,6 +87,7 @@ def personal_budget_ended(book: Book, ev: Event) -> Result:
         return Rejection(reasons.BUDGET_CLOSED, f"budget {p.budget_id} already ended")
     c, b = ev.council_id, p.budget_id
     terms.status, terms.end_date = "ended", min(terms.end_date, p.end_date)
+    terms.closed_on = min(terms.closed_on or terms.end_date, terms.end_date)
     book.touch("budgets", b)
     left = book.available(acct.budget(c, b))
     if left <= 0:
@@ -106,13 +107,14 @@ def person_died(book: Book, ev: Event) -> Result:
     if isinstance(terms, Rejection):
         return terms
     terms.status, terms.died_on = "deceased", p.date_of_death
+    terms.closed_on = min(terms.closed_on or p.date_of_death, p.date_of_death)
     book.touch("budgets", p.budget_id)
     return Noted(f"died on {p.date_of_death.isoformat()}")
 
 
 def overspend_authorised(book: Book, ev: Event) -> Result:
     p = ev.payload
-    terms = open_budget(book, p.budget_id)
+    terms = open_budget(book, p.budget_id, p.effective_date)
     if isinstance(terms, Rejection):
         return terms
     terms.authorised_limit = p.limit_pence
@@ -133,7 +135,7 @@ def service_order_commissioned(book: Book, ev: Event) -> Result:
     p = ev.payload
     if p.order_id in book.orders:
         return Rejection(reasons.ORDER_EXISTS, f"order {p.order_id} already commissioned")
-    terms = open_budget(book, p.budget_id)
+    terms = open_budget(book, p.budget_id, p.effective_date)
     if isinstance(terms, Rejection):
         return terms
     if p.start_date < terms.start_date or p.end_date > terms.end_date:
@@ -154,7 +156,7 @@ def _recommit(book: Book, ev: Event, rate: int, units: int, end) -> Result:
     if order is None or order.status != "active":
         return Rejection(reasons.UNKNOWN_ORDER, f"no active order {p.order_id}")
     terms = book.budgets[order.budget_id]
-    if terms.status != "active" and end > order.end_date:
+    if terms.closed_on is not None and end > order.end_date and p.effective_date > terms.closed_on:
         return Rejection(reasons.BUDGET_CLOSED, f"budget {order.budget_id} is {terms.status}")
     pivot = max(order.segment_start, min(p.effective_date, end + ONE_DAY))
     fixed = order.fixed + weekly_commitment(order.rate, order.units, order.segment_start, pivot - ONE_DAY)

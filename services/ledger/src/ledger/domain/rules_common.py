@@ -14,12 +14,17 @@ def weekly_commitment(rate: int, units_per_week: int, start: date, end: date) ->
     return rate * units_per_week * days // 7 if days > 0 else 0
 
 
-def open_budget(book: Book, budget_id: str) -> BudgetTerms | Rejection:
+def open_budget(book: Book, budget_id: str, on: date) -> BudgetTerms | Rejection:
+    """The budget's terms if it is open on `on` (its effective date, not the day the ledger reads it).
+
+    Judging by effective date keeps the outcome independent of whether the ledger happened to read a
+    death or an ending (allocation topic) before or after a change dated earlier (another topic).
+    """
     terms = book.budgets.get(budget_id)
     if terms is None:
         return Rejection(reasons.UNKNOWN_BUDGET, f"no agreed budget {budget_id}")
-    if terms.status != "active":
-        return Rejection(reasons.BUDGET_CLOSED, f"budget {budget_id} is {terms.status}")
+    if terms.closed_on is not None and on > terms.closed_on:
+        return Rejection(reasons.BUDGET_CLOSED, f"budget {budget_id} is {terms.status} since {terms.closed_on}")
     return terms
 
 

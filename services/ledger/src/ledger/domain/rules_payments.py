@@ -17,16 +17,15 @@ Result = Posting | Rejection | Noted
 
 
 def schedule_periods(first_due: date, end: date, frequency_weeks: int) -> int:
-    if end < first_due:
-        return 0
-    return (end - first_due).days // (7 * frequency_weeks) + 1
+    """Whole periods, paid in advance from each due date, that end on or before `end`."""
+    return max(0, ((end - first_due).days + 1) // (7 * frequency_weeks))
 
 
 def direct_payment_scheduled(book: Book, ev: Event) -> Result:
     p = ev.payload
     if p.schedule_id in book.schedules:
         return Rejection(reasons.SCHEDULE_EXISTS, f"schedule {p.schedule_id} already exists")
-    terms = open_budget(book, p.budget_id)
+    terms = open_budget(book, p.budget_id, p.effective_date)
     if isinstance(terms, Rejection):
         return terms
     end = min(p.end_date, terms.end_date)

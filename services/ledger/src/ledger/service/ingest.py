@@ -7,10 +7,13 @@ database state for the partitions this process owns; it is dropped on any error 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+
+from careruntime import outbox
+from careruntime.codec import OUTBOX_HEADERS
 
 from ..adapters import repository, wire
 from ..domain.ledger import apply
@@ -18,21 +21,19 @@ from ..domain.model import Book, Outcome
 
 log = structlog.get_logger(__name__)
 
-ContentType = [("content-type", wire.CONTENT_TYPE)]
+LagOf = Callable[[Any], Awaitable[int | None]]
 
 
 class LedgerIngest:
-    """One per worker process. `append_outbox(conn, rows)` and `OutboxRow` come from the runtime."""
+    """One per worker process; `lag_of(tp)` tells how far a partition's reading is behind its end."""
 
-    def __init__(self, *, entries_topic: str, budget_topics: set[str], outbox_row: Callable[..., Any],
-                 append_outbox: Callable[..., Any], lag_of: Callable[[Any], int | None] | None = None,
+    def __init__(self, *, entries_topic: str, budget_topics: set[str], lag_of: LagOf | None = None,
                  max_defer_seconds: float = 30.0) -> None:
         self.entries_topic = entries_topic
         self.budget_topics = budget_topics  # topics where budgets are agreed; others may run ahead of them
-        self.outbox_row = outbox_row
-        self.append_outbox = append_outbox
         self.lag_of = lag_of
         self.max_defer_seconds = max_defer_seconds
+        self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
         self.deferred_since: dict[tuple[str, int, int], float] = {}
         self.stats: dict[str, int] = {}
         self.reset()
@@ -45,20 +46,18 @@ class LedgerIngest:
     async def on_assigned(self, conn, tps) -> None:
         self.reset()
 
-    def on_revoked(self, tps) -> None:
+    async def on_revoked(self, tps) -> None:
         self.reset()
 
-    def _defer_allowed(self, tp, offset: int, assigned) -> bool:
+    async def _defer_allowed(self, tp, offset: int, assigned) -> bool:
         """Defer while a budget topic this process reads is behind, and for at most max_defer_seconds."""
-        if tp.topic in self.budget_topics:
-            return False
         key = (tp.topic, tp.partition, offset)
         first = self.deferred_since.setdefault(key, time.monotonic())
         if time.monotonic() - first > self.max_defer_seconds:
             return False
         if self.lag_of is None:
             return True
-        lags = [self.lag_of(other) for other in assigned if other.topic in self.budget_topics]
+        lags = [await self.lag_of(other) for other in assigned if other.topic in self.budget_topics]
         return not lags or any(lag is None or lag > 0 for lag in lags)
 
     async def handle(self, conn, decoded_by_tp: dict, rejects_by_tp: dict | None = None) -> dict:
@@ -91,11 +90,13 @@ class LedgerIngest:
         results: list[tuple[Outcome, str, int]] = []
         rows = []
         resume: dict = {}
-        assigned = list(decoded_by_tp)
+        assigned = self.assigned() if self.assigned else list(decoded_by_tp)
         for tp, shard, items in batches:
+            may_defer = tp.topic not in self.budget_topics
             for record, env, ev in items:
-                defer = self._defer_allowed(tp, record.offset, assigned) if tp.topic not in self.budget_topics else False
-                outcome = apply(book, ev, shard, defer_retriable=defer)
+                outcome = apply(book, ev, shard, defer_retriable=may_defer)
+                if outcome.kind == "deferred" and not await self._defer_allowed(tp, record.offset, assigned):
+                    outcome = apply(book, ev, shard)
                 if outcome.kind == "deferred":
                     resume[tp] = record.offset
                     break
@@ -103,10 +104,11 @@ class LedgerIngest:
                 self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
                 results.append((outcome, shard, record.offset))
                 if outcome.kind == "posted":
-                    rows.append(self.outbox_row(self.entries_topic, record.key, wire.entry_message(outcome.entry, env), ContentType))
+                    rows.append(outbox.OutboxRow(self.entries_topic, record.key,
+                                                 wire.entry_message(outcome.entry, env), OUTBOX_HEADERS))
                 elif outcome.kind == "rejected":
-                    rows.append(self.outbox_row(self.entries_topic, record.key, wire.rejection_message(outcome, shard, env), ContentType))
+                    rows.append(outbox.OutboxRow(self.entries_topic, record.key,
+                                                 wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS))
         await repository.write_batch(conn, book, results)
-        if rows:
-            await self.append_outbox(conn, rows)
+        await outbox.append(conn, rows)
         return resume

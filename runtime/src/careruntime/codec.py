@@ -1,0 +1,174 @@
+"""Wire codec: CloudEvents envelopes to and from Kafka record values, and their content hash.
+
+Owns the byte format of every record value (compact UTF-8 JSON, keys sorted at every level; the same
+bytes as careschemas.codec.encode, made faster with orjson), the Kafka `content-type` header, the reason codes of an undecodable record
+(`DecodeError.code`) and the canonical content hash that idempotency checks compare ("same id and
+same hash = same outcome; same id and a different hash = conflict").
+
+Decoding is the hot path of every consumer, so it parses each value once (in pydantic-core, straight
+from bytes) and resolves payload models through a per-process cache of the registry lookup.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import orjson
+from careschemas.envelope import CONTENT_TYPE, Envelope
+from pydantic import BaseModel, ValidationError
+
+MALFORMED_JSON: Final = "MALFORMED_JSON"
+INVALID_ENVELOPE: Final = "INVALID_ENVELOPE"
+UNKNOWN_TYPE: Final = "UNKNOWN_TYPE"
+INVALID_PAYLOAD: Final = "INVALID_PAYLOAD"
+DECODE_ERROR_CODES: Final = (MALFORMED_JSON, INVALID_ENVELOPE, UNKNOWN_TYPE, INVALID_PAYLOAD)
+
+CONTENT_TYPE_HEADER: Final = "content-type"
+# The Kafka binding's structured mode: the whole event is the value, this header says so.
+KAFKA_HEADERS: Final[list[tuple[str, bytes]]] = [(CONTENT_TYPE_HEADER, CONTENT_TYPE.encode())]
+OUTBOX_HEADERS: Final[dict[str, str]] = {CONTENT_TYPE_HEADER: CONTENT_TYPE}
+
+_DETAIL_MAX = 300
+K = TypeVar("K")
+
+
+class DecodeError(Exception):
+    """A record value that cannot become a typed event; `code` is one of DECODE_ERROR_CODES."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(slots=True, frozen=True)
+class Decoded:
+    """A decoded record: the validated envelope and its payload as the registry's typed model."""
+
+    envelope: Envelope
+    payload: BaseModel
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.envelope)
+
+
+def _default_resolver(type_name: str) -> type[BaseModel] | None:
+    from careschemas.registry import payload_model  # the registry is imported once, on first use
+
+    return payload_model(type_name)
+
+
+class _ModelCache:
+    """Memoises type name -> payload model, including misses, so the registry is asked once per type."""
+
+    def __init__(self, resolve: Callable[[str], type[BaseModel] | None] = _default_resolver) -> None:
+        self._resolve = resolve
+        self._models: dict[str, type[BaseModel] | None] = {}
+
+        self.get = self._models.get  # the hit path is one dict lookup
+
+    def __call__(self, type_name: str) -> type[BaseModel] | None:
+        if type_name not in self._models:
+            self._models[type_name] = self._resolve(type_name)
+        return self._models[type_name]
+
+
+_models = _ModelCache()
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> str:
+    err = exc.errors(include_url=False, include_input=False)[0]
+    loc = ".".join(str(part) for part in err["loc"])
+    where = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "value")
+    more = exc.error_count() - 1
+    detail = f"{where}: {err['msg']}" + (f" (and {more} more)" if more > 0 else "")
+    return detail[:_DETAIL_MAX]
+
+
+def _envelope_error(exc: ValidationError, raw: bytes) -> DecodeError:
+    first = exc.errors(include_url=False, include_input=False)[0]
+    if first["type"] == "json_invalid":
+        return DecodeError(MALFORMED_JSON, f"not valid JSON: {first['msg']}"[:_DETAIL_MAX])
+    if first["type"] == "model_type" and not first["loc"]:
+        # Same code as careschemas.codec: a JSON document that is not an object is not a message.
+        kind = type(orjson.loads(raw)).__name__
+        return DecodeError(MALFORMED_JSON, f"expected a JSON object, got {kind}")
+    return DecodeError(INVALID_ENVELOPE, _first_error(exc))
+
+
+def decode(raw: bytes | None) -> Decoded:
+    """Validate one record value into envelope and typed payload, or raise DecodeError."""
+    if not raw:
+        raise DecodeError(MALFORMED_JSON, "empty value")
+    try:
+        envelope = Envelope.model_validate_json(raw)
+    except ValidationError as exc:
+        raise _envelope_error(exc, raw) from None
+    model = _models.get(envelope.type) or _models(envelope.type)
+    if model is None:
+        raise DecodeError(UNKNOWN_TYPE, f"no payload model registered for {envelope.type}")
+    try:
+        payload = model.model_validate(envelope.data)
+    except ValidationError as exc:
+        raise DecodeError(INVALID_PAYLOAD, _first_error(exc, "data.")) from None
+    return Decoded(envelope, payload)
+
+
+def decode_batch(records: Iterable[Any]) -> tuple[list[tuple[Any, Decoded]], list[tuple[Any, DecodeError]]]:
+    """Decode many records (anything with `.value`); order within each list follows the input."""
+    good: list[tuple[Any, Decoded]] = []
+    bad: list[tuple[Any, DecodeError]] = []
+    for record in records:
+        try:
+            good.append((record, decode(record.value)))
+        except DecodeError as exc:
+            bad.append((record, exc))
+    return good, bad
+
+
+def decode_partitions(
+    batch: Mapping[K, Iterable[Any]],
+) -> tuple[dict[K, list[tuple[Any, Decoded]]], dict[K, list[tuple[Any, DecodeError]]]]:
+    """`decode_batch` per partition of a fetched batch; partitions without any are left out."""
+    decoded, rejects = {}, {}
+    for tp, records in batch.items():
+        good, bad = decode_batch(records)
+        if good:
+            decoded[tp] = good
+        if bad:
+            rejects[tp] = bad
+    return decoded, rejects
+
+
+def encode(envelope: Envelope) -> bytes:
+    """The record value for `envelope`: compact JSON, keys sorted at every level (deterministic)."""
+    return orjson.dumps(envelope.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+
+
+def content_hash(raw_or_envelope: bytes | Envelope) -> str:
+    """sha256 hex of the canonical form of the whole envelope.
+
+    The canonical form is `encode(envelope)`, so bytes are first validated as an Envelope: two values
+    that differ only in spelling (key order, whitespace, `Z` versus `+00:00`) hash the same, and a
+    value that is not an envelope raises DecodeError.
+    """
+    if isinstance(raw_or_envelope, Envelope):
+        envelope = raw_or_envelope
+    else:
+        if not raw_or_envelope:
+            raise DecodeError(MALFORMED_JSON, "empty value")
+        try:
+            envelope = Envelope.model_validate_json(raw_or_envelope)
+        except ValidationError as exc:
+            raise _envelope_error(exc, raw_or_envelope) from None
+    return hashlib.sha256(encode(envelope)).hexdigest()
+
+
+__all__ = [
+    "CONTENT_TYPE", "CONTENT_TYPE_HEADER", "DECODE_ERROR_CODES", "INVALID_ENVELOPE", "INVALID_PAYLOAD",
+    "KAFKA_HEADERS", "MALFORMED_JSON", "OUTBOX_HEADERS", "UNKNOWN_TYPE", "DecodeError", "Decoded",
+    "content_hash", "decode", "decode_batch", "decode_partitions", "encode",
+]

@@ -1,0 +1,358 @@
+"""The batch consumer: exactly-once processing of Kafka records into PostgreSQL.
+
+Owns the consume loop every service runs. One batch is one unit of work: fetch up to `max_records`,
+decode them, then in ONE PostgreSQL transaction let the handler write its state and outbox rows,
+append dead letters for undecodable records and move the stored offsets past the batch. Kafka's own
+committed offsets are written afterwards, best effort, for lag dashboards only.
+
+Why this is exactly once: the offsets live in the same database as the effects, so a crash anywhere
+leaves either both or neither. On assignment the consumer seeks to the offsets stored in PostgreSQL
+(partitions never stored start from the beginning). Offsets are saved compare-and-set
+(careruntime.offsets), which fences a consumer that lost its partitions without noticing.
+
+Failures: a failed batch (connection lost, serialization failure, a handler exception) is rolled back,
+its partitions are sought back to the stored positions and re-fetched after an exponential backoff.
+Handler exceptions are retried too: stalling a partition is better than skipping money. A handler
+that cannot finish a partition yet (a dependency has not arrived) returns {tp: offset}; the batch
+commits up to that offset for that partition, which is sought back and paused for a while.
+
+The handler is a `BatchHandler`; its optional hooks `on_assigned(conn, tps)` (in a transaction with
+the offset load: load per-shard state there) and `on_revoked(tps)` (after the batch in hand) are
+called when present.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from aiokafka.errors import IllegalStateError
+from aiokafka.structs import TopicPartition
+
+from . import outbox
+from .codec import DecodeError, Decoded, decode_partitions
+from .dlq import dlq_row
+from .metrics import RuntimeMetrics
+from .offsets import OffsetConflict, load_offsets, save_offsets
+
+log = structlog.get_logger("careruntime.consumer")
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+    asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.OperatorInterventionError, asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.LockNotAvailableError,
+)
+
+
+DecodedBatch = dict[TopicPartition, list[tuple[Any, Decoded]]]  # (aiokafka ConsumerRecord, Decoded)
+RejectedBatch = dict[TopicPartition, list[tuple[Any, DecodeError]]]
+
+
+class BatchHandler(Protocol):
+    async def handle(
+        self, conn: asyncpg.Connection, decoded: DecodedBatch, rejects: RejectedBatch
+    ) -> Mapping[TopicPartition, int] | None:
+        """Apply a batch on `conn` (inside its transaction). Return {tp: offset} for partitions to
+        resume from `offset` later (records from there on count as not done), or None."""
+
+
+@dataclass(frozen=True)
+class ConsumerSettings:
+    max_records: int = 5000
+    fetch_timeout_ms: int = 500
+    retry_backoff_s: float = 0.1  # first retry delay of a failed batch; doubles up to the max
+    retry_backoff_max_s: float = 30.0
+    deferred_retry_s: float = 0.5  # how long a partition the handler stopped stays paused
+    kafka_commit_interval_s: float = 1.0
+    kafka_options: Mapping[str, Any] = field(default_factory=dict)  # passed to AIOKafkaConsumer
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, owner: BatchConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._owner._on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self._owner._on_assigned(set(assigned))
+
+
+class BatchConsumer:
+    """Consumes `topics` as `group_id`, handing decoded batches to `handler` (see module docstring)."""
+
+    def __init__(
+        self, bootstrap: str, group_id: str, topics: Sequence[str], pool: asyncpg.Pool, handler: BatchHandler,
+        settings: ConsumerSettings | None = None, metrics: RuntimeMetrics | None = None,
+    ) -> None:
+        self.group_id, self.topics, self.pool, self.handler = group_id, list(topics), pool, handler
+        self.settings = settings or ConsumerSettings()
+        self.metrics = metrics
+        self.bootstrap = bootstrap
+        self.consumer: AIOKafkaConsumer | None = None  # made in run(): aiokafka needs a running loop
+        # Held for a whole batch and by the rebalance callbacks: a revoke waits for the batch in hand.
+        self._lock = asyncio.Lock()
+        self._generation = 0  # bumped by every rebalance; a fetch that spans one is rewound
+        self._stored: dict[TopicPartition, int | None] = {}  # ready partitions -> stored next offset
+        self._unloaded: set[TopicPartition] = set()  # assigned, offsets not loaded yet (kept paused)
+        self._deferred: dict[TopicPartition, float] = {}  # paused on handler request -> resume time
+        self._kafka_pending: dict[TopicPartition, int] = {}
+        self._kafka_task: asyncio.Task[None] | None = None
+        self._kafka_last = 0.0
+        self._failures = 0
+        self._batches = 0
+        self._stop = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        """Finish the batch in hand, then stop (what SIGTERM does)."""
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+
+    async def run(self) -> None:
+        """Consume until `request_stop()` (or cancellation, which rolls back the batch in hand)."""
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
+            auto_offset_reset="earliest", isolation_level="read_committed", **self.settings.kafka_options,
+        )
+        self.consumer.subscribe(self.topics, listener=_Listener(self))
+        try:
+            await self.consumer.start()
+            log.info("consumer started", group_id=self.group_id, topics=self.topics)
+            while not self._stop.is_set():
+                await self._tick()
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        try:
+            if self._kafka_task is not None:
+                await asyncio.wait([self._kafka_task], timeout=5)
+            if self._kafka_pending:
+                await asyncio.wait_for(self._commit_kafka(dict(self._kafka_pending)), timeout=5)
+        except Exception:  # best effort only: PostgreSQL already holds the truth
+            pass
+        finally:
+            await self.consumer.stop()
+            log.info("consumer stopped", group_id=self.group_id)
+
+    # -- rebalance ---------------------------------------------------------------------------------
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            self._generation += 1
+            for tp in revoked:
+                self._stored.pop(tp, None)
+                self._deferred.pop(tp, None)
+                self._kafka_pending.pop(tp, None)
+                if self.metrics:
+                    self.metrics.forget_partition(tp.topic, tp.partition)
+            self._unloaded -= revoked
+            hook = getattr(self.handler, "on_revoked", None)
+            if hook is not None and revoked:
+                await hook(revoked)
+
+    async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self._lock:
+            self._generation += 1
+            if not assigned:
+                return
+            self.consumer.pause(*assigned)  # nothing is fetched from Kafka's positions meanwhile
+            self._unloaded |= assigned
+            try:
+                await self._load_and_seek()
+            except Exception:
+                # Retried from the loop; the partitions stay paused until it works.
+                log.warning("loading stored offsets failed; will retry", exc_info=True)
+
+    async def _load_and_seek(self) -> None:
+        tps = self._unloaded & self.consumer.assignment()
+        if not tps:
+            self._unloaded = set()
+            return
+        async with self.pool.acquire() as conn:
+            async with conn.transaction(isolation="repeatable_read"):
+                stored = await load_offsets(conn, self.group_id, tps)
+                hook = getattr(self.handler, "on_assigned", None)
+                if hook is not None:
+                    await hook(conn, sorted(tps))
+        for tp, offset in stored.items():
+            self.consumer.seek(tp, offset)
+        fresh = [tp for tp in tps if tp not in stored]
+        if fresh:
+            await self.consumer.seek_to_beginning(*fresh)
+        self._stored.update({tp: stored.get(tp) for tp in tps})
+        self._unloaded = set()
+        self.consumer.resume(*(tp for tp in tps if tp not in self._deferred))
+        log.info("partitions ready", group_id=self.group_id,
+                 stored={f"{tp.topic}:{tp.partition}": stored.get(tp) for tp in sorted(tps)})
+
+    # -- the loop ----------------------------------------------------------------------------------
+    async def _tick(self) -> None:
+        await self._housekeeping()
+        generation = self._generation
+        fetched = await self.consumer.getmany(
+            timeout_ms=self.settings.fetch_timeout_ms, max_records=self.settings.max_records
+        )
+        if not fetched:
+            return
+        async with self._lock:
+            if generation != self._generation:
+                # A rebalance happened during the fetch. These records may have been fetched before or
+                # after its seeks; either way, go back to the stored offsets (never just drop them:
+                # the fetch position has already moved past them).
+                await self._rewind([tp for tp in fetched if tp in self._stored])
+                return
+            batch = self._owned_records(fetched)
+            ok = await self._process(batch) if batch else True
+        if not ok:
+            delay = min(self.settings.retry_backoff_s * 2 ** (self._failures - 1), self.settings.retry_backoff_max_s)
+            await self._sleep(delay)
+
+    def _owned_records(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, list[Any]]:
+        """The records of ready partitions, never below the stored offset (that would apply twice)."""
+        batch = {}
+        for tp, records in fetched.items():
+            if not records or tp not in self._stored:
+                continue  # not ready: its offsets load (and seek) before it is fetched again
+            stored = self._stored[tp]
+            if stored is not None and records[0].offset < stored:
+                log.error("fetched below the stored offset; skipping those", partition=str(tp),
+                          first=records[0].offset, stored=stored)
+                records = [r for r in records if r.offset >= stored]
+            if records:
+                batch[tp] = records
+        return batch
+
+    async def _housekeeping(self) -> None:
+        now = time.monotonic()
+        due = [tp for tp, at in self._deferred.items() if at <= now]
+        for tp in due:
+            del self._deferred[tp]
+        due = [tp for tp in due if tp in self._stored]
+        if due:
+            self.consumer.resume(*due)
+        if self._unloaded:
+            async with self._lock:
+                try:
+                    await self._load_and_seek()
+                except Exception:
+                    log.warning("loading stored offsets failed; will retry", exc_info=True)
+                    await self._sleep(self.settings.retry_backoff_s * 5)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _process(self, batch: dict[TopicPartition, list[Any]]) -> bool:
+        self._batches += 1
+        size = sum(len(recs) for recs in batch.values())
+        decoded, rejects = decode_partitions(batch)
+        if self.metrics:
+            self.metrics.batch_decoded(batch, rejects)
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(group_id=self.group_id, batch=self._batches, records=size):
+            try:
+                async with self.pool.acquire() as conn:
+                    async with conn.transaction():
+                        stops = await self.handler.handle(conn, decoded, rejects) or {}
+                        next_offsets = _next_offsets(batch, stops)
+                        dead = [dlq_row(tp.topic, rec, err.code, err.detail, group_id=self.group_id)
+                                for tp, items in rejects.items() for rec, err in items
+                                if rec.offset < next_offsets[tp]]
+                        await outbox.append(conn, dead)
+                        await save_offsets(conn, self.group_id, next_offsets,
+                                           expected={tp: self._stored[tp] for tp in next_offsets})
+            except OffsetConflict as exc:
+                log.warning("stored offsets moved under us; reloading", partitions=str(exc.partitions))
+                self._count_failure("offset_conflict")
+                self._unloaded |= set(batch)
+                self.consumer.pause(*batch)
+                return True  # _housekeeping reloads before the next fetch
+            except Exception as exc:
+                kind = "transient" if isinstance(exc, TRANSIENT_ERRORS) else "error"
+                self._count_failure(kind)
+                log.log(30 if kind == "transient" else 40, "batch rolled back; will retry",
+                        kind=kind, attempt=self._failures, exc_info=True)
+                await self._rewind(batch)
+                return False
+            elapsed = time.perf_counter() - started
+            self._failures = 0
+            self._stored.update(next_offsets)
+            self._after_commit(batch, next_offsets, stops, dead, elapsed)
+        return True
+
+    def _count_failure(self, kind: str) -> None:
+        self._failures += 1
+        if self.metrics:
+            self.metrics.batch_failures.labels(kind).inc()
+
+    async def _rewind(self, tps: Iterable[TopicPartition]) -> None:
+        fresh = []
+        for tp in tps:
+            stored = self._stored.get(tp)
+            if stored is None:
+                fresh.append(tp)
+                continue
+            try:
+                self.consumer.seek(tp, stored)
+            except IllegalStateError:
+                pass  # no longer ours; the new owner starts from PostgreSQL
+        if fresh:
+            try:
+                await self.consumer.seek_to_beginning(*fresh)
+            except IllegalStateError:
+                pass
+
+    def _after_commit(self, batch, next_offsets, stops, dead, elapsed: float) -> None:
+        now = time.monotonic()
+        for tp, offset in stops.items():
+            if tp in batch and offset <= batch[tp][-1].offset:
+                self.consumer.seek(tp, offset)
+                self.consumer.pause(tp)
+                self._deferred[tp] = now + self.settings.deferred_retry_s
+        if self.metrics:
+            self.metrics.batch_committed(batch, next_offsets, dead, elapsed, self.consumer.highwater)
+        self._kafka_pending.update(next_offsets)
+        idle = self._kafka_task is None or self._kafka_task.done()
+        if idle and now - self._kafka_last >= self.settings.kafka_commit_interval_s:
+            self._kafka_last = now
+            pending, self._kafka_pending = self._kafka_pending, {}
+            self._kafka_task = asyncio.create_task(self._commit_kafka(pending))
+
+    async def _commit_kafka(self, offsets: dict[TopicPartition, int]) -> None:
+        owned = self.consumer.assignment()
+        offsets = {tp: off for tp, off in offsets.items() if tp in owned}
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except Exception as exc:  # lag reporting only; the next interval tries again
+            log.debug("kafka offset commit skipped", error=repr(exc))
+
+
+def _next_offsets(batch: Mapping[TopicPartition, Sequence[Any]], stops: Mapping[TopicPartition, int]) -> dict:
+    """Offset to store per partition: past the batch, or where the handler asked to resume."""
+    result = {}
+    for tp, records in batch.items():
+        end = records[-1].offset + 1
+        stop = stops.get(tp, end)
+        if not records[0].offset <= stop <= end:
+            raise ValueError(f"handler asked to resume {tp} at {stop}, outside {records[0].offset}..{end}")
+        result[tp] = stop
+    return result
+
+
+__all__ = ["BatchConsumer", "BatchHandler", "ConsumerSettings", "DecodedBatch", "RejectedBatch", "TRANSIENT_ERRORS"]

@@ -1,0 +1,168 @@
+"""The wire codec: reason codes of undecodable values, round trips and the content hash."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import orjson
+import pytest
+from careschemas.envelope import CONTENT_TYPE, Envelope
+from careschemas.examples import example_envelope
+from careschemas.registry import MODELS
+
+from careruntime import codec
+from careruntime.codec import (
+    INVALID_ENVELOPE, INVALID_PAYLOAD, MALFORMED_JSON, UNKNOWN_TYPE, DecodeError, decode, decode_batch, encode,
+)
+
+TYPE = "allocation.PersonalBudgetRevised.v1"
+
+
+def envelope_doc(type_name: str = TYPE) -> dict:
+    return example_envelope(type_name)
+
+
+def raw(doc: dict) -> bytes:
+    return orjson.dumps(doc)
+
+
+def code_of(value: bytes | None) -> DecodeError:
+    with pytest.raises(DecodeError) as caught:
+        decode(value)
+    return caught.value
+
+
+def test_valid_value_decodes_to_envelope_and_typed_payload():
+    decoded = decode(raw(envelope_doc()))
+    assert decoded.envelope.type == TYPE
+    assert isinstance(decoded.payload, MODELS[TYPE])
+    assert decoded.payload.budget_id == envelope_doc()["data"]["budget_id"]
+
+
+@pytest.mark.parametrize("value", [b"{", b"not json", b"\xff\xfe", b"{\"id\": 1,}", b"", None])
+def test_malformed_json(value):
+    err = code_of(value)
+    assert err.code == MALFORMED_JSON
+    assert err.detail
+
+
+@pytest.mark.parametrize("value, kind", [(b"[1, 2]", "list"), (b"\"text\"", "str"), (b"42", "int"), (b"null", "NoneType")])
+def test_json_that_is_not_an_object_is_malformed(value, kind):
+    err = code_of(value)
+    assert err.code == MALFORMED_JSON
+    assert kind in err.detail
+
+
+@pytest.mark.parametrize("field", ["id", "source", "type", "time", "subject", "councilid", "correlationid", "data"])
+def test_missing_envelope_field(field):
+    doc = envelope_doc()
+    del doc[field]
+    err = code_of(raw(doc))
+    assert err.code == INVALID_ENVELOPE
+    assert err.detail.startswith(f"{field}: ")
+
+
+def test_invalid_envelope_attribute_and_extra_attribute():
+    doc = envelope_doc()
+    doc["specversion"] = "0.3"
+    assert code_of(raw(doc)).code == INVALID_ENVELOPE
+    doc = envelope_doc()
+    doc["surprise"] = 1
+    err = code_of(raw(doc))
+    assert (err.code, err.detail.split(":")[0]) == (INVALID_ENVELOPE, "surprise")
+
+
+def test_unknown_type():
+    doc = envelope_doc()
+    doc["type"] = "allocation.NoSuchThing.v9"
+    err = code_of(raw(doc))
+    assert err.code == UNKNOWN_TYPE
+    assert "allocation.NoSuchThing.v9" in err.detail
+
+
+def test_invalid_payload_names_the_field():
+    doc = envelope_doc()
+    doc["data"]["amount_pence"] = "lots"
+    err = code_of(raw(doc))
+    assert err.code == INVALID_PAYLOAD
+    assert err.detail.startswith("data.amount_pence: ")
+
+
+def test_missing_payload_field_counts_the_rest():
+    doc = envelope_doc()
+    doc["data"] = {}
+    err = code_of(raw(doc))
+    assert err.code == INVALID_PAYLOAD
+    assert "and" in err.detail and "more" in err.detail
+
+
+def test_every_registered_type_round_trips():
+    for type_name in MODELS:
+        envelope = Envelope.model_validate(envelope_doc(type_name))
+        decoded = decode(encode(envelope))
+        assert decoded.envelope == envelope
+        assert type(decoded.payload) is MODELS[type_name]
+
+
+def test_encode_is_compact_sorted_and_deterministic():
+    envelope = Envelope.model_validate(envelope_doc())
+    value = encode(envelope)
+    assert value == encode(Envelope.model_validate(orjson.loads(value)))
+    assert b" " not in value.replace(b"Annual review", b"")
+    keys = list(orjson.loads(value))
+    assert keys == sorted(keys)
+
+
+def test_decode_batch_splits_good_and_bad_in_order():
+    good_value = raw(envelope_doc())
+    records = [SimpleNamespace(value=v, offset=i) for i, v in enumerate([good_value, b"{", good_value, b"[]"])]
+    good, bad = decode_batch(records)
+    assert [r.offset for r, _ in good] == [0, 2]
+    assert [(r.offset, e.code) for r, e in bad] == [(1, MALFORMED_JSON), (3, MALFORMED_JSON)]
+
+
+class TestContentHash:
+    def test_stable_and_hex(self):
+        envelope = Envelope.model_validate(envelope_doc())
+        h = codec.content_hash(envelope)
+        assert len(h) == 64 and int(h, 16) >= 0
+        assert h == codec.content_hash(envelope)
+        assert h == codec.content_hash(encode(envelope))
+        assert h == decode(encode(envelope)).content_hash
+
+    def test_spelling_does_not_matter(self):
+        doc = envelope_doc()
+        reordered = dict(reversed(list(doc.items())))
+        spaced = orjson.dumps(reordered, option=orjson.OPT_INDENT_2)
+        doc_offset = dict(doc, time=doc["time"].replace("Z", "+00:00"))
+        assert codec.content_hash(raw(doc)) == codec.content_hash(spaced) == codec.content_hash(raw(doc_offset))
+
+    def test_any_content_change_changes_it(self):
+        doc = envelope_doc()
+        base = codec.content_hash(raw(doc))
+        changed_data = envelope_doc()
+        changed_data["data"]["amount_pence"] += 1
+        changed_time = dict(envelope_doc(), time="2030-01-01T00:00:00Z")
+        assert codec.content_hash(raw(changed_data)) != base
+        assert codec.content_hash(raw(changed_time)) != base
+
+    def test_known_value(self):
+        # Pinned: a change here changes every stored hash, so it must be deliberate.
+        envelope = Envelope(
+            id="e-1", source="test", type=TYPE, time="2025-04-01T09:30:00Z", subject="PB-1",
+            councilid="E08000025", correlationid="c-1", data={"a": 1, "b": [True, None]},
+        )
+        assert encode(envelope) == (
+            b'{"causationid":null,"correlationid":"c-1","councilid":"E08000025","data":{"a":1,"b":[true,null]},'
+            b'"datacontenttype":"application/json","id":"e-1","source":"test","specversion":"1.0",'
+            b'"subject":"PB-1","time":"2025-04-01T09:30:00Z","type":"allocation.PersonalBudgetRevised.v1"}'
+        )
+        assert codec.content_hash(envelope) == __import__("hashlib").sha256(encode(envelope)).hexdigest()
+
+    def test_not_an_envelope_raises_decode_error(self):
+        with pytest.raises(DecodeError):
+            codec.content_hash(b"{}")
+
+
+def test_kafka_content_type_header():
+    assert codec.KAFKA_HEADERS == [("content-type", b"application/cloudevents+json; charset=UTF-8")]
+    assert codec.OUTBOX_HEADERS == {"content-type": CONTENT_TYPE}

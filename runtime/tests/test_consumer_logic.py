@@ -1,0 +1,44 @@
+"""The consumer's pure decisions: which offset to store per partition after a batch."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from aiokafka.structs import TopicPartition
+
+from careruntime.consumer import TRANSIENT_ERRORS, _next_offsets
+
+A, B = TopicPartition("in", 0), TopicPartition("in", 1)
+
+
+def recs(*offsets):
+    return [SimpleNamespace(offset=o) for o in offsets]
+
+
+def test_next_offset_is_past_the_last_record():
+    assert _next_offsets({A: recs(10, 11, 14), B: recs(0)}, {}) == {A: 15, B: 1}
+
+
+def test_handler_can_stop_a_partition_part_way():
+    assert _next_offsets({A: recs(10, 11, 12), B: recs(5, 6)}, {A: 11}) == {A: 11, B: 7}
+    assert _next_offsets({A: recs(10, 11)}, {A: 10}) == {A: 10}  # nothing done on A
+    assert _next_offsets({A: recs(10, 11)}, {A: 12}) == {A: 12}  # "stopped" after everything
+
+
+@pytest.mark.parametrize("stop", [9, 14])
+def test_stop_outside_the_batch_is_a_handler_bug(stop):
+    with pytest.raises(ValueError):
+        _next_offsets({A: recs(10, 11, 12)}, {A: stop})
+
+
+def test_stops_for_partitions_not_in_the_batch_are_ignored():
+    assert _next_offsets({A: recs(3)}, {B: 0}) == {A: 4}
+
+
+def test_connection_and_serialization_failures_are_transient():
+    import asyncpg
+
+    for exc in (ConnectionResetError(), asyncpg.exceptions.SerializationError(), asyncpg.InterfaceError("closed"),
+                asyncpg.exceptions.DeadlockDetectedError(), asyncpg.exceptions.AdminShutdownError()):
+        assert isinstance(exc, TRANSIENT_ERRORS), exc
+    assert not isinstance(ValueError(), TRANSIENT_ERRORS)

@@ -1,0 +1,63 @@
+"""Provider invoices: lines priced as units x rate, never typed in; documents need unique lines."""
+from __future__ import annotations
+
+import pytest
+
+from careschemas.invoice_events import InvoiceLine, InvoiceReceived
+
+from schemas_testkit import DROP, data, invalid, valid
+
+RECEIVED = "invoices.InvoiceReceived.v1"
+LINE = data(RECEIVED)["lines"][0]
+
+
+def test_line_cost_is_units_times_rate():
+    line = InvoiceLine.model_validate({**LINE, "units": 14, "rate_pence": 2450})
+    assert line.cost_pence == 34_300
+
+
+def test_a_line_cannot_carry_an_amount():
+    invalid(RECEIVED, lines=[{**LINE, "cost_pence": 34_300}])
+    invalid(RECEIVED, lines=[{**LINE, "amount_pence": 34_300}])
+
+
+@pytest.mark.parametrize("change", [
+    {"units": 0}, {"units": 1.5}, {"rate_pence": 0}, {"rate_pence": "2450"}, {"line_no": 0},
+    {"period_start": "2025-04-14", "period_end": "2025-04-13"}, {"order_id": DROP}, {"budget_id": "a b"},
+])
+def test_invalid_lines(change):
+    line = {k: v for k, v in {**LINE, **change}.items() if v is not DROP}
+    invalid(RECEIVED, lines=[line])
+
+
+def test_document_totals_and_line_rules():
+    invoice = valid(RECEIVED, lines=[LINE, {**LINE, "line_no": 2, "units": 2, "rate_pence": 3000}])
+    assert isinstance(invoice, InvoiceReceived)
+    assert invoice.total_pence == 14 * 2450 + 2 * 3000
+    invalid(RECEIVED, lines=[])
+    invalid(RECEIVED, lines=[LINE, LINE])  # duplicate line_no
+
+
+@pytest.mark.parametrize("type_name", ["invoices.InvoiceApproved.v1", "invoices.CreditNoteReceived.v1",
+                                       "invoices.ReceiveInvoice.v1", "invoices.ReceiveCreditNote.v1"])
+def test_every_lined_document_needs_lines(type_name):
+    invalid(type_name, lines=[])
+    invalid(type_name, lines=DROP)
+
+
+def test_invoice_number_limits():
+    assert valid(RECEIVED, invoice_number="X" * 35)
+    invalid(RECEIVED, invoice_number="X" * 36)
+    invalid(RECEIVED, invoice_number="")
+
+
+def test_holds_rejections_disputes_overpayments():
+    for code in ("NO_ORDER", "OVER_PLAN", "FUTURE_PERIOD", "SUSPECTED_DUPLICATE"):
+        assert valid("invoices.InvoiceHeld.v1", reason_code=code).reason_code == code
+    invalid("invoices.InvoiceRejected.v1", reason_code="rejected")
+    invalid("invoices.RejectInvoice.v1", provider_id=DROP)
+    invalid("invoices.DisputeInvoice.v1", reason="")
+    invalid("invoices.OverpaymentIdentified.v1", amount_pence=0)
+    invalid("invoices.RecordOverpayment.v1", amount_pence=49.0)
+    invalid("invoices.ApproveInvoice.v1", approved_by=DROP)
+    invalid("invoices.InvoiceMatched.v1", extra="x")

@@ -1,0 +1,30 @@
+"""python -m ledger {worker|relay|verify|migrate}: the ledger's processes and tools."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from .config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ledger", description="The care budget ledger service.")
+    parser.add_argument("command", choices=["worker", "relay", "verify", "migrate"])
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.command == "migrate":
+        from careruntime.migrate import migrate
+        migrate(settings.database_url, str(settings.migrations_dir))
+        return 0
+    if args.command == "verify":
+        from .entrypoints.verify import run_verify
+        return asyncio.run(run_verify(settings))
+    from .entrypoints.run import run_relay, run_worker
+    import uvloop
+    uvloop.run(run_worker(settings) if args.command == "worker" else run_relay(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Composition root of the ledger: builds pool, consumer, relay and health app from Settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from careruntime.consumer import BatchConsumer, ConsumerSettings
+from careruntime.health import health_app, kafka_check, postgres_check
+from careruntime.metrics import RuntimeMetrics
+from careruntime.relay import OutboxRelay
+from prometheus_client import CollectorRegistry
+
+from .config import Settings
+from .service.ingest import LedgerIngest
+
+
+@dataclass
+class Worker:
+    pool: asyncpg.Pool
+    consumer: BatchConsumer
+    ingest: LedgerIngest
+    registry: CollectorRegistry
+
+    def health(self):
+        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
+                          self.registry)
+
+
+async def make_pool(settings: Settings) -> asyncpg.Pool:
+    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.pool_size)
+
+
+async def build_worker(settings: Settings) -> Worker:
+    pool = await make_pool(settings)
+    registry = CollectorRegistry()
+    ingest = LedgerIngest(entries_topic=settings.entries_topic, budget_topics=set(settings.budget_topics),
+                          max_defer_seconds=settings.max_defer_seconds)
+    # Range assignment keeps partition N of every input topic on one worker: a budget's allocation and
+    # payment events share a key, so they share a partition number and thus a worker's in-memory book.
+    consumer = BatchConsumer(
+        settings.kafka_bootstrap, settings.group_id, settings.input_topics, pool, ingest,
+        ConsumerSettings(max_records=settings.max_records,
+                         kafka_options={"partition_assignment_strategy": (RangePartitionAssignor,),
+                                        "max_partition_fetch_bytes": 4 * 1024 * 1024}),
+        RuntimeMetrics(registry, namespace="ledger"))
+
+    async def lag_of(tp) -> int | None:
+        kafka = consumer.consumer
+        high = kafka.highwater(tp) if kafka else None
+        if high is None or tp not in kafka.assignment():
+            return None
+        return high - await kafka.position(tp)
+
+    ingest.lag_of = lag_of
+    ingest.assigned = lambda: consumer.consumer.assignment() if consumer.consumer else set()
+    return Worker(pool, consumer, ingest, registry)
+
+
+async def build_relay(settings: Settings) -> tuple[asyncpg.Pool, OutboxRelay, CollectorRegistry]:
+    pool = await make_pool(settings)
+    registry = CollectorRegistry()
+    relay = OutboxRelay(pool, settings.kafka_bootstrap, metrics=RuntimeMetrics(registry, namespace="ledger_relay"))
+    return pool, relay, registry

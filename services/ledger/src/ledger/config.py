@@ -1,0 +1,29 @@
+"""Settings of the ledger service, from the environment (prefix LEDGER_)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEDGER_")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://careledger@127.0.0.1:55432/ledger"
+    group_id: str = "ledger"
+    budget_topics: list[str] = ["allocation.events.v1"]  # where budgets are agreed
+    other_topics: list[str] = ["payments.events.v1"]  # may refer to budgets agreed on budget_topics
+    entries_topic: str = "ledger.entries.v1"
+    max_records: int = 5000
+    max_defer_seconds: float = 30.0
+    pool_size: int = 4
+    health_port: int = 8081
+    log_level: str = "INFO"
+    migrations_dir: Path = MIGRATIONS_DIR
+
+    @property
+    def input_topics(self) -> list[str]:
+        return [*self.budget_topics, *self.other_topics]

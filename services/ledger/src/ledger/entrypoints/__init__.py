@@ -1,0 +1,1 @@
+"""Entry points: worker, relay, verify, migrate (thin: build, run, exit)."""

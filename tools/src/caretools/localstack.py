@@ -1,0 +1,152 @@
+"""Helpers the demo and benchmarks share: the local stack, a fresh ledger database and topic set,
+producing messages, running ledger processes, and waiting until the ledger has consumed everything."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from careruntime.migrate import migrate
+from careruntime.stackinfo import StackInfo
+from careruntime.topics import ensure_topics, load_topic_specs
+
+from .messages import Message
+
+REPO = Path(__file__).resolve().parents[3]
+STACK = REPO / "deploy" / "local" / "stack.sh"
+
+
+def stack_running(env: dict | None = None) -> bool:
+    return subprocess.run([str(STACK), "status"], env=env, capture_output=True).returncode == 0
+
+
+def stack_up(env: dict | None = None) -> None:
+    subprocess.run([str(STACK), "up"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def stack_down(env: dict | None = None) -> None:
+    subprocess.run([str(STACK), "down"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+async def fresh_database(info: StackInfo, name: str) -> str:
+    admin = await asyncpg.connect(info.dsn("postgres"))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    dsn = info.dsn(name)
+    await asyncio.to_thread(migrate, dsn, str(REPO / "services" / "ledger" / "migrations"))
+    return dsn
+
+
+async def fresh_topics(info: StackInfo, prefix: str) -> dict[str, str]:
+    specs = load_topic_specs(REPO / "deploy" / "topics.yaml", prefix=prefix)
+    await ensure_topics(info.bootstrap, specs)
+    return {spec.name[len(prefix):]: spec.name for spec in specs}
+
+
+async def produce(bootstrap: str, messages: Sequence[Message], topics: dict[str, str]) -> float:
+    """Send all messages (idempotent producer, acks=all); returns the seconds it took."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all",
+                                linger_ms=20, max_batch_size=512 * 1024)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        headers = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
+        futures = []
+        for m in messages:
+            futures.append(await producer.send(topics[m.topic], m.value, key=m.key, headers=headers))
+            if len(futures) >= 20_000:
+                await asyncio.gather(*futures)
+                futures.clear()
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        if not tps:
+            await consumer._client.force_metadata_update()
+            tps = [TopicPartition(t, p) for t in topics for p in (consumer.partitions_for_topic(t) or ())]
+        return await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+
+
+async def wait_consumed(dsn: str, group: str, targets: dict[TopicPartition, int], timeout_s: float,
+                        outbox_empty: bool = True) -> float:
+    """Wait until the group's offsets stored in PostgreSQL reach `targets` (and the outbox drained)."""
+    started = time.perf_counter()
+    conn = await asyncpg.connect(dsn)
+    try:
+        while True:
+            rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets WHERE group_id = $1", group)
+            stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+            done = all(stored.get(tp, 0) >= end for tp, end in targets.items())
+            if done and outbox_empty:
+                done = await conn.fetchval("SELECT count(*) FROM outbox") == 0
+            if done:
+                return time.perf_counter() - started
+            if time.perf_counter() - started > timeout_s:
+                behind = {f"{tp.topic}:{tp.partition}": (stored.get(tp, 0), end) for tp, end in targets.items()
+                          if stored.get(tp, 0) < end}
+                raise TimeoutError(f"not consumed after {timeout_s}s: {behind}")
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+
+
+class LedgerProcess:
+    """`python -m ledger worker|relay` as a child process with its own settings."""
+
+    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
+        self.command, self.env, self.log_path = command, env, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ledger", self.command], env={**os.environ, **self.env},
+                                     stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout: float = 20) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+
+def ledger_env(info: StackInfo, dsn: str, topics: dict[str, str], group: str, health_port: int, **extra) -> dict[str, str]:
+    import json
+    env = {
+        "LEDGER_KAFKA_BOOTSTRAP": info.bootstrap, "LEDGER_DATABASE_URL": dsn, "LEDGER_GROUP_ID": group,
+        "LEDGER_BUDGET_TOPICS": json.dumps([topics["allocation.events.v1"]]),
+        "LEDGER_OTHER_TOPICS": json.dumps([topics["payments.events.v1"]]),
+        "LEDGER_ENTRIES_TOPIC": topics["ledger.entries.v1"], "LEDGER_HEALTH_PORT": str(health_port),
+        "LEDGER_LOG_LEVEL": "WARNING",
+    }
+    env.update({f"LEDGER_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
