@@ -26,8 +26,7 @@ DOC: dict[str, Any] = json.loads((REPO_ROOT / export.ASYNCAPI_FILE).read_text(en
 
 @cache
 def spec_validator() -> Draft7Validator:
-    if not SPEC.is_file():
-        pytest.skip(f"{SPEC} missing: run `make node-deps` (deploy/local/install-node-deps.sh)")
+    assert SPEC.is_file(), f"{SPEC} missing: run `make node-deps` (deploy/local/install-node-deps.sh)"
     spec = json.loads(SPEC.read_text(encoding="utf-8"))
     assert spec["$schema"].startswith("http://json-schema.org/draft-07/schema")
     # The spec bundles every sub-schema under `definitions`, keyed by its $id; register each by that id.

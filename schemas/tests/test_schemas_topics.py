@@ -6,9 +6,6 @@ import json
 import pytest
 
 from careschemas import registry, topics
-from careschemas.codec import DecodeError, decode, encode
-from careschemas.envelope import Envelope
-from careschemas.examples import example_envelope
 from careschemas.registry import MODELS
 
 from schemas_testkit import REPO_ROOT, valid
@@ -61,38 +58,8 @@ def test_every_type_has_a_key(name):
     assert topics.message_key(valid(name))
 
 
-def test_encode_is_stable_and_decodes_back():
-    env = Envelope.model_validate(example_envelope("allocation.PersonalBudgetAgreed.v1"))
-    value = encode(env)
-    assert value == encode(Envelope.model_validate(json.loads(value)))
-    decoded, payload = decode(value)
-    assert decoded == env and payload.amount_pence == 1_820_000
-
-
-def _reason(value, **kw) -> str:
-    with pytest.raises(DecodeError) as info:
-        decode(value, **kw)
-    return info.value.reason
-
-
-def test_decode_names_the_dead_letter_reason():
-    good = example_envelope("allocation.PersonalBudgetAgreed.v1")
-    assert _reason(b"{not json") == "MALFORMED_JSON"
-    assert _reason(b"\xff\xfe\x00") == "MALFORMED_JSON"
-    assert _reason(b"[1, 2]") == "MALFORMED_JSON"
-    assert _reason(json.dumps({**good, "councilid": None})) == "INVALID_ENVELOPE"
-    assert _reason(json.dumps({k: v for k, v in good.items() if k != "id"})) == "INVALID_ENVELOPE"
-    assert _reason(json.dumps({**good, "type": "allocation.Unheard.v1"})) == "UNKNOWN_TYPE"
-    assert _reason(json.dumps(good), expected_types=frozenset(topics.TOPIC_TYPES[topics.LEDGER_ENTRIES])) == \
-        "UNKNOWN_TYPE"
-    assert _reason(json.dumps({**good, "data": {**good["data"], "amount_pence": 12.5}})) == "INVALID_PAYLOAD"
-    assert _reason(json.dumps({**good, "data": {**good["data"], "surname": "Smith"}})) == "INVALID_PAYLOAD"
-
-
 def test_partitions_agree_with_the_deployed_topic_declarations():
     path = REPO_ROOT / "deploy/topics.yaml"
-    if not path.is_file():
-        pytest.skip("deploy/topics.yaml not written yet")
     # The file stays in the JSON-compatible subset of YAML with whole-line '#' comments (see its header).
     lines = path.read_text(encoding="utf-8").splitlines()
     text = "\n".join(line for line in lines if not line.lstrip().startswith("#"))

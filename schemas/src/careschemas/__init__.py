@@ -6,7 +6,6 @@
   `invoice_commands`, `ledger_events`: one pydantic model per type, `TYPE` = "<family>.<Name>.v1".
 - `registry`: type name -> model, event/command sets, `make_envelope`, `parse_payload`.
 - `topics`: topic names, which type goes where, message keys, dead-letter conventions.
-- `codec`: bytes <-> envelope and payload, with the dead-letter reason on failure.
 - `reasons`: the reason codes in use; `examples`: one valid example per type.
 - `export` (`python -m careschemas.export [--check]`): JSON Schema files, AsyncAPI document, docs/events.md.
 """

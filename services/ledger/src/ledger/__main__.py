@@ -1,4 +1,4 @@
-"""python -m ledger {worker|relay|verify|migrate}: the ledger's processes and tools."""
+"""python -m ledger {worker|relay|verify|migrate|rules}: the ledger's processes and tools."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +10,12 @@ from .config import Settings
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ledger", description="The care budget ledger service.")
-    parser.add_argument("command", choices=["worker", "relay", "verify", "migrate"])
+    parser.add_argument("command", choices=["worker", "relay", "verify", "migrate", "rules"])
     args = parser.parse_args(argv)
+    if args.command == "rules":
+        from .service.rules_doc import render
+        print(render(), end="")
+        return 0
     settings = Settings()
     if args.command == "migrate":
         from careruntime.migrate import migrate

@@ -6,7 +6,7 @@ the settlement entry and then the reservation, citing both.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from . import accounts as acct
 from . import reasons
