@@ -37,7 +37,7 @@ def bad_messages(valid: list[Message], council_id: str, seed: int = 7) -> list[M
 
     raw(b'{"specversion": "1.0", "id": ', 1)  # MALFORMED_JSON: truncated
     raw(b"\xff\xfe not json at all", 2)  # MALFORMED_JSON: garbage bytes
-    raw(b"[1, 2, 3]", 3)  # INVALID_ENVELOPE: not an object
+    raw(b"[1, 2, 3]", 3)  # MALFORMED_JSON: JSON, but not an object, so not a message
     mutated(4, councilid=None)  # INVALID_ENVELOPE: missing extension
     mutated(5, type="allocation.BudgetTeleported.v1")  # UNKNOWN_TYPE
     mutated(6, **{"data.amount_pence": "lots"})  # INVALID_PAYLOAD: wrong type
