@@ -36,11 +36,13 @@ from careruntime.topics import TopicSpec, delete_topics, ensure_topics
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STACK_SCRIPT = REPO_ROOT / "deploy" / "local" / "stack.sh"
+# Overridable (TEST_KAFKA_PORT, TEST_KAFKA_CONTROLLER_PORT, TEST_PG_PORT) so that two checkouts can
+# run their suites side by side on one machine.
 TEST_STACK_ENV = {
     "STACK_DIR": str(REPO_ROOT / ".local" / "test-stack"),
-    "KAFKA_PORT": "19092",
-    "KAFKA_CONTROLLER_PORT": "19093",
-    "PG_PORT": "55433",
+    "KAFKA_PORT": os.environ.get("TEST_KAFKA_PORT", "19092"),
+    "KAFKA_CONTROLLER_PORT": os.environ.get("TEST_KAFKA_CONTROLLER_PORT", "19093"),
+    "PG_PORT": os.environ.get("TEST_PG_PORT", "55433"),
 }
 STACK_FIXTURES = {"stack", "fresh_db", "topics"}
 
