@@ -174,7 +174,8 @@ kafka_up() {
     fi
     deadline=$((SECONDS + 60))
     until port_open "$KAFKA_PORT"; do
-        kafka_alive "$pid" || { rm -f "$KAFKA_PID"; kafka_failed "the broker exited"; }
+        # kill -0, not kafka_alive: right after the fork the child may not have exec'd java yet.
+        kill -0 "$pid" 2>/dev/null || { rm -f "$KAFKA_PID"; kafka_failed "the broker exited"; }
         (( SECONDS < deadline )) || kafka_failed "port $KAFKA_PORT not open after 60s"
         sleep 0.3
     done

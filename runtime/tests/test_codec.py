@@ -45,14 +45,16 @@ def test_malformed_json(value):
     assert err.detail
 
 
-@pytest.mark.parametrize("value, kind", [(b"[1, 2]", "list"), (b"\"text\"", "str"), (b"42", "int"), (b"null", "NoneType")])
+@pytest.mark.parametrize(
+    "value, kind", [(b"[1, 2]", "list"), (b"\"text\"", "str"), (b"42", "int"), (b"null", "NoneType")])
 def test_json_that_is_not_an_object_is_malformed(value, kind):
     err = code_of(value)
     assert err.code == MALFORMED_JSON
     assert kind in err.detail
 
 
-@pytest.mark.parametrize("field", ["id", "source", "type", "time", "subject", "councilid", "correlationid", "data"])
+@pytest.mark.parametrize(
+    "field", ["id", "source", "type", "time", "subject", "councilid", "correlationid", "data"])
 def test_missing_envelope_field(field):
     doc = envelope_doc()
     del doc[field]

@@ -42,3 +42,14 @@ def test_connection_and_serialization_failures_are_transient():
                 asyncpg.exceptions.DeadlockDetectedError(), asyncpg.exceptions.AdminShutdownError()):
         assert isinstance(exc, TRANSIENT_ERRORS), exc
     assert not isinstance(ValueError(), TRANSIENT_ERRORS)
+
+
+def test_records_are_taken_only_from_ready_partitions_and_never_below_the_stored_offset():
+    from careruntime.consumer import BatchConsumer
+
+    consumer = BatchConsumer("127.0.0.1:1", "g", ["in"], pool=None, handler=None)
+    C = TopicPartition("in", 2)
+    consumer._stored = {A: 10, B: None}  # C is assigned but its offsets are not loaded yet
+    taken = consumer._owned_records({A: recs(8, 9, 10, 11), B: recs(0, 1), C: recs(5)})
+    assert {tp: [r.offset for r in rs] for tp, rs in taken.items()} == {A: [10, 11], B: [0, 1]}
+    assert consumer._owned_records({A: recs(7, 8)}) == {}

@@ -4,11 +4,27 @@ from __future__ import annotations
 import logging
 
 import orjson
+import pytest
 import structlog
 from careschemas.envelope import Envelope
 from careschemas.examples import example_envelope
 
 from careruntime.logging import bind_event, configure_logging, event_logging, unbind_event
+
+
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """configure_logging changes process-wide state; put it back for the rest of the session."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    quiet = {name: logging.getLogger(name).level for name in ("aiokafka", "kafka", "asyncio", "aiohttp.access")}
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, lvl in quiet.items():
+        logging.getLogger(name).setLevel(lvl)
 
 
 def lines(capsys):

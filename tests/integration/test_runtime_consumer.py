@@ -21,6 +21,7 @@ from careruntime.offsets import save_offsets
 pytestmark = pytest.mark.integration
 
 TYPE = "allocation.PersonalBudgetRevised.v1"
+COLUMNS = ["event_id", "topic", "partition", "offset"]
 FAST = ConsumerSettings(max_records=200, fetch_timeout_ms=100, retry_backoff_s=0.05, deferred_retry_s=0.2)
 
 APPLIED_SQL = """
@@ -85,7 +86,7 @@ class Recorder:
     async def handle(self, conn, decoded, rejects):
         self.batches += 1
         rows = [(d.envelope.id, r.topic, r.partition, r.offset) for items in decoded.values() for r, d in items]
-        await conn.copy_records_to_table("applied", records=rows, columns=["event_id", "topic", "partition", "offset"])
+        await conn.copy_records_to_table("applied", records=rows, columns=COLUMNS)
         if self.batches == self.kill_connection_on_batch:
             # The server ends this session mid-transaction, as when PostgreSQL restarts: a transient failure.
             await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
@@ -127,7 +128,8 @@ async def assert_exactly_once(pool, total: int, topic: str) -> None:
     assert stored == applied
 
 
-async def test_killed_mid_stream_and_restarted_applies_every_message_exactly_once(stack, fresh_db, topics, tmp_path):
+async def test_killed_mid_stream_and_restarted_applies_every_message_exactly_once(
+        stack, fresh_db, topics, tmp_path):
     names = await topics(["in"], partitions=3)
     topic = names["in"]
     pool = await plumbing_pool(fresh_db, tmp_path)
@@ -233,7 +235,8 @@ async def test_handler_defers_a_partition_and_it_resumes_in_order(stack, fresh_d
         for p in range(3):  # partition p holds events p*1000 .. p*1000+199 at offsets 0..199
             await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 200), partition=p)
         handler = Deferring(blocked_id="evt-000050")  # partition 0, offset 50
-        task = asyncio.create_task(BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, FAST).run())
+        consumer = BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, FAST)
+        task = asyncio.create_task(consumer.run())
         # The other partitions flow while partition 0 waits at offset 50.
         await wait_for(lambda: _equals(per_partition(pool), {0: 50, 1: 200, 2: 200}))
         await asyncio.sleep(0.7)  # several deferral periods: retried, nothing applied twice
@@ -362,3 +365,33 @@ async def _feed(bootstrap: str, topic: str, total: int, chunk: int) -> None:
     for start in range(0, total, chunk):
         await produce(bootstrap, topic, range(start, start + chunk))
         await asyncio.sleep(0.1)
+
+
+async def test_offsets_moved_by_another_owner_fence_the_batch_and_the_consumer_follows_them(
+        stack, fresh_db, topics, tmp_path):
+    topic = (await topics(["in"], partitions=1))["in"]
+    pool = await plumbing_pool(fresh_db, tmp_path)
+    group = f"g-{topic}"
+
+    class Overtaken(Recorder):
+        """While its first batch is open, "another consumer" commits offset 50 for the partition."""
+
+        async def handle(self, conn, decoded, rejects):
+            if self.batches == 0:
+                async with pool.acquire() as other:
+                    await save_offsets(other, group, {TopicPartition(topic, 0): 50})
+            return await super().handle(conn, decoded, rejects)
+
+    try:
+        await produce(stack.bootstrap, topic, range(100), partition=0)
+        handler = Overtaken()
+        settings = ConsumerSettings(max_records=20, fetch_timeout_ms=100)
+        task = asyncio.create_task(BatchConsumer(stack.bootstrap, group, [topic], pool, handler, settings).run())
+        await wait_for(lambda: _equals(count_applied(pool), 50))
+        await asyncio.sleep(0.3)
+        await stop(task)
+        offsets = [r["offset"] for r in await pool.fetch('SELECT "offset" FROM applied ORDER BY seq')]
+        assert offsets == list(range(50, 100))  # the fenced batch 0..19 left no trace
+        assert await pool.fetchval("SELECT next_offset FROM consumer_offsets") == 100
+    finally:
+        await pool.close()

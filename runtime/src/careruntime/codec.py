@@ -1,9 +1,9 @@
 """Wire codec: CloudEvents envelopes to and from Kafka record values, and their content hash.
 
-Owns the byte format of every record value (compact UTF-8 JSON, keys sorted at every level; the same
-bytes as careschemas.codec.encode, made faster with orjson), the Kafka `content-type` header, the reason codes of an undecodable record
-(`DecodeError.code`) and the canonical content hash that idempotency checks compare ("same id and
-same hash = same outcome; same id and a different hash = conflict").
+Owns the byte format of every record value (compact UTF-8 JSON, keys sorted at every level: the same
+bytes as careschemas.codec.encode, made with orjson), the Kafka `content-type` header, the reason
+codes of an undecodable record (`DecodeError.code`) and the canonical content hash that idempotency
+checks compare ("same id and same hash = same outcome; same id and a different hash = conflict").
 
 Decoding is the hot path of every consumer, so it parses each value once (in pydantic-core, straight
 from bytes) and resolves payload models through a per-process cache of the registry lookup.

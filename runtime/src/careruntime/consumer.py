@@ -216,8 +216,8 @@ class BatchConsumer:
             batch = self._owned_records(fetched)
             ok = await self._process(batch) if batch else True
         if not ok:
-            delay = min(self.settings.retry_backoff_s * 2 ** (self._failures - 1), self.settings.retry_backoff_max_s)
-            await self._sleep(delay)
+            backoff = self.settings.retry_backoff_s * 2 ** (self._failures - 1)
+            await self._sleep(min(backoff, self.settings.retry_backoff_max_s))
 
     def _owned_records(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, list[Any]]:
         """The records of ready partitions, never below the stored offset (that would apply twice)."""
@@ -257,13 +257,15 @@ class BatchConsumer:
             pass
 
     async def _process(self, batch: dict[TopicPartition, list[Any]]) -> bool:
+        """Run one batch transaction. False when it failed and the loop should back off."""
         self._batches += 1
         size = sum(len(recs) for recs in batch.values())
         decoded, rejects = decode_partitions(batch)
         if self.metrics:
             self.metrics.batch_decoded(batch, rejects)
         started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(group_id=self.group_id, batch=self._batches, records=size):
+        context = {"group_id": self.group_id, "batch": self._batches, "records": size}
+        with structlog.contextvars.bound_contextvars(**context):
             try:
                 async with self.pool.acquire() as conn:
                     async with conn.transaction():
@@ -278,6 +280,8 @@ class BatchConsumer:
             except OffsetConflict as exc:
                 log.warning("stored offsets moved under us; reloading", partitions=str(exc.partitions))
                 self._count_failure("offset_conflict")
+                for tp in batch:
+                    self._stored.pop(tp, None)
                 self._unloaded |= set(batch)
                 self.consumer.pause(*batch)
                 return True  # _housekeeping reloads before the next fetch
@@ -355,4 +359,6 @@ def _next_offsets(batch: Mapping[TopicPartition, Sequence[Any]], stops: Mapping[
     return result
 
 
-__all__ = ["BatchConsumer", "BatchHandler", "ConsumerSettings", "DecodedBatch", "RejectedBatch", "TRANSIENT_ERRORS"]
+__all__ = [
+    "BatchConsumer", "BatchHandler", "ConsumerSettings", "DecodedBatch", "RejectedBatch", "TRANSIENT_ERRORS",
+]

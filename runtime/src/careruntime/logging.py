@@ -21,6 +21,16 @@ from careschemas.envelope import Envelope
 _QUIET_LIBRARIES = ("aiokafka", "kafka", "asyncio", "aiohttp.access")
 
 
+class _Stdout:
+    """Whatever sys.stdout is at write time (test runners swap it), rather than the one at setup."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
 def _json_dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
@@ -47,7 +57,7 @@ def configure_logging(service: str, level: str | int = "INFO") -> None:
             structlog.processors.JSONRenderer(serializer=_json_dumps),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level_no),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(_Stdout()),
         cache_logger_on_first_use=True,
     )
 
@@ -59,7 +69,7 @@ def configure_logging(service: str, level: str | int = "INFO") -> None:
             structlog.processors.JSONRenderer(serializer=_json_dumps),
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(_Stdout())
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -2,8 +2,9 @@
 
 Owns the read side of the `outbox` table. Only the leader relays: the relay that holds a session
 advisory lock on a dedicated connection (standbys retry the lock every second and take over when the
-leader's session ends). One pass, in one PostgreSQL transaction: select the oldest rows (`ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED`), send
-them all and await every delivery, delete exactly those rows by id, commit.
+leader's session ends). One pass, in one PostgreSQL transaction: select the oldest rows
+(`ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED`), send them all and await every delivery, delete
+exactly those rows by id, commit.
 
 Delivery is at least once. A crash (or a lost connection) after Kafka has the records but before the
 DELETE commits leaves the rows in place and they are sent again; consumers dedupe by event id
@@ -26,6 +27,9 @@ sends in id order and a producer keeps send order per partition. Two more things
    The fixed transactional id also fences a former leader that has not noticed it lost the lock.
    With `transactional_id=None` the producer is only idempotent; then a partial failure followed by a
    retry can deliver a duplicate of a later record ahead of an earlier one.
+
+A row for a topic the broker does not have stops the relay (each pass fails, is logged and retried
+with backoff, and `outbox_oldest_age_seconds` climbs): declare every topic, `<topic>.dlq` included.
 
 Wake-up: LISTEN on the `outbox` channel (a statement trigger notifies) with a short poll as fallback.
 """
@@ -61,7 +65,11 @@ _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
 
 class OutboxRelay:
-    """Relays the outbox of the database behind `pool` to the Kafka cluster at `bootstrap`."""
+    """Relays the outbox of the database behind `pool` to the Kafka cluster at `bootstrap`.
+
+    The leader keeps one pool connection for its lock and LISTEN, and uses one more per pass: give it
+    a pool of at least two connections.
+    """
 
     def __init__(
         self, pool: asyncpg.Pool, bootstrap: str, *, batch_size: int = 5000, poll_interval_s: float = 0.2,
