@@ -44,7 +44,7 @@ class EntryPosted(Event):
     shard: Shard
     shard_seq: int = Field(ge=1, strict=True, description="Position in the shard's chain, from 1.")
     effective_date: Day
-    recorded_at: Timestamp = Field(description="When the ledger committed the entry (with a UTC offset).")
+    recorded_at: Timestamp = Field(description="Recorded time of the cause event (its envelope `time`), so replays hash identically; the database keeps the commit time separately.")
     cause_event_id: Id = Field(description="Envelope id of the business event this entry posts.")
     cause_type: TypeName
     rule_version: ShortText = Field(description="Version of the posting rule that produced the lines.")

@@ -72,7 +72,7 @@ def apply(book: Book, ev: Event, shard: str, defer_retriable: bool = False) -> O
 def _append(book: Book, ev: Event, shard: str, posting: Posting) -> Entry:
     seq, prev_hash = book.heads.get(shard, (0, chain.GENESIS))
     seq += 1
-    entry_id = f"{shard}#{seq}"
+    entry_id = f"{shard}:{seq}"  # shard is "<topic>:<partition>"; fits the schema Id pattern
     effective = ev.payload.effective_date
     text = chain.canonical(entry_id, effective.isoformat(), ev.recorded_at, ev.event_id, ev.type, RULE_VERSION,
                            posting.reverses_entry_id, ((ln.account, ln.debit, ln.credit) for ln in posting.lines))

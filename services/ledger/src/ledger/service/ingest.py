@@ -104,10 +104,10 @@ class LedgerIngest:
                 self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
                 results.append((outcome, shard, record.offset))
                 if outcome.kind == "posted":
-                    rows.append(outbox.OutboxRow(self.entries_topic, record.key,
+                    rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
                                                  wire.entry_message(outcome.entry, env), OUTBOX_HEADERS))
                 elif outcome.kind == "rejected":
-                    rows.append(outbox.OutboxRow(self.entries_topic, record.key,
+                    rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
                                                  wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS))
         await repository.write_batch(conn, book, results)
         await outbox.append(conn, rows)
