@@ -269,7 +269,10 @@ async def snapshot(conn) -> dict:
 
 
 def diff_summary(a: Iterable, b: Iterable, limit: int = 5) -> str:
-    sa, sb = Counter(a), Counter(b)
+    def hashable(row):
+        return tuple(tuple(x) if isinstance(x, list) else x for x in row) if isinstance(row, (tuple, list)) else row
+
+    sa, sb = Counter(map(hashable, a)), Counter(map(hashable, b))
     only_a, only_b = list((sa - sb).elements()), list((sb - sa).elements())
     return (f"{len(only_a)} only in the first, {len(only_b)} only in the second;\n"
             f"  first: {only_a[:limit]}\n  second: {only_b[:limit]}")

@@ -173,10 +173,6 @@ def _order_dependent_input() -> list:
     ]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "BUG (nondeterminism): the ledger decides in consumption order, not in business order; each batch "
-    "applies its allocation records before its payments records (ledger.service.ingest._handle), so the "
-    "same input log gives different outcomes depending on how it was batched (and so after a restart)"))
 async def test_the_same_input_log_gives_the_same_outcomes_however_it_was_batched(stack, fresh_db, topics,
                                                                                 ledger_runs, tmp_path):
     messages = _order_dependent_input()

@@ -34,13 +34,13 @@ async def make_pool(settings: Settings) -> asyncpg.Pool:
 async def build_worker(settings: Settings) -> Worker:
     pool = await make_pool(settings)
     registry = CollectorRegistry()
-    ingest = LedgerIngest(entries_topic=settings.entries_topic, budget_topics=set(settings.budget_topics),
-                          max_defer_seconds=settings.max_defer_seconds)
+    ingest = LedgerIngest(entries_topic=settings.entries_topic, budget_topics=settings.budget_topics,
+                          other_topics=settings.other_topics, max_defer_seconds=settings.max_defer_seconds)
     # Range assignment keeps partition N of every input topic on one worker: a budget's allocation and
     # payment events share a key, so they share a partition number and thus a worker's in-memory book.
     consumer = BatchConsumer(
         settings.kafka_bootstrap, settings.group_id, settings.input_topics, pool, ingest,
-        ConsumerSettings(max_records=settings.max_records,
+        ConsumerSettings(max_records=settings.max_records, deferred_retry_s=0.0,
                          kafka_options={"partition_assignment_strategy": (RangePartitionAssignor,),
                                         "max_partition_fetch_bytes": 4 * 1024 * 1024}),
         RuntimeMetrics(registry, namespace="ledger"))

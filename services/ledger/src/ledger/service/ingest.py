@@ -16,6 +16,7 @@ from careruntime import outbox
 from careruntime.codec import OUTBOX_HEADERS
 
 from ..adapters import repository, wire
+from . import ordering
 from ..domain.ledger import apply
 from ..domain.model import Book, Outcome
 
@@ -27,16 +28,21 @@ LagOf = Callable[[Any], Awaitable[int | None]]
 class LedgerIngest:
     """One per worker process; `lag_of(tp)` tells how far a partition's reading is behind its end."""
 
-    def __init__(self, *, entries_topic: str, budget_topics: set[str], lag_of: LagOf | None = None,
-                 max_defer_seconds: float = 30.0) -> None:
+    def __init__(self, *, entries_topic: str, budget_topics: list[str], other_topics: list[str] = (),
+                 lag_of: LagOf | None = None, max_defer_seconds: float = 30.0) -> None:
         self.entries_topic = entries_topic
-        self.budget_topics = budget_topics  # topics where budgets are agreed; others may run ahead of them
+        self.budget_topics = set(budget_topics)  # where budgets are agreed; others may run ahead of them
+        # tie-break at equal recorded times: budget topics first, then the rest, in configured order
+        self.topic_rank = {t: i for i, t in enumerate([*budget_topics, *other_topics])}
         self.lag_of = lag_of
         self.max_defer_seconds = max_defer_seconds
         self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
         self.deferred_since: dict[tuple[str, int, int], float] = {}
         self.stats: dict[str, int] = {}
         self.reset()
+
+    def rank(self, topic: str) -> int:
+        return self.topic_rank.get(topic, len(self.topic_rank))
 
     def reset(self) -> None:
         self.book = Book()
@@ -49,16 +55,10 @@ class LedgerIngest:
     async def on_revoked(self, tps) -> None:
         self.reset()
 
-    async def _defer_allowed(self, tp, offset: int, assigned) -> bool:
+    def _defer_allowed(self, tp, offset: int, budget_behind: bool) -> bool:
         """Defer while a budget topic this process reads is behind, and for at most max_defer_seconds."""
-        key = (tp.topic, tp.partition, offset)
-        first = self.deferred_since.setdefault(key, time.monotonic())
-        if time.monotonic() - first > self.max_defer_seconds:
-            return False
-        if self.lag_of is None:
-            return True
-        lags = [await self.lag_of(other) for other in assigned if other.topic in self.budget_topics]
-        return not lags or any(lag is None or lag > 0 for lag in lags)
+        first = self.deferred_since.setdefault((tp.topic, tp.partition, offset), time.monotonic())
+        return budget_behind and time.monotonic() - first <= self.max_defer_seconds
 
     async def handle(self, conn, decoded_by_tp: dict, rejects_by_tp: dict | None = None) -> dict:
         try:
@@ -71,44 +71,54 @@ class LedgerIngest:
         book = self.book
         refs: dict[str, set[str]] = {}
         event_ids: set[str] = set()
-        batches = []
-        for tp in sorted(decoded_by_tp, key=lambda t: (t.topic not in self.budget_topics, t.topic, t.partition)):
-            items = []
-            for record, decoded in decoded_by_tp[tp]:
+        batch: dict = {}
+        for tp, pairs in decoded_by_tp.items():
+            items = batch[tp] = []
+            for record, decoded in pairs:
                 env = decoded.envelope
                 ev = wire.to_event(env, decoded.payload, decoded.content_hash)
                 wire.refs_of(env.councilid, decoded.payload, refs)
                 event_ids.add(ev.event_id)
                 items.append((record, env, ev))
-            batches.append((tp, f"{tp.topic}:{tp.partition}", items))
-        new_shards = [shard for _, shard, _ in batches if shard not in self.loaded_shards]
+        new_shards = [f"{tp.topic}:{tp.partition}" for tp in batch]
+        new_shards = [shard for shard in new_shards if shard not in self.loaded_shards]
         if new_shards:
             book.heads.update(await repository.load_heads(conn, new_shards))
             self.loaded_shards.update(new_shards)
         await repository.load_slice(conn, book, refs, event_ids, self.loaded_owners)
 
+        assigned = [tp for tp in (self.assigned() if self.assigned else batch) if tp.topic in self.topic_rank or tp in batch]
+        lags = {tp: (await self.lag_of(tp)) if self.lag_of else 0 for tp in assigned}
+        plan = ordering.release(batch, assigned, lambda tp: lags.get(tp) != 0, self.rank)
+        if plan.fallback:
+            self.stats["order_fallback"] = self.stats.get("order_fallback", 0) + 1
+        resume: dict = dict(plan.resume)
+        # behind = not read to its end yet, or read but held back in this batch for business order
+        budget_behind = any((lags.get(tp) != 0 or tp in resume) for tp in assigned if tp.topic in self.budget_topics)
         results: list[tuple[Outcome, str, int]] = []
         rows = []
-        resume: dict = {}
-        assigned = self.assigned() if self.assigned else list(decoded_by_tp)
-        for tp, shard, items in batches:
-            may_defer = tp.topic not in self.budget_topics
-            for record, env, ev in items:
-                outcome = apply(book, ev, shard, defer_retriable=may_defer)
-                if outcome.kind == "deferred" and not await self._defer_allowed(tp, record.offset, assigned):
-                    outcome = apply(book, ev, shard)
-                if outcome.kind == "deferred":
-                    resume[tp] = record.offset
-                    break
-                self.deferred_since.pop((tp.topic, tp.partition, record.offset), None)
-                self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
-                results.append((outcome, shard, record.offset))
-                if outcome.kind == "posted":
-                    rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
-                                                 wire.entry_message(outcome.entry, env), OUTBOX_HEADERS))
-                elif outcome.kind == "rejected":
-                    rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
-                                                 wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS))
+        stopped: set[int] = set()  # partition numbers held back after a deferral, in business order
+        for tp, (record, env, ev) in plan.sequence:
+            if tp.partition in stopped:
+                resume[tp] = min(resume.get(tp, record.offset), record.offset)
+                continue
+            shard = f"{tp.topic}:{tp.partition}"
+            outcome = apply(book, ev, shard, defer_retriable=tp.topic not in self.budget_topics)
+            if outcome.kind == "deferred" and not self._defer_allowed(tp, record.offset, budget_behind):
+                outcome = apply(book, ev, shard)
+            if outcome.kind == "deferred":
+                stopped.add(tp.partition)
+                resume[tp] = min(resume.get(tp, record.offset), record.offset)
+                continue
+            self.deferred_since.pop((tp.topic, tp.partition, record.offset), None)
+            self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
+            results.append((outcome, shard, record.offset))
+            if outcome.kind == "posted":
+                rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
+                                             wire.entry_message(outcome.entry, env), OUTBOX_HEADERS))
+            elif outcome.kind == "rejected":
+                rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
+                                             wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS))
         await repository.write_batch(conn, book, results)
         await outbox.append(conn, rows)
         return resume

@@ -1,0 +1,31 @@
+"""Settings of the allocation service, from the environment (prefix ALLOCATION_)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALLOCATION_")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://careledger@127.0.0.1:55432/allocation"
+    group_id: str = "allocation"
+    commands_topic: str = "allocation.commands.v1"
+    events_topic: str = "allocation.events.v1"
+    max_records: int = 5000
+    pool_size: int = 4
+    health_port: int = 8091  # the relay serves on health_port + 1
+    log_level: str = "INFO"
+    migrations_dir: Path = MIGRATIONS_DIR
+    # The read-only budget view (faust): its consumer group / app id, HTTP port, and the partition
+    # count of events_topic (its table is co-partitioned with it).
+    views_app_id: str = "allocation-views"
+    views_host: str = "0.0.0.0"
+    views_port: int = 8095
+    views_partitions: int = 6
+    # How soon a views worker that died without leaving the group is replaced (faust's session timeout).
+    views_session_timeout_s: float = 30.0

@@ -1,0 +1,1 @@
+"""Thin entry points: worker, relay, budget views, policy tool."""

@@ -1,0 +1,118 @@
+"""`python -m allocation views`: a faust-streaming app serving read-only budget summaries over HTTP.
+
+Where faust fits, and where it does not:
+- It fits here: a Kafka-to-Kafka read model. An agent folds allocation.events.v1 into a faust Table
+  (budget id -> per council, the budget's state) with the domain's own `evolve_budget`; the table's
+  changelog topic (`<app id>-budget_summaries-changelog`) restores it after a restart or a rebalance,
+  and `GET /budgets/{council_id}/{budget_id}` answers from it (routed to the worker that owns the key).
+- It does not decide anything. Commands go through the BatchConsumer and PostgreSQL, exactly once;
+  faust's guarantees are at least once here, which is fine because applying a budget event again
+  changes nothing (and the last 64 event ids of each budget are remembered to keep `events_applied`
+  exact too).
+
+The table is keyed by budget id, the events topic's own key, so it is co-partitioned with the topic
+(set ALLOCATION_VIEWS_PARTITIONS to the topic's partition count). Rejections are keyed by command id
+and carry no budget state, so the agent skips them; so does it with provider events.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+from careruntime.codec import DecodeError, decode
+
+from ..adapters.state_codec import dump_budget, load_budget
+from ..config import Settings
+from ..domain.evolve import BUDGET_EVENTS, evolve_budget
+from ..service.summary import budget_summary
+
+log = logging.getLogger("allocation.views")
+
+SEEN = 64  # event ids remembered per budget, to count an event relayed twice only once
+
+
+def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload) -> dict[str, Any] | None:
+    """The table value after one budget event, or None when it changes nothing (a repeat)."""
+    entry = dict(entry or {})
+    current = entry.get(council_id)
+    if current is not None and event_id in current["seen"]:
+        return None
+    state = load_budget(current["state"]) if current is not None else None
+    budget = evolve_budget(state, payload, council_id)
+    seen = (current["seen"] if current is not None else [])[-(SEEN - 1):] + [event_id]
+    entry[council_id] = {"state": dump_budget(budget, with_orders=True), "seen": seen}
+    return entry
+
+
+def make_app(settings: Settings) -> faust.App:
+    app = faust.App(
+        settings.views_app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        store="memory://",  # rebuilt from the changelog topic on start: no local disk state to lose
+        autodiscover=False,
+        web_host=settings.views_host,
+        web_port=settings.views_port,
+        topic_partitions=settings.views_partitions,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_session_timeout=settings.views_session_timeout_s,
+    )
+    events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes, key_serializer="raw",
+                       value_serializer="raw", partitions=settings.views_partitions)
+    # bytes keys travel raw: the changelog's key is then the events topic's key (the budget id), so a
+    # key hashes to the same partition in both and faust routes a request to the worker that owns it.
+    summaries = app.Table("budget_summaries", default=None, partitions=settings.views_partitions, key_type=bytes)
+
+    @app.agent(events)
+    async def project(stream):
+        async for event in stream.events():
+            try:
+                decoded = decode(event.value)
+            except DecodeError as exc:  # our own topic: should not happen, and must not stop the view
+                log.warning("undecodable record on %s skipped: %s", settings.events_topic, exc)
+                continue
+            payload = decoded.payload
+            if type(payload) not in BUDGET_EVENTS:
+                continue
+            env, key = decoded.envelope, payload.budget_id.encode()
+            if event.key != key:  # the table must stay co-partitioned with the topic
+                log.warning("budget event %s keyed %r, not by its budget; skipped", env.id, event.key)
+                continue
+            try:
+                entry = fold(summaries.get(key), env.councilid, env.id, payload)
+            except Exception:  # a gap in the stream (e.g. a variation of an unseen order): skip, say so
+                log.exception("budget event %s could not be applied to the view", env.id)
+                continue
+            if entry is not None:
+                summaries[key] = entry
+
+    async def answer(view, request, council_id: str, budget_id: str):
+        current = (summaries.get(budget_id.encode()) or {}).get(council_id)
+        if current is None:
+            return view.json({"error": f"no budget {budget_id} for council {council_id}"}, status=404)
+        return view.json(budget_summary(load_budget(current["state"])))
+
+    routed = app.table_route(table=summaries, match_info="budget_id")(answer)
+    changelog = summaries.changelog_topic.get_topic_name()
+
+    @app.page("/budgets/{council_id}/{budget_id}")
+    async def budget_view(view, request, council_id: str, budget_id: str):
+        """The summary of one budget, from the worker that owns its key (faust forwards the request)."""
+        # faust 0.15.3 picks the owner with its producer's metadata of the changelog topic, which a
+        # worker that has not written to it yet (just started, or restarted) lacks: fetch it first.
+        await app.producer._ensure_producer().partitions_for(changelog)
+        return await routed(view, request, council_id=council_id, budget_id=budget_id)
+
+    @app.page("/healthz")
+    async def healthz(view, request):
+        return view.json({"status": "ok"})
+
+    return app
+
+
+def run_views(settings: Settings) -> int:
+    app = make_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower())
+    worker.execute_from_commandline()  # runs until SIGTERM/SIGINT; faust handles the signals
+    return 0

@@ -1,0 +1,1 @@
+"""Service layer: the batch handler that loads state, calls the domain and records the outcome."""

@@ -1,0 +1,60 @@
+"""Business-time release of a batch across co-partitioned input topics (pure)."""
+from collections import namedtuple
+from datetime import datetime, timedelta, timezone
+
+from ledger.service.ordering import release
+
+TP = namedtuple("TP", "topic partition")
+Rec = namedtuple("Rec", "offset")
+Env = namedtuple("Env", "time")
+A, P = "allocation.events.v1", "payments.events.v1"
+T0 = datetime(2026, 4, 1, tzinfo=timezone.utc)
+RANK = {A: 0, P: 1}.__getitem__
+
+
+def item(offset, seconds):
+    return (Rec(offset), Env(T0 + timedelta(seconds=seconds)), f"ev{offset}@{seconds}")
+
+
+def names(plan):
+    return [[it[2] for _, it in group] for group in plan.groups]
+
+
+def test_records_of_one_partition_number_are_merged_in_business_time():
+    batch = {TP(A, 0): [item(0, 0), item(1, 2)], TP(P, 0): [item(0, 1)]}
+    plan = release(batch, batch, lambda tp: False, RANK)
+    assert names(plan) == [["ev0@0", "ev0@1", "ev1@2"]] and plan.resume == {}
+
+
+def test_records_after_a_lagging_partners_last_record_wait():
+    batch = {TP(A, 0): [item(0, 0), item(1, 5)], TP(P, 0): [item(0, 1), item(1, 3)]}
+    plan = release(batch, batch, lambda tp: tp.topic == P, RANK)  # payments has more behind this batch
+    assert names(plan) == [["ev0@0", "ev0@1", "ev1@3"]]
+    assert plan.resume == {TP(A, 0): 1}
+
+
+def test_a_lagging_partner_with_nothing_fetched_holds_its_group_but_others_go_on():
+    batch = {TP(A, 0): [item(0, 0)], TP(A, 1): [item(0, 0)], TP(P, 1): [item(0, 1)]}
+    assigned = [*batch, TP(P, 0)]
+    plan = release(batch, assigned, lambda tp: tp == TP(P, 0), RANK)
+    assert names(plan) == [["ev0@0", "ev0@1"]] and plan.resume == {TP(A, 0): 0} and not plan.fallback
+
+
+def test_when_nothing_can_go_in_order_the_batch_is_taken_as_it_came():
+    batch = {TP(A, 0): [item(0, 0)]}
+    plan = release(batch, [*batch, TP(P, 0)], lambda tp: tp == TP(P, 0), RANK)
+    assert plan.fallback and names(plan) == [["ev0@0"]] and plan.resume == {}
+
+
+def test_equal_times_put_the_budget_topic_first():
+    batch = {TP(P, 0): [item(7, 1)], TP(A, 0): [item(3, 1)]}
+    assert names(release(batch, batch, lambda tp: False, RANK)) == [["ev3@1", "ev7@1"]]
+
+
+def test_a_partition_is_never_reordered_or_skipped_even_when_its_times_go_backwards():
+    # offset 6 is a resend carrying an old time; offsets 5..7 of allocation must still go in order
+    batch = {TP(A, 0): [item(5, 100), item(6, 50), item(7, 60)], TP(P, 0): [item(0, 55)]}
+    plan = release(batch, batch, lambda tp: tp.topic == P, RANK)  # watermark: payments' last key (t=55)
+    released = [(tp.topic, it[0].offset) for group in plan.groups for tp, it in group]
+    assert released == [(P, 0)]
+    assert plan.resume == {TP(A, 0): 5}

@@ -1,0 +1,139 @@
+"""Crash and restart mid-stream: `python -m allocation worker` and `relay` as real processes, killed
+with SIGKILL while commands flow, then restarted. Every command gets exactly one recorded outcome, and
+every expected event reaches the events topic; a relay crash may publish an event again, but only
+ever with the same id and the same bytes (consumers dedupe by id)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections import defaultdict
+from datetime import date
+
+import asyncpg
+import pytest
+from careruntime.codec import decode
+
+from .test_allocation_flow import command, drained, read_all, send
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+BUDGETS = 300
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Process:
+    """`python -m allocation <command>` as a child process."""
+
+    def __init__(self, command: str, env: dict[str, str], log_path) -> None:
+        self.command, self.env, self.log_path = command, env, log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "allocation", self.command],
+                                         env={**os.environ, **self.env, "ALLOCATION_HEALTH_PORT": str(free_port())},
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+
+def workload() -> tuple[list, set[str]]:
+    """Per budget: agree, revise (accepted) and, for every tenth, a revision of a budget that does not
+    exist (rejected). Returns the commands and the ids of the events they must lead to."""
+    messages, expected = [], set()
+    for n in range(BUDGETS):
+        budget = f"PB-{n:04d}"
+        messages.append(command("AgreePersonalBudget", f"{budget}-agree", budget_id=budget, person_ref=f"P-{n}",
+                                amount_pence=1_000_000 + n, start_date=date(2026, 4, 1), end_date=date(2027, 3, 31)))
+        messages.append(command("RevisePersonalBudget", f"{budget}-revise", budget_id=budget,
+                                amount_pence=1_100_000 + n, reason="Annual review"))
+        expected |= {f"{budget}-agree.e1", f"{budget}-revise.e1"}
+        if n % 10 == 0:
+            messages.append(command("RevisePersonalBudget", f"{budget}-ghost", budget_id=f"GHOST-{n}",
+                                    amount_pence=1, reason="typo"))
+            expected.add(f"{budget}-ghost.e1")
+    return messages, expected
+
+
+async def wait_for(pool: asyncpg.Pool, query: str, predicate, timeout_s: float = 60) -> int:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await pool.fetchval(query)
+        if predicate(value):
+            return value
+        assert asyncio.get_running_loop().time() < deadline, f"gave up waiting; last value {value}"
+        await asyncio.sleep(0.02)
+
+
+async def test_killed_worker_and_relay_lose_nothing_and_double_nothing(stack, fresh_db, topics, tmp_path):
+    names = await topics(["allocation.commands.v1", "allocation.commands.v1.dlq", "allocation.events.v1"])
+    dsn = await fresh_db("allocation")
+    group = f"allocation-{uuid.uuid4().hex[:8]}"
+    env = {"ALLOCATION_KAFKA_BOOTSTRAP": stack.bootstrap, "ALLOCATION_DATABASE_URL": dsn,
+           "ALLOCATION_GROUP_ID": group, "ALLOCATION_COMMANDS_TOPIC": names["allocation.commands.v1"],
+           "ALLOCATION_EVENTS_TOPIC": names["allocation.events.v1"], "ALLOCATION_MAX_RECORDS": "20",
+           "ALLOCATION_LOG_LEVEL": "WARNING"}
+    worker = Process("worker", env, tmp_path / "worker.log")
+    relay = Process("relay", env, tmp_path / "relay.log")
+    messages, expected = workload()
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        worker.start()
+        relay.start()
+        await send(stack.bootstrap, names["allocation.commands.v1"], messages)
+        total = len(messages)
+
+        # Kill the worker part-way through, and the relay while the outbox has rows in it.
+        await wait_for(pool, "SELECT count(*) FROM processed_commands", lambda n: n >= total // 4)
+        worker.kill()
+        done_at_kill = await pool.fetchval("SELECT count(*) FROM processed_commands")
+        assert done_at_kill < total, "the worker finished before it could be killed; grow the workload"
+        worker.start()
+        await wait_for(pool, "SELECT count(*) FROM processed_commands", lambda n: n >= total // 2)
+        relay.kill()
+        relay.start()
+
+        try:
+            await drained(pool, group, names["allocation.commands.v1"], stack.bootstrap, timeout_s=90)
+        except AssertionError as exc:
+            logs = {p.command: p.log_path.read_text()[-3000:] for p in (worker, relay)}
+            raise AssertionError(f"{exc}\n{logs}") from None
+        assert await pool.fetchval("SELECT count(*) FROM processed_commands") == total
+        assert await pool.fetchval("SELECT count(DISTINCT command_id) FROM processed_commands") == total
+        assert await pool.fetchval("SELECT count(*) FROM budgets") == BUDGETS
+        assert await pool.fetchval("SELECT count(*) FROM budgets WHERE amount_pence = 1100000 + "
+                                   "substr(budget_id, 4)::int AND version = 2") == BUDGETS
+    finally:
+        worker.stop()
+        relay.stop()
+        await pool.close()
+
+    values = defaultdict(set)
+    for record in await read_all(stack.bootstrap, names["allocation.events.v1"]):
+        values[decode(record.value).envelope.id].add(record.value)
+    assert set(values) == expected  # nothing lost, nothing invented
+    assert all(len(v) == 1 for v in values.values())  # any relayed twice is byte-identical
