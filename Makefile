@@ -6,9 +6,12 @@ PIP := $(ROOT)/.venv/bin/pip
 PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e tools
 VENV_STAMP := .venv/.installed
 
-.PHONY: deps venv kafka-jars postgres node-deps up down status test unit demo bench clean
+.PHONY: deps stack-deps venv kafka-jars postgres node-deps helm up down status test unit demo bench clean
 
-deps: venv kafka-jars postgres node-deps
+# What running the stack needs; the test suite also needs the AsyncAPI schemas and helm.
+stack-deps: venv kafka-jars postgres
+
+deps: stack-deps node-deps helm
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
@@ -26,7 +29,10 @@ postgres:
 node-deps:
 	deploy/local/install-node-deps.sh
 
-up: deps
+helm:
+	deploy/local/install-helm.sh
+
+up: stack-deps
 	deploy/local/stack.sh up
 
 down:
@@ -41,10 +47,10 @@ unit: venv
 test: deps
 	$(PY) -m pytest -q
 
-demo: deps
+demo: stack-deps
 	$(PY) -m caretools.demo
 
-bench: deps
+bench: stack-deps
 	$(PY) -m caretools.bench
 
 clean:

@@ -126,6 +126,12 @@ async def test_kill_minus_nine_mid_stream_gives_the_same_journal_as_a_fault_free
             await conn.close()
     a, b = states["A"], states["B"]
     assert len(a["journal"]) > 1000, len(a["journal"])
+    # Compare outcomes without the free-text detail of rejections: when a restarted worker's first batches
+    # hold only one topic's partitions, the ledger takes them as they came rather than stall (see
+    # docs/architecture.md, "Ordering across topics"), and a refusal's detail then quotes the balance as
+    # it stood at that moment. The journal, the balances, the outcome and the reason code must not differ.
+    for run in (a, b):
+        run["processed"] = [row[:-1] for row in run["processed"]]
     for part in ("journal", "processed", "state"):
         assert a[part] == b[part], (
             f"{part} differs after kills at {kills}: {diff_summary(a[part], b[part])}\n(a difference here that "

@@ -27,6 +27,6 @@ NO_POSTING_RULE = "NO_POSTING_RULE"  # a valid message of a type the ledger does
 # Rejections that may only mean "the fact this depends on has not been read yet" (it lives on another
 # topic). The service defers these while the other input streams are behind, and rejects them only
 # once those streams are caught up.
-RETRIABLE = frozenset({UNKNOWN_BUDGET})
+RETRIABLE = frozenset({UNKNOWN_BUDGET, UNKNOWN_ORDER})
 
 ALL = sorted(v for k, v in dict(globals()).items() if k.isupper() and isinstance(v, str))

@@ -146,11 +146,15 @@ def invoice_key(council: str, provider_id: str, invoice_id: str) -> str:
     return f"{council}/{provider_id}/{invoice_id}"
 
 
-def _lines_by_budget(book: Book, ev: Event, lines) -> dict[str, int] | Rejection:
+def _lines_by_budget(book: Book, ev: Event, lines, need_order: bool = False) -> dict[str, int] | Rejection:
     totals: dict[str, int] = {}
     for line in lines:
         if line.budget_id not in book.budgets:
             return Rejection(reasons.UNKNOWN_BUDGET, f"invoice line {line.line_no}: no agreed budget {line.budget_id}")
+        order = book.orders.get(line.order_id)
+        if need_order and (order is None or order.budget_id != line.budget_id or order.provider_id != ev.payload.provider_id):
+            return Rejection(reasons.UNKNOWN_ORDER, f"invoice line {line.line_no}: no service order {line.order_id} "
+                                                    f"of provider {ev.payload.provider_id} for budget {line.budget_id}")
         totals[line.budget_id] = totals.get(line.budget_id, 0) + line.units * line.rate_pence
     return totals
 
@@ -161,7 +165,7 @@ def invoice_approved(book: Book, ev: Event) -> Result:
     key = invoice_key(ev.council_id, p.provider_id, p.invoice_id)
     if key in book.invoices:
         return Rejection(reasons.DUPLICATE_INVOICE, f"invoice {p.invoice_id} of {p.provider_id} already approved")
-    totals = _lines_by_budget(book, ev, p.lines)
+    totals = _lines_by_budget(book, ev, p.lines, need_order=True)
     if isinstance(totals, Rejection):
         return totals
     lines: list[Line] = []

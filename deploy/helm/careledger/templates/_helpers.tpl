@@ -1,0 +1,342 @@
+{{/* Names, labels and the pieces every process shares. */}}
+
+{{- define "careledger.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "careledger.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "careledger.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "careledger.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "careledger.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "careledger.labels" -}}
+helm.sh/chart: {{ include "careledger.chart" . }}
+{{ include "careledger.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: careledger
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* Labels of one component: (dict "root" $ "component" "ledger-worker") */}}
+{{- define "careledger.componentLabels" -}}
+{{ include "careledger.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "careledger.componentSelector" -}}
+{{ include "careledger.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "careledger.serviceAccountName" -}}
+{{- default (include "careledger.fullname" .) .Values.serviceAccount.name -}}
+{{- end -}}
+
+{{- define "careledger.hooksServiceAccountName" -}}
+{{- printf "%s-hooks" (include "careledger.serviceAccountName" .) | trunc 63 -}}
+{{- end -}}
+
+{{/* The image of a service: (dict "root" $ "service" "ledger") */}}
+{{- define "careledger.image" -}}
+{{- $img := index .root.Values .service "image" -}}
+{{- $repo := $img.repository -}}
+{{- if .root.Values.image.registry -}}{{- $repo = printf "%s/%s" (trimSuffix "/" .root.Values.image.registry) $img.repository -}}{{- end -}}
+{{- $ref := printf "%s:%s" $repo (default .root.Chart.AppVersion $img.tag) -}}
+{{- if $img.digest -}}{{- $ref = printf "%s@%s" $ref $img.digest -}}{{- end -}}
+{{- $ref -}}
+{{- end -}}
+
+{{- define "careledger.envPrefix" -}}
+{{- upper . -}}
+{{- end -}}
+
+{{- define "careledger.kafkaUsesSasl" -}}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol -}}true{{- end -}}
+{{- end -}}
+
+{{- define "careledger.kafkaUsesTls" -}}
+{{- if has .Values.kafka.securityProtocol (list "SSL" "SASL_SSL") -}}true{{- end -}}
+{{- end -}}
+
+{{/*
+The long-running processes, one Deployment each. The port is the one the process really serves:
+a worker serves its service's health_port, a relay health_port + 1 (entrypoints/run.py), the views
+their faust web port (views_port). Fields: service, kind, port, portName, autoscale, postgres.
+*/}}
+{{- define "careledger.processes" -}}
+ledger-worker:
+  service: ledger
+  kind: worker
+  port: {{ .Values.ledger.healthPort }}
+  portName: health
+  autoscale: true
+  postgres: true
+ledger-relay:
+  service: ledger
+  kind: relay
+  port: {{ add .Values.ledger.healthPort 1 }}
+  portName: health
+  autoscale: false
+  postgres: true
+allocation-worker:
+  service: allocation
+  kind: worker
+  port: {{ .Values.allocation.healthPort }}
+  portName: health
+  autoscale: true
+  postgres: true
+allocation-relay:
+  service: allocation
+  kind: relay
+  port: {{ add .Values.allocation.healthPort 1 }}
+  portName: health
+  autoscale: false
+  postgres: true
+allocation-views:
+  service: allocation
+  kind: views
+  port: {{ .Values.allocation.views.port }}
+  portName: http
+  autoscale: true
+  postgres: false
+{{- end -}}
+
+{{/*
+The replica ceiling of an autoscaled process: its maxReplicas, or kafka.partitions when unset.
+More members than partitions would sit idle in the consumer group, so more is refused.
+(dict "root" $ "name" "ledger-worker" "values" <process values>)
+*/}}
+{{- define "careledger.maxReplicas" -}}
+{{- $partitions := int .root.Values.kafka.partitions -}}
+{{- $max := $partitions -}}
+{{- if not (kindIs "invalid" .values.autoscaling.maxReplicas) -}}
+{{- $max = int .values.autoscaling.maxReplicas -}}
+{{- end -}}
+{{- if gt $max $partitions -}}
+{{- fail (printf "%s: autoscaling.maxReplicas %d exceeds kafka.partitions %d (extra members of a consumer group sit idle)" .name $max $partitions) -}}
+{{- end -}}
+{{- if gt (int .values.autoscaling.minReplicas) $max -}}
+{{- fail (printf "%s: autoscaling.minReplicas %d exceeds maxReplicas %d" .name (int .values.autoscaling.minReplicas) $max) -}}
+{{- end -}}
+{{- $max -}}
+{{- end -}}
+
+{{/*
+Kafka security settings as environment variables with a service's prefix: non-secret ones as plain
+values, the SASL user and password only as secretKeyRef. (dict "root" $ "prefix" "LEDGER" "user" <kafkaUser>)
+*/}}
+{{- define "careledger.kafkaSecretEnv" -}}
+{{- if include "careledger.kafkaUsesSasl" .root }}
+{{- if not .user.existingSecret }}
+{{- fail (printf "kafka.securityProtocol is %s: set the %s Kafka user's kafkaUser.existingSecret" .root.Values.kafka.securityProtocol (lower .prefix)) }}
+{{- end }}
+- name: {{ .prefix }}_KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .user.existingSecret }}
+      key: {{ .user.usernameKey }}
+- name: {{ .prefix }}_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .user.existingSecret }}
+      key: {{ .user.passwordKey }}
+{{- end }}
+{{- end -}}
+
+{{/* Non-secret Kafka security settings (ConfigMap data or env values): (dict "root" $ "prefix" "LEDGER") */}}
+{{- define "careledger.kafkaSecurityConfig" -}}
+{{ .prefix }}_KAFKA_SECURITY_PROTOCOL: {{ .root.Values.kafka.securityProtocol | quote }}
+{{- if include "careledger.kafkaUsesSasl" .root }}
+{{ .prefix }}_KAFKA_SASL_MECHANISM: {{ .root.Values.kafka.sasl.mechanism | quote }}
+{{- end }}
+{{- if include "careledger.kafkaUsesTls" .root }}
+{{- if .root.Values.kafka.tls.caSecret.name }}
+{{ .prefix }}_KAFKA_SSL_CAFILE: {{ printf "/etc/careledger/kafka-ca/%s" .root.Values.kafka.tls.caSecret.key | quote }}
+{{- end }}
+{{- if .root.Values.kafka.tls.clientSecret }}
+{{ .prefix }}_KAFKA_SSL_CERTFILE: "/etc/careledger/kafka-client/tls.crt"
+{{ .prefix }}_KAFKA_SSL_KEYFILE: "/etc/careledger/kafka-client/tls.key"
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Volumes every pod gets: a writable /tmp (the root filesystem is read-only) and the CA bundles. */}}
+{{- define "careledger.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- if and (include "careledger.kafkaUsesTls" .) .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  secret:
+    secretName: {{ .Values.kafka.tls.caSecret.name }}
+    items:
+      - key: {{ .Values.kafka.tls.caSecret.key }}
+        path: {{ .Values.kafka.tls.caSecret.key }}
+{{- end }}
+{{- if and (include "careledger.kafkaUsesTls" .) .Values.kafka.tls.clientSecret }}
+- name: kafka-client
+  secret:
+    secretName: {{ .Values.kafka.tls.clientSecret }}
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+{{- end }}
+{{- if .Values.postgres.caSecret.name }}
+- name: postgres-ca
+  secret:
+    secretName: {{ .Values.postgres.caSecret.name }}
+    items:
+      - key: {{ .Values.postgres.caSecret.key }}
+        path: {{ .Values.postgres.caSecret.key }}
+{{- end }}
+{{- end -}}
+
+{{- define "careledger.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if and (include "careledger.kafkaUsesTls" .) .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  mountPath: /etc/careledger/kafka-ca
+  readOnly: true
+{{- end }}
+{{- if and (include "careledger.kafkaUsesTls" .) .Values.kafka.tls.clientSecret }}
+- name: kafka-client
+  mountPath: /etc/careledger/kafka-client
+  readOnly: true
+{{- end }}
+{{- if .Values.postgres.caSecret.name }}
+- name: postgres-ca
+  mountPath: /etc/careledger/postgres
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "careledger.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: {{ .Values.security.runAsUser }}
+runAsGroup: {{ .Values.security.runAsGroup }}
+fsGroup: {{ .Values.security.fsGroup }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "careledger.containerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+privileged: false
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{- define "careledger.configChecksum" -}}
+{{- include (print .Template.BasePath "/configmap.yaml") . | sha256sum -}}
+{{- end -}}
+
+{{/* Egress rules to DNS, Kafka and optionally PostgreSQL: (dict "np" .Values.networkPolicy "kafka" true "postgres" true) */}}
+{{- define "careledger.egressRules" -}}
+- ports:
+    {{- range .np.dns.ports }}
+    - port: {{ . }}
+      protocol: UDP
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .np.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- if .kafka }}
+- ports:
+    {{- range .np.kafka.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .np.kafka.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- if .postgres }}
+- ports:
+    {{- range .np.postgres.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with .np.postgres.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Annotations of a pre-install/pre-upgrade hook: (dict "weight" "-10") */}}
+{{- define "careledger.hookAnnotations" -}}
+helm.sh/hook: pre-install,pre-upgrade
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation
+{{- end -}}
+
+{{/*
+The topic declarations for `python -m careruntime.topics ensure`, the same topics and settings as
+deploy/topics.yaml (a test keeps the two in step) with the cluster's partitions and replication.
+Retention is forever: a service rebuilds its state by replaying from offset zero.
+*/}}
+{{- define "careledger.topicsConfig" -}}
+{{- $k := .Values.kafka -}}
+{{- if gt (int $k.minInsyncReplicas) (int $k.replicationFactor) -}}
+{{- fail (printf "kafka.minInsyncReplicas %d exceeds kafka.replicationFactor %d" (int $k.minInsyncReplicas) (int $k.replicationFactor)) -}}
+{{- end -}}
+{{- $topics := list -}}
+{{- range (list "allocation.commands.v1" "allocation.events.v1" "payments.commands.v1" "payments.events.v1" "ledger.entries.v1") -}}
+{{- $topics = append $topics (dict "name" .) -}}
+{{- end -}}
+{{- /* dead letters keep their order of arrival: one partition */ -}}
+{{- range (list "allocation.commands.v1.dlq" "allocation.events.v1.dlq" "payments.commands.v1.dlq" "payments.events.v1.dlq") -}}
+{{- $topics = append $topics (dict "name" . "partitions" 1) -}}
+{{- end -}}
+{{- /* the allocation views' faust table changelog (co-partitioned with allocation.events.v1) and leader topic */ -}}
+{{- $topics = append $topics (dict "name" "allocation-views-budget_summaries-changelog" "config" (dict "cleanup.policy" "compact")) -}}
+{{- $topics = append $topics (dict "name" "allocation-views-__assignor-__leader" "partitions" 1) -}}
+{{- $defaults := dict
+      "partitions" (int $k.partitions)
+      "replication_factor" (int $k.replicationFactor)
+      "config" (dict
+        "cleanup.policy" "delete"
+        "retention.ms" "-1"
+        "retention.bytes" "-1"
+        "compression.type" "producer"
+        "min.insync.replicas" (toString (int $k.minInsyncReplicas))) -}}
+{{- dict "defaults" $defaults "topics" $topics | toPrettyJson -}}
+{{- end -}}
+
+{{/* Kafka security as a container env list (for the hook Jobs, which run before any ConfigMap exists). */}}
+{{- define "careledger.kafkaSecurityEnvList" -}}
+{{- range $name, $value := include "careledger.kafkaSecurityConfig" . | fromYaml }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- include "careledger.kafkaSecretEnv" . }}
+{{- end -}}

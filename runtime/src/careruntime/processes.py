@@ -1,0 +1,50 @@
+"""Run a service's long-lived processes the same way everywhere: health server, signals, clean stop.
+
+Owns the process lifecycle that every service's thin entry points share: a consumer worker (its batch
+consumer plus /healthz /readyz /metrics) and an outbox relay (the relay plus the same endpoints on its
+own port). SIGTERM and SIGINT finish the work in hand, then stop.
+"""
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from .health import health_app, kafka_check, postgres_check, serve
+from .relay import OutboxRelay
+
+log = structlog.get_logger("careruntime.processes")
+
+
+async def run_consumer_process(consumer: Any, pool: asyncpg.Pool, app: web.Application, port: int,
+                               stats: Callable[[], dict] | None = None) -> None:
+    """Serve health on `port` and consume until a signal asks to stop."""
+    runner = await serve(app, port=port)
+    consumer.install_signal_handlers()
+    try:
+        await consumer.run()
+    finally:
+        await runner.cleanup()
+        await pool.close()
+        log.info("worker stopped", stats=stats() if stats else {})
+
+
+async def run_relay_process(pool: asyncpg.Pool, relay: OutboxRelay, registry: CollectorRegistry,
+                            bootstrap: str, port: int) -> None:
+    """Serve health on `port` and relay the outbox until a signal asks to stop."""
+    app = health_app({"postgres": postgres_check(pool), "kafka": kafka_check(bootstrap)}, registry)
+    runner = await serve(app, port=port)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, relay.request_stop)
+    try:
+        await relay.run()
+    finally:
+        await runner.cleanup()
+        await pool.close()

@@ -1,0 +1,346 @@
+"""The Helm chart deploy/helm/careledger, for its defaults and every value set in deploy/helm/values.
+
+Lint, offline schema validation of every rendered object, and the properties an operator relies on:
+a Deployment per process, secrets only by reference, non-root pods, hooks that can run before the
+release exists, autoscaling capped by partitions, the topic list in step with deploy/topics.yaml, and
+a values schema that refuses typos. Probes against the code: test_probes.py.
+"""
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+from careruntime.topics import load_topic_specs
+
+from .conftest import (
+    CHART,
+    REPO_ROOT,
+    VALUE_SETS,
+    by_name,
+    chart_values,
+    container_env,
+    of_kind,
+    pod_specs,
+)
+
+SETS = list(VALUE_SETS)
+PROCESSES = {"ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views"}
+AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views"}
+# Kinds whose schemas are CRDs (Prometheus Operator), not in kubernetes-validate's bundle.
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
+SECRETISH = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|SASL_USERNAME|_KEY$", re.IGNORECASE)
+CREDENTIAL_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
+
+
+def component(doc: dict) -> str:
+    return doc["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
+def hook_weight(doc: dict) -> int:
+    return int(doc["metadata"].get("annotations", {}).get("helm.sh/hook-weight", "0"))
+
+
+def is_hook(doc: dict) -> bool:
+    return "helm.sh/hook" in doc["metadata"].get("annotations", {})
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_helm_lint_strict(helm, name):
+    args = ["lint", "--strict", str(CHART)]
+    if VALUE_SETS[name] is not None:
+        args += ["-f", str(VALUE_SETS[name])]
+    result = helm(*args)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_every_manifest_validates_offline(render, helm, name, tmp_path):
+    result = helm("template", "care", str(CHART), "--kube-version", "1.33.0",
+                  *(["-f", str(VALUE_SETS[name])] if VALUE_SETS[name] else []))
+    assert result.returncode == 0, result.stderr
+    manifest = tmp_path / f"{name}.yaml"
+    manifest.write_text(result.stdout)
+    validate = subprocess.run(
+        [sys.executable, "-m", "kubernetes_validate", "--strict", "-k", "1.33", str(manifest)],
+        check=False, capture_output=True, text=True, timeout=120)
+    lines = validate.stdout.splitlines()
+    assert validate.returncode == 0 and not [ln for ln in lines if ln.startswith(("ERROR", "FATAL"))], \
+        validate.stdout + validate.stderr
+    # Only the CRD kinds may go unvalidated, and everything else must have passed.
+    skipped = [ln for ln in lines if ln.startswith("WARN")]
+    assert all(any(f"kind {k} " in ln for k in CRD_KINDS) for ln in skipped), skipped
+    docs = render(VALUE_SETS[name])
+    passed = [ln for ln in lines if ln.startswith("INFO") and " passed for resource " in ln]
+    assert len(passed) == len([d for d in docs if d["kind"] not in CRD_KINDS])
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_a_deployment_per_process_with_service_pdb_and_network_policy(rendered, name):
+    docs = rendered[name]
+    deployments = {component(d): d for d in of_kind(docs, "Deployment")}
+    assert set(deployments) == PROCESSES
+    for comp, dep in deployments.items():
+        pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        selector = dep["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items()
+        for kind in ("PodDisruptionBudget", "NetworkPolicy", "Service"):
+            matching = [d for d in of_kind(docs, kind) if component(d) == comp]
+            assert len(matching) == 1, f"{comp}: {kind}"
+            sel = matching[0]["spec"]["selector"]["matchLabels"] if kind == "PodDisruptionBudget" else (
+                matching[0]["spec"]["podSelector"]["matchLabels"] if kind == "NetworkPolicy"
+                else matching[0]["spec"]["selector"])
+            assert sel.items() <= pod_labels.items(), f"{comp}: the {kind} selects other pods"
+        spec = dep["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == by_name(docs, "ServiceAccount", spec["serviceAccountName"])[
+            "metadata"]["name"]
+        container = spec["containers"][0]
+        assert container["resources"]["requests"].keys() >= {"cpu", "memory"}
+        assert "memory" in container["resources"]["limits"]
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_network_policies_let_each_process_reach_only_kafka_postgres_and_dns(rendered, name):
+    values = chart_values(name)["networkPolicy"]
+    for policy in of_kind(rendered[name], "NetworkPolicy"):
+        assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+        ports = {(p["port"], p.get("protocol", "TCP")) for rule in policy["spec"]["egress"] for p in rule["ports"]}
+        kafka = {(p, "TCP") for p in values["kafka"]["ports"]}
+        postgres = {(p, "TCP") for p in values["postgres"]["ports"]}
+        dns = {(p, proto) for p in values["dns"]["ports"] for proto in ("UDP", "TCP")}
+        comp = component(policy)
+        if comp == "allocation-views":
+            views_port = chart_values(name)["allocation"]["views"]["port"]
+            assert ports == kafka | dns | {(views_port, "TCP")}
+        elif comp == "hooks":
+            assert ports == kafka | postgres | dns and policy["spec"]["ingress"] == []
+        else:
+            assert ports == kafka | postgres | dns, comp
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_no_secret_values_in_configmaps_env_or_values(rendered, name):
+    docs = rendered[name]
+    assert not of_kind(docs, "Secret"), "the chart must only reference Secrets"
+    for cm in of_kind(docs, "ConfigMap"):
+        for key, value in cm["data"].items():
+            assert not SECRETISH.search(key), f"{cm['metadata']['name']}: {key} belongs in a Secret"
+            assert not CREDENTIAL_URL.search(value), f"{cm['metadata']['name']}: {key} holds credentials"
+    for where, spec in pod_specs(docs):
+        for container in spec["containers"]:
+            for name_, source in container_env(docs, container).items():
+                if SECRETISH.search(name_):
+                    assert "secretKeyRef" in source, f"{where}: {name_} must come from a Secret"
+                assert not CREDENTIAL_URL.search(str(source.get("value", ""))), f"{where}: {name_}"
+    for key, value in _leaves(chart_values(name)):
+        assert not CREDENTIAL_URL.search(str(value)), f"a credential in the values: {key}"
+        leaf = re.sub(r"\[\d+\]$", "", key.rsplit(".", 1)[-1])  # the setting's own name, e.g. passwordKey
+        if re.search(r"password|secret|token", leaf, re.IGNORECASE) and not leaf.endswith(("Key", "Secret", "Secrets")):
+            assert not value, f"{key}: values name Secrets and keys, never secret values"
+
+
+def _leaves(tree, path=""):
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _leaves(v, f"{path}.{k}" if path else k)
+    elif isinstance(tree, list):
+        for i, v in enumerate(tree):
+            yield from _leaves(v, f"{path}[{i}]")
+    else:
+        yield path, tree
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_pods_run_as_non_root_read_only_without_privileges(rendered, name):
+    for where, spec in pod_specs(rendered[name]):
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["runAsUser"] > 0, where
+        assert pod["seccompProfile"]["type"] == "RuntimeDefault", where
+        assert spec["automountServiceAccountToken"] is False, where
+        for container in spec["containers"]:
+            sc = container["securityContext"]
+            assert sc["runAsNonRoot"] is True, where
+            assert sc["allowPrivilegeEscalation"] is False, where
+            assert sc["readOnlyRootFilesystem"] is True, where
+            assert sc.get("privileged", False) is False, where
+            assert sc["capabilities"]["drop"] == ["ALL"], where
+            assert not sc["capabilities"].get("add"), where
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert "/tmp" in mounts, f"{where}: a read-only root needs a writable /tmp"
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_migrations_and_topics_run_as_pre_install_and_pre_upgrade_hooks(rendered, name):
+    docs = rendered[name]
+    jobs = {component(j): j for j in of_kind(docs, "Job")}
+    assert set(jobs) == {"ledger-migrate", "allocation-migrate", "topics"}
+    for service in ("ledger", "allocation"):
+        job = jobs[f"{service}-migrate"]
+        container = job["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"] == ["migrate"] and f"/{service}:" in container["image"]
+        assert container_env(docs, container)[f"{service.upper()}_DATABASE_URL"]["secretKeyRef"]
+    assert jobs["topics"]["spec"]["template"]["spec"]["containers"][0]["command"][:4] == [
+        "python", "-m", "careruntime.topics", "ensure"]
+    for job in jobs.values():
+        hooks = set(job["metadata"]["annotations"]["helm.sh/hook"].split(","))
+        assert hooks == {"pre-install", "pre-upgrade"}
+        spec = job["spec"]["template"]["spec"]
+        assert spec["restartPolicy"] == "Never"
+        # A pre-install hook runs before the release's own objects exist: everything it uses must be
+        # a hook of lower weight (or a Secret the operator made).
+        needs = [("ServiceAccount", spec["serviceAccountName"])]
+        needs += [("ConfigMap", v["configMap"]["name"]) for v in spec.get("volumes", []) if "configMap" in v]
+        for c in spec["containers"]:
+            needs += [("ConfigMap", s["configMapRef"]["name"]) for s in c.get("envFrom", [])]
+        for kind, obj_name in needs:
+            dependency = by_name(docs, kind, obj_name)
+            assert is_hook(dependency) and hook_weight(dependency) < hook_weight(job), f"{kind} {obj_name}"
+    assert hook_weight(jobs["topics"]) < hook_weight(jobs["ledger-migrate"])
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_autoscaling_is_capped_by_partitions(rendered, name):
+    docs = rendered[name]
+    values = chart_values(name)
+    partitions = values["kafka"]["partitions"]
+    hpas = {component(h): h for h in of_kind(docs, "HorizontalPodAutoscaler")}
+    expected = {c for c in AUTOSCALED
+                if (values["ledger"] if c.startswith("ledger") else values["allocation"])[c.split("-")[1]][
+                    "autoscaling"]["enabled"]}
+    assert set(hpas) == expected, "HPAs only for the stateless workers and views, not the relays"
+    for comp, hpa in hpas.items():
+        target = hpa["spec"]["scaleTargetRef"]
+        assert by_name(docs, "Deployment", target["name"])
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= partitions, comp
+        assert "replicas" not in by_name(docs, "Deployment", target["name"])["spec"], "the HPA owns replicas"
+    for dep in of_kind(docs, "Deployment"):
+        if component(dep) in AUTOSCALED and "replicas" in dep["spec"]:
+            assert dep["spec"]["replicas"] <= partitions
+
+
+def test_more_replicas_than_partitions_is_refused(render):
+    result = render(None, "kafka.partitions=4", "ledger.worker.autoscaling.maxReplicas=5", check=False)
+    assert result.returncode != 0 and "exceeds kafka.partitions 4" in result.stderr
+    result = render(None, "kafka.partitions=2", "allocation.views.autoscaling.enabled=false",
+                    "allocation.views.replicas=3", check=False)
+    assert result.returncode != 0 and "exceeds kafka.partitions 2" in result.stderr
+    docs = render(None, "kafka.partitions=3")  # an unset maxReplicas follows the partitions
+    assert {h["spec"]["maxReplicas"] for h in of_kind(docs, "HorizontalPodAutoscaler")} == {3}
+
+
+@pytest.mark.parametrize("bad", [
+    "ledger.wroker.replicas=3",                       # typo in a process
+    "kafak.partitions=3",                             # typo at the top level
+    "kafka.securityProtocol=TLS",                     # not a Kafka protocol
+    "ledger.image.tag=latest",                        # unpinned image
+    "ledger.extraEnv.LEDGER_DATABASE_URL=postgresql://u:p@h/db",  # a secret in values
+    "allocation.extraEnv.LEDGER_GROUP_ID=x",          # another service's prefix
+    "security.runAsUser=0",                           # root
+    "ledger.relay.autoscaling.enabled=true",          # relays are not autoscaled (one leader)
+])
+def test_values_schema_refuses_typos_and_unsafe_values(render, bad):
+    result = render(None, bad, check=False)
+    assert result.returncode != 0 and "schema" in result.stderr.lower(), result.stderr
+
+
+def test_sasl_without_a_credentials_secret_is_refused(render):
+    result = render(None, "kafka.securityProtocol=SASL_SSL", check=False)
+    assert result.returncode != 0 and "kafkaUser.existingSecret" in result.stderr
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_kafka_tls_and_sasl_settings_reach_every_kafka_client(rendered, name):
+    docs = rendered[name]
+    kafka = chart_values(name)["kafka"]
+    protocol = kafka["securityProtocol"]
+    for where, spec in pod_specs(docs):
+        container = spec["containers"][0]
+        env = container_env(docs, container)
+        prefixes = {k.split("_KAFKA_")[0] for k in env if "_KAFKA_" in k}
+        if container.get("args") == ["migrate"]:
+            continue  # PostgreSQL only
+        assert len(prefixes) == 1, where
+        p = prefixes.pop()
+        assert env[f"{p}_KAFKA_SECURITY_PROTOCOL"]["value"] == protocol
+        if protocol.startswith("SASL_"):
+            assert env[f"{p}_KAFKA_SASL_MECHANISM"]["value"] == kafka["sasl"]["mechanism"]
+            assert "secretKeyRef" in env[f"{p}_KAFKA_SASL_USERNAME"]
+            assert "secretKeyRef" in env[f"{p}_KAFKA_SASL_PASSWORD"]
+        if protocol in ("SSL", "SASL_SSL") and kafka["tls"]["caSecret"]["name"]:
+            cafile = env[f"{p}_KAFKA_SSL_CAFILE"]["value"]
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            folder, _, key = cafile.rpartition("/")
+            volume = next(v for v in spec["volumes"] if v["name"] == mounts[folder])
+            assert volume["secret"]["secretName"] == kafka["tls"]["caSecret"]["name"]
+            assert key in {i["path"] for i in volume["secret"]["items"]}
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_topics_match_deploy_topics_yaml(rendered, name, tmp_path):
+    docs = rendered[name]
+    kafka = chart_values(name)["kafka"]
+    config = tmp_path / "topics.json"
+    config.write_text(by_name(docs, "ConfigMap", "care-careledger-topics")["data"]["topics.json"])
+    chart = {s.name: s for s in load_topic_specs(config)}
+    repo = {s.name: s for s in load_topic_specs(REPO_ROOT / "deploy" / "topics.yaml")}
+    assert chart.keys() == repo.keys()
+    for topic, spec in chart.items():
+        local = repo[topic]
+        assert spec.partitions == (1 if local.partitions == 1 else kafka["partitions"]), topic
+        assert spec.replication_factor == kafka["replicationFactor"]
+        cluster_specific = {"min.insync.replicas"}
+        assert {k: v for k, v in spec.config.items() if k not in cluster_specific} == \
+               {k: v for k, v in local.config.items() if k not in cluster_specific}, topic
+        assert spec.config["min.insync.replicas"] == str(kafka["minInsyncReplicas"])
+        assert spec.config["retention.ms"] == "-1"  # replay from offset zero needs every record
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_service_monitor_and_alerts_use_real_ports_and_metric_names(rendered, name, metric_names):
+    docs = rendered[name]
+    enabled = chart_values(name)["metrics"]
+    monitors, rules = of_kind(docs, "ServiceMonitor"), of_kind(docs, "PrometheusRule")
+    assert len(monitors) == int(enabled["serviceMonitor"]["enabled"])
+    assert len(rules) == int(enabled["prometheusRule"]["enabled"])
+    for monitor in monitors:
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        services = [s for s in of_kind(docs, "Service") if selector.items() <= s["metadata"]["labels"].items()]
+        assert {component(s) for s in services} == PROCESSES - {"allocation-views"}
+        for endpoint in monitor["spec"]["endpoints"]:
+            assert endpoint["path"] == "/metrics"
+            assert all(endpoint["port"] in {p["name"] for p in s["spec"]["ports"]} for s in services)
+    for rule in rules:
+        for group in rule["spec"]["groups"]:
+            for alert in group["rules"]:
+                used = set(re.findall(r"\b((?:ledger|allocation)_[a-z_]+)\b", alert["expr"]))
+                assert used <= metric_names, f"{alert['alert']}: unknown metrics {used - metric_names}"
+
+
+@pytest.fixture(scope="module")
+def metric_names() -> set[str]:
+    """Every series name the workers and relays expose (careruntime.metrics with their namespaces)."""
+    from allocation.service.ingest import IngestMetrics
+    from careruntime.metrics import RuntimeMetrics
+    from prometheus_client import CollectorRegistry
+
+    names: set[str] = set()
+    for namespace in ("ledger", "ledger_relay", "allocation", "allocation_relay"):
+        registry = CollectorRegistry()
+        RuntimeMetrics(registry, namespace=namespace)
+        if namespace == "allocation":
+            IngestMetrics(registry)
+        for family in registry.collect():
+            names.add(family.name)
+            names.update({f"{family.name}_total", f"{family.name}_bucket", f"{family.name}_count",
+                          f"{family.name}_sum"})
+    return names
+
+
+def test_values_schema_is_strict_at_the_top_levels():
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    assert schema["additionalProperties"] is False
+    for key, prop in schema["properties"].items():
+        if prop.get("type") == "object" and key not in ("global", "commonLabels"):
+            assert prop.get("additionalProperties") is False, key
