@@ -16,14 +16,29 @@ DLQ_REASONS: dict[str, str] = {
 
 # ledger.PostingRejected.v1 reason_code.
 POSTING_REJECTION_REASONS: dict[str, str] = {
-    "DUPLICATE_CONFLICT": "An event id already posted arrived again with different content.",
-    "INSUFFICIENT_BUDGET": "Posting would overspend the budget beyond any authorised limit.",
-    "UNKNOWN_BUDGET": "No agreed budget with that id (after the allocation stream caught up).",
-    "UNKNOWN_PAYMENT": "Settlement or return of a payment that was never instructed.",
-    "PAYMENT_NOT_PENDING": "Settlement or return of a payment that is not reserved (already settled or returned).",
-    "BUDGET_CLOSED": "The budget has ended or the person died, and the event is not a closing one.",
     "AMOUNT_MISMATCH": "A settlement or return amount differs from the reserved amount.",
+    "BUDGET_ALREADY_AGREED": "A second PersonalBudgetAgreed for a budget id already agreed.",
+    "BUDGET_CLOSED": "The budget ended or the person died before the event's effective date.",
+    "DUPLICATE_CONFLICT": "An event id already processed arrived again with different content.",
+    "DUPLICATE_INVOICE": "The provider's invoice was already approved.",
+    "DUPLICATE_PAYMENT": "A payment id already instructed was instructed again under another event id.",
+    "INSUFFICIENT_BUDGET": "Posting would take the budget below zero beyond any authorised limit.",
+    "INVALID_AMOUNT": "An amount beyond what the referenced record allows (e.g. recovering more than raised).",
+    "NO_POSTING_RULE": "A valid message of a type the ledger does not post (e.g. a command on an events topic).",
+    "ORDER_EXISTS": "A service order id commissioned twice.",
+    "ORDER_OUTSIDE_BUDGET": "A service order's dates fall outside the budget's dates.",
+    "PAYMENT_AFTER_DEATH": "A payment due after the person's date of death.",
+    "PAYMENT_AFTER_END": "A payment due after the budget's end date.",
+    "PAYMENT_EXCEEDS_PAYABLE": "Paying a provider more than its approved invoices owe.",
+    "PAYMENT_NOT_PENDING": "Settlement or return of a payment that is not reserved (already settled or returned).",
+    "RECOVERY_EXISTS": "A surplus recovery id raised twice.",
+    "SCHEDULE_EXISTS": "A direct-payment schedule id created twice.",
     "SPLIT_EXCEEDS_BUDGET": "Funding shares plus contribution exceed the agreed budget.",
+    "UNKNOWN_BUDGET": "No agreed budget with that id (after the allocation stream caught up).",
+    "UNKNOWN_ORDER": "No active service order with that id (for an invoice line: of that provider and budget).",
+    "UNKNOWN_PAYMENT": "Settlement or return of a payment that was never instructed.",
+    "UNKNOWN_RECOVERY": "A recovery that was never raised.",
+    "UNKNOWN_SCHEDULE": "A direct-payment schedule that was never created.",
 }
 
 # invoices.InvoiceHeld.v1 reason_code.

@@ -21,3 +21,11 @@ def test_every_event_on_the_ledgers_input_topics_has_a_rule():
 
     inputs = {t for t in EVENT_TYPES if topic_for(t) in ("allocation.events.v1", "payments.events.v1")}
     assert inputs - set(RULES) == set(), "events the ledger would refuse as NO_POSTING_RULE"
+
+
+def test_the_event_catalogue_lists_exactly_the_ledgers_reason_codes():
+    from careschemas.reasons import POSTING_REJECTION_REASONS
+
+    from ledger.domain import reasons
+
+    assert sorted(POSTING_REJECTION_REASONS) == reasons.ALL
