@@ -42,7 +42,7 @@ async def build_worker(settings: Settings) -> Worker:
         settings.kafka_bootstrap, settings.group_id, settings.input_topics, pool, ingest,
         ConsumerSettings(max_records=settings.max_records, deferred_retry_s=0.0,
                          kafka_options={"partition_assignment_strategy": (RangePartitionAssignor,),
-                                        "max_partition_fetch_bytes": 4 * 1024 * 1024}),
+                                        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes}),
         RuntimeMetrics(registry, namespace="ledger"))
 
     async def lag_of(tp) -> int | None:

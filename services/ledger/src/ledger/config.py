@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     other_topics: list[str] = ["payments.events.v1"]  # may refer to budgets agreed on budget_topics
     entries_topic: str = "ledger.entries.v1"
     max_records: int = 5000
+    # Per-partition fetch size. Small on purpose: the worker releases a batch only up to the business
+    # time its partner partitions have reached (service/ordering.py) and fetches the rest again, so a
+    # fetch that brings one partition far ahead of the others is decoded over and over. With a backlog
+    # of 200k events, 4 MiB decoded each record ~20 times; 128 KiB about 1.3 times (docs/performance.md).
+    max_partition_fetch_bytes: int = 128 * 1024
     max_defer_seconds: float = 30.0
     pool_size: int = 4
     health_port: int = 8081

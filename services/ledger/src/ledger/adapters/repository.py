@@ -35,30 +35,47 @@ async def load_heads(conn, shards: Iterable[str]) -> dict[str, tuple[int, str]]:
     return {r["shard"]: (r["shard_seq"], r["hash"]) for r in rows}
 
 
+# Lookups probe the index once per wanted key (LATERAL ... OFFSET 0 keeps the planner from turning them
+# into a hash join), so a batch costs the same however large the tables grow. Not `= ANY($n)`: once
+# asyncpg's prepared statement runs on a generic plan, `= ANY` of a parameter array is not hashed, and a
+# sequential-scan plan (chosen while a fresh table has no statistics) compares every row with every id
+# of the batch: seconds per batch at 200k events. Not a plain join either: on processed_events the
+# planner picks a hash join over the whole table, which grows with the table (docs/performance.md).
+_STATE = ("SELECT s.kind, s.key, s.data FROM unnest($1::text[], $2::text[]) AS u(kind, key), "
+          "LATERAL (SELECT kind, key, data FROM ledger_state s WHERE s.kind = u.kind AND s.key = u.key OFFSET 0) AS s")
+_BALANCES = ("SELECT a.account, a.balance_pence FROM unnest($1::text[]) AS u(owner_ref), "
+             "LATERAL (SELECT account, balance_pence FROM accounts a WHERE a.owner_ref = u.owner_ref OFFSET 0) AS a")
+_PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM unnest($1::text[]) AS u(event_id), "
+              "LATERAL (SELECT event_id, content_hash, outcome, reason_code FROM processed_events p "
+              "WHERE p.event_id = u.event_id OFFSET 0) AS p")
+
+
 async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], loaded_owners: set[str]) -> None:
-    """Fill the book with what the batch refers to and the book does not hold yet."""
+    """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most)."""
+    kinds, keys = [], []
     for ref, kind in REF_KINDS.items():
-        wanted = [k for k in refs.get(ref, ()) if k not in state_codec.container(book, kind)]
-        if wanted:
-            rows = await conn.fetch("SELECT key, data FROM ledger_state WHERE kind = $1 AND key = ANY($2::text[])", kind, wanted)
-            target = state_codec.container(book, kind)
-            for r in rows:
-                target[r["key"]] = state_codec.load(kind, orjson.loads(r["data"]))
+        held = state_codec.container(book, kind)
+        wanted = [k for k in refs.get(ref, ()) if k not in held]
+        kinds += [kind] * len(wanted)
+        keys += wanted
     invoice_keys = [k for k in refs.get("invoice_key", ()) if k not in book.invoices]
-    if invoice_keys:
-        rows = await conn.fetch("SELECT key FROM ledger_state WHERE kind = 'invoices' AND key = ANY($1::text[])", invoice_keys)
-        book.invoices.update(r["key"] for r in rows)
+    kinds += ["invoices"] * len(invoice_keys)
+    keys += invoice_keys
+    if keys:
+        for r in await conn.fetch(_STATE, kinds, keys):
+            kind = r["kind"]
+            if kind == "invoices":
+                book.invoices.add(r["key"])
+            else:
+                state_codec.container(book, kind)[r["key"]] = state_codec.load(kind, orjson.loads(r["data"]))
     owners = [o for o in refs.get("budget_id", set()) | refs.get("provider_id", set()) if o not in loaded_owners]
     if owners:
-        rows = await conn.fetch("SELECT account, balance_pence FROM accounts WHERE owner_ref = ANY($1::text[])", owners)
-        for r in rows:
+        for r in await conn.fetch(_BALANCES, owners):
             book.balances[r["account"]] = r["balance_pence"]
         loaded_owners.update(owners)
     unseen = [e for e in event_ids if e not in book.processed]
     if unseen:
-        rows = await conn.fetch("SELECT event_id, content_hash, outcome, reason_code FROM processed_events "
-                                "WHERE event_id = ANY($1::text[])", unseen)
-        for r in rows:
+        for r in await conn.fetch(_PROCESSED, unseen):
             if r["reason_code"] == "DUPLICATE_CONFLICT":
                 book.processed[f"{r['event_id']}#{r['content_hash']}"] = (r["content_hash"], r["outcome"])
             else:
@@ -84,13 +101,16 @@ async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int]])
         if entry is None:
             continue
         touched_shards.add(shard)
+        accounts, debits, credits = [], [], []
+        for ln in entry.lines:
+            account, debit, credit = ln.account, ln.debit, ln.credit
+            accounts.append(account)
+            debits.append(debit)
+            credits.append(credit)
+            deltas[account] = deltas.get(account, 0) + debit - credit
         journal.append((entry.entry_id, entry.shard, entry.shard_seq, entry.council_id, entry.effective_date,
                         entry.recorded_at, entry.cause_event_id, entry.cause_type, entry.rule_version,
-                        entry.reverses_entry_id, [ln.account for ln in entry.lines],
-                        [ln.debit for ln in entry.lines], [ln.credit for ln in entry.lines],
-                        entry.prev_hash, entry.hash))
-        for ln in entry.lines:
-            deltas[ln.account] = deltas.get(ln.account, 0) + ln.debit - ln.credit
+                        entry.reverses_entry_id, accounts, debits, credits, entry.prev_hash, entry.hash))
     if journal:
         await conn.copy_records_to_table("journal_entries", records=journal, columns=JOURNAL_COLUMNS)
     if processed:

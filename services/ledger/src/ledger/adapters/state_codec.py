@@ -4,7 +4,6 @@ Stored in `ledger_state` as (kind, key, data). Dates travel as ISO strings; tupl
 """
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from typing import Any
 
@@ -20,7 +19,9 @@ _DATE_FIELDS = {"start_date", "end_date", "died_on", "segment_start", "first_due
 
 
 def dump(obj: Any) -> str:
-    return orjson.dumps(dataclasses.asdict(obj)).decode()
+    # orjson serialises (slotted) dataclasses, dates and tuples natively, field by field in declaration
+    # order: the same text as orjson.dumps(dataclasses.asdict(obj)) without asdict's deep copy.
+    return orjson.dumps(obj).decode()
 
 
 def load(kind: str, data: dict) -> Any:

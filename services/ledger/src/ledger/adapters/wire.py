@@ -27,23 +27,70 @@ def to_event(envelope: Any, payload: Any, content_hash: str) -> Event:
 
 def refs_of(council_id: str, payload: Any, found: dict[str, set[str]]) -> None:
     """Add the ids a payload refers to, by field name (invoice lines add their budgets)."""
+    names, has_lines, has_invoice = _ref_fields(type(payload))
+    if names is None:  # not a pydantic model: plain attribute access
+        _refs_by_getattr(council_id, payload, found)
+        return
+    values = payload.__dict__
+    for name in names:
+        value = values[name]
+        if value:
+            found.setdefault(name, set()).add(value)
+    if has_lines:
+        for line in values["lines"] or ():
+            _line_refs(line, found)
+    if has_invoice and values["invoice_id"] and values["provider_id"]:
+        found.setdefault("invoice_key", set()).add(invoice_key(council_id, values["provider_id"], values["invoice_id"]))
+
+
+def _line_refs(line: Any, found: dict[str, set[str]]) -> None:
+    """An invoice line names a budget and the service order it bills."""
+    for name in ("budget_id", "order_id"):
+        value = getattr(line, name, None)
+        if value:
+            found.setdefault(name, set()).add(value)
+
+
+_REF_FIELDS_OF: dict[type, tuple[tuple[str, ...] | None, bool, bool]] = {}
+
+
+def _ref_fields(cls: type) -> tuple[tuple[str, ...] | None, bool, bool]:
+    """Which of REF_FIELDS, `lines`, `invoice_id`+`provider_id` a payload model has, once per class.
+
+    The hot path: `getattr(payload, name, None)` on a pydantic model that lacks the field goes through
+    BaseModel.__getattr__ and an AttributeError, which cost more than the rest of the batch's wiring.
+    Fields live in the instance's __dict__ (the models are frozen and forbid extras), so this reads
+    exactly what getattr would.
+    """
+    known = _REF_FIELDS_OF.get(cls)
+    if known is None:
+        fields = getattr(cls, "model_fields", None)
+        if not isinstance(fields, dict) or any(name in fields and hasattr(cls, name) for name in (*REF_FIELDS, "lines", "invoice_id")):
+            known = (None, False, False)  # not a plain pydantic model, or a field shadowed on the class
+        else:
+            known = (tuple(name for name in REF_FIELDS if name in fields), "lines" in fields,
+                     "invoice_id" in fields and "provider_id" in fields)
+        _REF_FIELDS_OF[cls] = known
+    return known
+
+
+def _refs_by_getattr(council_id: str, payload: Any, found: dict[str, set[str]]) -> None:
     for name in REF_FIELDS:
         value = getattr(payload, name, None)
         if value:
             found.setdefault(name, set()).add(value)
     for line in getattr(payload, "lines", None) or ():
-        budget_id = getattr(line, "budget_id", None)
-        if budget_id:
-            found.setdefault("budget_id", set()).add(budget_id)
+        _line_refs(line, found)
     invoice_id = getattr(payload, "invoice_id", None)
     if invoice_id and getattr(payload, "provider_id", None):
         found.setdefault("invoice_key", set()).add(invoice_key(council_id, payload.provider_id, invoice_id))
 
 
-def _envelope(ev_id: str, type_name: str, cause: Any, data: dict) -> bytes:
+def _envelope(ev_id: str, type_name: str, cause: Any, time: str, data: dict) -> bytes:
+    """`time` is the cause's recorded time as to_event formats it (cause.time.isoformat())."""
     return orjson.dumps({
         "specversion": "1.0", "id": ev_id, "source": SOURCE, "type": type_name,
-        "time": cause.time.isoformat(), "subject": cause.subject, "datacontenttype": "application/json",
+        "time": time, "subject": cause.subject, "datacontenttype": "application/json",
         "councilid": cause.councilid, "correlationid": cause.correlationid, "causationid": cause.id,
         "data": data,
     })
@@ -58,7 +105,7 @@ def entry_message(entry: Entry, cause: Any) -> bytes:
         "lines": [{"account": ln.account, "debit_pence": ln.debit, "credit_pence": ln.credit} for ln in entry.lines],
         "reverses_entry_id": entry.reverses_entry_id, "prev_hash": entry.prev_hash, "hash": entry.hash,
     }
-    return _envelope(f"E{entry.hash}", "ledger.EntryPosted.v1", cause, data)
+    return _envelope(f"E{entry.hash}", "ledger.EntryPosted.v1", cause, entry.recorded_at, data)
 
 
 def rejection_message(outcome: Outcome, shard: str, cause: Any) -> bytes:
@@ -69,4 +116,4 @@ def rejection_message(outcome: Outcome, shard: str, cause: Any) -> bytes:
         "reason_code": rejection.code, "detail": rejection.detail,
         "effective_date": ev.payload.effective_date.isoformat(),
     }
-    return _envelope(f"R{digest}", "ledger.PostingRejected.v1", cause, data)
+    return _envelope(f"R{digest}", "ledger.PostingRejected.v1", cause, ev.recorded_at, data)
