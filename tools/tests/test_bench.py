@@ -1,0 +1,46 @@
+"""The benchmark's own arithmetic (no stack, no timing): event count, quantiles, profile summary, /proc CPU."""
+import os
+
+from caretools import bench, bench_cpu, bench_profile
+
+
+def test_generator_is_scaled_to_about_the_requested_number_of_events():
+    people, messages = bench.make_events(20_000, seed=2026)
+    assert people == bench.people_for(20_000)
+    assert 0.995 * 20_000 <= len(messages) <= 1.03 * 20_000
+
+
+def test_quantile_is_nearest_rank():
+    values = list(range(1, 101))
+    assert bench._quantile(values, 0.5) == 50
+    assert bench._quantile(values, 0.99) == 99
+    assert bench._quantile(values, 1.0) == 100
+    assert bench._quantile([7], 0.99) == 7
+    assert bench._quantile([], 0.5) == 0.0
+
+
+def test_rates_run_from_the_first_batch_to_the_last_commit():
+    result = bench.PathResult("batched", 5000, events=1000, entries=800, busy_s=2.0, wall_s=2.5,
+                              batches=[(1.0, 600, 0.2), (2.0, 400, 0.1)])
+    figures = result.figures()
+    assert figures["events_per_s"] == 500.0 and figures["entries_per_s"] == 400.0
+    assert figures["events_per_s_from_start"] == 400.0
+    assert figures["batch_commit_ms"] == {"p50": 100.0, "p99": 200.0, "max": 200.0}
+    assert figures["batch_records"]["max"] == 600
+
+
+def test_profile_summary_counts_self_and_inclusive_samples(tmp_path):
+    raw = tmp_path / "profile.txt"
+    raw.write_text(
+        "MainThread (1);run (/x/site-packages/pkg/loop.py:1);decode (/x/src/careruntime/codec.py:9) 3\n"
+        "MainThread (1);run (/x/site-packages/pkg/loop.py:1);apply (/x/src/ledger/domain/ledger.py:5) 1\n")
+    summary = bench_profile.summarise(raw)
+    assert summary["samples"] == 4
+    assert dict(summary["self"]) == {"careruntime/codec.py:decode": 75.0, "domain/ledger.py:apply": 25.0}
+    assert dict(summary["inclusive"])["pkg/loop.py:run"] == 100.0
+
+
+def test_cpu_of_a_process_tree_is_read_from_proc():
+    seconds = bench_cpu.tree_cpu(os.getpid())
+    assert seconds is not None and seconds >= 0
+    assert bench_cpu.tree_cpu(None) is None
