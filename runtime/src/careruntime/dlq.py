@@ -12,15 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from careschemas.topics import (
+    DLQ_DETAIL_HEADER, DLQ_FAILED_AT_HEADER, DLQ_GROUP_HEADER, DLQ_OFFSET_HEADER, DLQ_PARTITION_HEADER,
+    DLQ_REASON_HEADER, DLQ_SUFFIX, DLQ_TOPIC_HEADER,
+)
+from careschemas.topics import dlq as dlq_topic  # the naming is part of the wire contract
+
 from .codec import CONTENT_TYPE_HEADER
 from .outbox import OutboxRow
 
-DLQ_SUFFIX = ".dlq"
 _DETAIL_MAX = 1000
-
-
-def dlq_topic(source_topic: str) -> str:
-    return source_topic + DLQ_SUFFIX
 
 
 def dlq_row(
@@ -29,15 +30,15 @@ def dlq_row(
 ) -> OutboxRow:
     """The dead letter of `record` (an aiokafka ConsumerRecord or alike) for reason `code`."""
     headers = {
-        "dlq.reason": code,
-        "dlq.detail": detail[:_DETAIL_MAX].replace("\x00", "\\0"),  # jsonb refuses NUL
-        "dlq.source.topic": source_topic,
-        "dlq.source.partition": str(record.partition),
-        "dlq.source.offset": str(record.offset),
-        "dlq.failed_at": (failed_at or datetime.now(UTC)).isoformat(),
+        DLQ_REASON_HEADER: code,
+        DLQ_DETAIL_HEADER: detail[:_DETAIL_MAX].replace("\x00", "\\0"),  # jsonb refuses NUL
+        DLQ_TOPIC_HEADER: source_topic,
+        DLQ_PARTITION_HEADER: str(record.partition),
+        DLQ_OFFSET_HEADER: str(record.offset),
+        DLQ_FAILED_AT_HEADER: (failed_at or datetime.now(UTC)).isoformat(),
     }
     if group_id is not None:
-        headers["dlq.group"] = group_id
+        headers[DLQ_GROUP_HEADER] = group_id
     # Keep the producer's content-type so a replay tool can hand the value back as it came.
     for name, value in getattr(record, "headers", None) or ():
         if name == CONTENT_TYPE_HEADER and isinstance(value, bytes | bytearray):

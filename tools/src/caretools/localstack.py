@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
+from careruntime.codec import KAFKA_HEADERS
 from careruntime.migrate import migrate
 from careruntime.stackinfo import StackInfo
 from careruntime.topics import ensure_topics, load_topic_specs
@@ -60,10 +61,9 @@ async def produce(bootstrap: str, messages: Sequence[Message], topics: dict[str,
     await producer.start()
     started = time.perf_counter()
     try:
-        headers = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
         futures = []
         for m in messages:
-            futures.append(await producer.send(topics[m.topic], m.value, key=m.key, headers=headers))
+            futures.append(await producer.send(topics[m.topic], m.value, key=m.key, headers=KAFKA_HEADERS))
             if len(futures) >= 20_000:
                 await asyncio.gather(*futures)
                 futures.clear()

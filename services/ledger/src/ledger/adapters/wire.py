@@ -14,7 +14,6 @@ from ..domain.model import Entry, Event, Outcome
 from ..domain.rules_payments import invoice_key
 
 SOURCE = "urn:careledger:ledger"
-CONTENT_TYPE = b"application/cloudevents+json; charset=UTF-8"
 
 # Payload attributes that name the things a batch must load before the rules run.
 REF_FIELDS = ("budget_id", "provider_id", "order_id", "schedule_id", "payment_id", "recovery_id")

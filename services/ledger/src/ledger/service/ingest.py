@@ -10,8 +10,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import structlog
-
 from careruntime import outbox
 from careruntime.codec import OUTBOX_HEADERS
 
@@ -19,8 +17,6 @@ from ..adapters import repository, wire
 from . import ordering
 from ..domain.ledger import apply
 from ..domain.model import Book, Outcome
-
-log = structlog.get_logger(__name__)
 
 LagOf = Callable[[Any], Awaitable[int | None]]
 
@@ -113,12 +109,10 @@ class LedgerIngest:
             self.deferred_since.pop((tp.topic, tp.partition, record.offset), None)
             self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
             results.append((outcome, shard, record.offset))
-            if outcome.kind == "posted":
-                rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
-                                             wire.entry_message(outcome.entry, env), OUTBOX_HEADERS))
-            elif outcome.kind == "rejected":
-                rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(),
-                                             wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS))
+            if outcome.kind in ("posted", "rejected"):  # ledger.entries is keyed by shard (the chain's order)
+                value = (wire.entry_message(outcome.entry, env) if outcome.entry
+                         else wire.rejection_message(outcome, shard, env))
+                rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(), value, OUTBOX_HEADERS))
         await repository.write_batch(conn, book, results)
         await outbox.append(conn, rows)
         return resume
