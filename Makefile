@@ -3,7 +3,7 @@ SHELL := /bin/bash
 ROOT := $(abspath .)
 PY := $(ROOT)/.venv/bin/python
 PIP := $(ROOT)/.venv/bin/pip
-PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e tools
+PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e services/payments -e services/reporting -e tools
 VENV_STAMP := .venv/.installed
 
 .PHONY: deps stack-deps venv kafka-jars postgres node-deps helm up down status test unit demo bench clean
@@ -42,7 +42,7 @@ status:
 	deploy/local/stack.sh status
 
 unit: venv
-	$(PY) -m pytest -q schemas/tests runtime/tests services/ledger/tests services/allocation/tests tools/tests
+	$(PY) -m pytest -q schemas/tests runtime/tests services/ledger/tests services/allocation/tests services/payments/tests services/reporting/tests tools/tests
 
 test: deps
 	$(PY) -m pytest -q

@@ -1,0 +1,1 @@
+"""The reporting service: projections of the ledger and domain topics, replay and rebuild, and the audit reports."""
