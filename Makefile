@@ -6,12 +6,12 @@ PIP := $(ROOT)/.venv/bin/pip
 PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e services/payments -e services/reporting -e tools
 VENV_STAMP := .venv/.installed
 
-.PHONY: deps stack-deps venv kafka-jars postgres node-deps helm up down status test unit demo bench clean
+.PHONY: deps stack-deps venv kafka-jars postgres node-deps helm chromium up down status test unit demo bench clean
 
 # What running the stack needs; the test suite also needs the AsyncAPI schemas and helm.
 stack-deps: venv kafka-jars postgres
 
-deps: stack-deps node-deps helm
+deps: stack-deps node-deps helm chromium
 
 venv: $(VENV_STAMP)
 $(VENV_STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
@@ -31,6 +31,10 @@ node-deps:
 
 helm:
 	deploy/local/install-helm.sh
+
+# Headless Chromium (Debian's package) for the reporting dashboard's browser tests.
+chromium:
+	deploy/local/install-chromium.sh
 
 up: stack-deps
 	deploy/local/stack.sh up
