@@ -38,6 +38,7 @@ from aiokafka.structs import TopicPartition
 from . import outbox
 from .codec import DecodeError, Decoded, decode_partitions
 from .dlq import dlq_row
+from .kafka_security import client_options
 from .metrics import RuntimeMetrics
 from .offsets import OffsetConflict, load_offsets, save_offsets
 
@@ -71,7 +72,8 @@ class ConsumerSettings:
     retry_backoff_max_s: float = 30.0
     deferred_retry_s: float = 0.5  # how long a partition the handler stopped stays paused
     kafka_commit_interval_s: float = 1.0
-    kafka_options: Mapping[str, Any] = field(default_factory=dict)  # passed to AIOKafkaConsumer
+    # Passed to AIOKafkaConsumer, over the TLS/SASL options of careruntime.kafka_security.
+    kafka_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class _Listener(ConsumerRebalanceListener):
@@ -124,7 +126,8 @@ class BatchConsumer:
         """Consume until `request_stop()` (or cancellation, which rolls back the batch in hand)."""
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap, group_id=self.group_id, enable_auto_commit=False,
-            auto_offset_reset="earliest", isolation_level="read_committed", **self.settings.kafka_options,
+            auto_offset_reset="earliest", isolation_level="read_committed",
+            **(client_options() | dict(self.settings.kafka_options)),
         )
         self.consumer.subscribe(self.topics, listener=_Listener(self))
         try:

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiokafka.client import AIOKafkaClient
 from prometheus_client import CollectorRegistry
 
+from .kafka_security import client_options
 from .metrics import exposition
 
 Check = Callable[[], Awaitable[Any]]
@@ -43,7 +44,8 @@ def kafka_check(bootstrap: str, timeout_s: float = 2.0) -> Check:
     """Passes when a broker at `bootstrap` answers a metadata request."""
 
     async def check() -> None:
-        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+        client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000),
+                                **client_options())
         try:
             await client.bootstrap()
         finally:

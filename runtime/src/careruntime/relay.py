@@ -48,6 +48,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 
+from .kafka_security import client_options
 from .metrics import RuntimeMetrics
 from .sql import OUTBOX_CHANNEL
 
@@ -155,6 +156,7 @@ class OutboxRelay:
         if self.producer is None:
             options: dict[str, Any] = {
                 "acks": "all", "enable_idempotence": True, "linger_ms": 5, "max_batch_size": 256 * 1024,
+                **client_options(),  # TLS/SASL from the environment (careruntime.kafka_security)
             }
             options.update(self.producer_options)
             txn_id = self.transactional_id

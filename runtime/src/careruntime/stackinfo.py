@@ -56,8 +56,10 @@ async def kafka_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
     """True when a broker at `bootstrap` answers a metadata request within `timeout_s`."""
     from aiokafka.admin import AIOKafkaAdminClient
 
+    from .kafka_security import client_options
+
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=max(1000, int(timeout_s * 1000))
+        bootstrap_servers=bootstrap, request_timeout_ms=max(1000, int(timeout_s * 1000)), **client_options()
     )
     try:
         async with asyncio.timeout(timeout_s):

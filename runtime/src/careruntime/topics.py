@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .kafka_security import client_options
+
 log = logging.getLogger(__name__)
 
 
@@ -151,7 +153,7 @@ async def ensure_topics(
     if not specs:
         return report
     wanted = {s.name: s for s in specs}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics()) & wanted.keys()
@@ -191,7 +193,7 @@ async def delete_topics(bootstrap: str, names: Iterable[str]) -> None:
     names = list(names)
     if not names:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     await admin.start()
     try:
         present = set(await admin.list_topics())
