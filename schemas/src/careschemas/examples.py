@@ -39,7 +39,7 @@ SAMPLE: dict[str, Any] = {
     "date_of_death": "2025-09-14", "lines": [_LINE],
     "shard": "ledger-3", "shard_seq": 1042, "recorded_at": "2025-04-01T09:30:02.125000Z",
     "cause_type": "allocation.PersonalBudgetAgreed.v1", "rule_version": "2025.1", "prev_hash": "3f" * 32,
-    "hash": "a7" * 32,
+    "hash": "a7" * 32, "balance_pence": 1_190_000, "liabilities_pence": 40_000,
 }
 
 _OVERRIDES: dict[str, dict[str, Any]] = {

@@ -8,7 +8,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from .common import (
-    Actor, BudgetId, Command, ContributionMode, Count, Day, PaymentId, PositivePence, RecoveryId, RunId,
+    Actor, BudgetId, Command, ContributionMode, Count, Day, PaymentId, Pence, PositivePence, RecoveryId, RunId,
     ScheduleId, ShortText, Text, require_order,
 )
 from .payments_events import FileFormat, RecoveryMethod
@@ -131,4 +131,19 @@ class RaiseSurplusRecovery(Command):
     amount_pence: PositivePence
     weeks_in_credit: Count
     method: RecoveryMethod
+    effective_date: Day
+
+
+class ReportDirectPaymentBalance(Command):
+    """A DP account's balance and liabilities (from an audit or the managed-account provider). When the
+    balance after liabilities is more than the council's allowed weeks of payments (default 8), the
+    service raises a surplus recovery of the excess (SurplusRecoveryRaised, method from the council's
+    policy); otherwise the command is refused with NO_SURPLUS."""
+
+    TYPE: ClassVar[str] = "payments.ReportDirectPaymentBalance.v1"
+    LEADS_TO: ClassVar[str] = "payments.SurplusRecoveryRaised.v1"
+    recovery_id: RecoveryId = Field(description="Id of the recovery raised if there is a surplus.")
+    budget_id: BudgetId
+    balance_pence: Pence
+    liabilities_pence: Pence = Field(description="Money the account owes (unpaid invoices, wages due).")
     effective_date: Day

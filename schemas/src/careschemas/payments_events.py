@@ -171,12 +171,15 @@ class SurplusRecoveryRaised(Event):
 
 
 class SurplusRecovered(Event):
-    """(Part of) a raised surplus recovery came back to the council."""
+    """(Part of) a raised surplus recovery came back to the council: paid in, or (offset_payment_id set)
+    kept back from that direct payment, which was instructed for less."""
 
     TYPE: ClassVar[str] = "payments.SurplusRecovered.v1"
     recovery_id: RecoveryId
     budget_id: BudgetId
     amount_pence: PositivePence
+    offset_payment_id: PaymentId | None = Field(
+        default=None, description="The DP payment this was offset against; absent when the money was paid in.")
     effective_date: Day
 
 

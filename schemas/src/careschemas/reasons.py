@@ -47,5 +47,6 @@ INVOICE_HOLD_REASONS: dict[str, str] = {
     "OVER_PLAN": "A line's units exceed the order's unconsumed planned units (beyond the tolerance).",
     "FUTURE_PERIOD": "A line's period ends after the invoice date or outside the order's dates.",
     "SUSPECTED_DUPLICATE": "The same provider invoiced the same order and period before.",
+    "RATE_MISMATCH": "A line's rate differs from the order's rate by more than the tolerance.",
     "DISPUTED": "A person disputed the invoice with the provider (DisputeInvoice).",
 }

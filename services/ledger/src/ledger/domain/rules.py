@@ -54,7 +54,7 @@ TABLE: tuple[PostingRule, ...] = (
     PostingRule(f"{P}.PaymentSettled.v1", "pending/X", "bank", pay.payment_settled),
     PostingRule(f"{P}.PaymentReturned.v1", "pending/X (and bank, if settled)", "the reserved sources (reversal)", pay.payment_returned),
     PostingRule(f"{P}.SurplusRecoveryRaised.v1", "recoverable/B", "recovered", pay.surplus_recovery_raised),
-    PostingRule(f"{P}.SurplusRecovered.v1", "bank", "recoverable/B", pay.surplus_recovered),
+    PostingRule(f"{P}.SurplusRecovered.v1", "bank (paid in) or committed/B then budget/B (offset_payment_id)", "recoverable/B", pay.surplus_recovered),
     PostingRule(f"{P}.CommandRejected.v1", "-", "-", _note("upstream rejection recorded")),
     PostingRule(f"{P}.PaymentRunCreated.v1", "-", "-", _note("run recorded")),
     PostingRule(f"{P}.PaymentRunApproved.v1", "-", "-", _note("run approval recorded")),

@@ -219,7 +219,19 @@ def surplus_recovered(book: Book, ev: Event) -> Result:
         return Rejection(reasons.UNKNOWN_RECOVERY, f"no recovery {p.recovery_id}")
     if recovery.recovered + p.amount_pence > recovery.amount:
         return Rejection(reasons.INVALID_AMOUNT, f"recovery {p.recovery_id} raised {recovery.amount}p, recovered {recovery.recovered}p so far")
+    c = ev.council_id
+    if getattr(p, "offset_payment_id", None):
+        # Kept back from a direct payment instructed for less: the part of the DP not paid out (its
+        # commitment, then free budget) settles the recoverable instead of money from the bank.
+        terms = known_budget(book, recovery.budget_id)
+        if isinstance(terms, Rejection):
+            return terms
+        sources = draw(book, terms, p.amount_pence)
+        if isinstance(sources, Rejection):
+            return sources
+        lines = tuple(sources) + (Line(acct.recoverable(c, recovery.budget_id), credit=p.amount_pence),)
+    else:
+        lines = tuple(move(acct.bank(c), acct.recoverable(c, recovery.budget_id), p.amount_pence))
     recovery.recovered += p.amount_pence
     book.touch("recoveries", p.recovery_id)
-    c = ev.council_id
-    return Posting(tuple(move(acct.bank(c), acct.recoverable(c, recovery.budget_id), p.amount_pence)))
+    return Posting(lines)
