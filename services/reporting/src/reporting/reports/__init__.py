@@ -32,3 +32,14 @@ async def run_report(conn: "asyncpg.Connection", name: str, query: ReportQuery) 
 
 
 __all__ = ["Column", "REGISTRY", "ReportQuery", "ReportSpec", "ReportTable", "UnknownReport", "register", "run_report"]
+
+
+def _register_all() -> None:
+    from . import integrity, invoices, ledger_reports, payments, provision
+
+    for module in (ledger_reports, provision, invoices, payments, integrity):
+        for spec in module.SPECS:
+            register(spec)
+
+
+_register_all()

@@ -1,0 +1,1 @@
+"""Adapters of the reporting service: wire-to-row mapping and the PostgreSQL projection store."""

@@ -1,0 +1,1 @@
+"""Pure, synchronous helpers of the reporting service (no I/O): account ids, periods, progress."""
