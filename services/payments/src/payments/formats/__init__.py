@@ -7,7 +7,7 @@ from the council's CSV, never from events.
 """
 
 from payments.formats.bacs18 import render_bacs18
-from payments.formats.camt import parse_camt
+from payments.formats.camt import parse_camt, parse_camt_all
 from payments.formats.digest import file_sha256
 from payments.formats.directory import BankDirectory
 from payments.formats.errors import (
@@ -28,10 +28,12 @@ from payments.formats.model import (
     Statement,
     StatementEntry,
 )
-from payments.formats.pain001 import render_pain001
+from payments.formats.pain001 import PAIN_001_001_03, PAIN_001_001_09, render_pain001
 from payments.formats.reconcile import reconcile
 
 __all__ = [
+    "PAIN_001_001_03",
+    "PAIN_001_001_09",
     "BankDirectory",
     "BankDirectoryInvalid",
     "FileBatch",
@@ -49,6 +51,7 @@ __all__ = [
     "UnknownAccountRef",
     "file_sha256",
     "parse_camt",
+    "parse_camt_all",
     "reconcile",
     "render_bacs18",
     "render_pain001",

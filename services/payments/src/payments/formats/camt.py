@@ -1,7 +1,215 @@
-"""Contract placeholder: implementation in progress (brief P1)."""
+"""Parse ISO 20022 camt.053 statements and camt.054 debit/credit notifications into Statement.
 
-from payments.formats.model import FileBatch, Statement
+Only the official namespaces are accepted (camt.053.001.02 to .13, camt.054.001.02 to .13), read
+with lxml's hardened parser (no entities, no network). Each booked entry becomes one
+StatementEntry per transaction: an entry that batches several transactions (NtryDtls/TxDtls)
+is split, each with its own amount, and the parts must add up to the entry. Anything malformed,
+of an unknown type or missing a field we rely on raises StatementError with a code; lxml or
+decimal errors never escape.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from lxml import etree
+
+from payments.formats.errors import StatementError
+from payments.formats.model import Statement, StatementEntry
+
+MALFORMED_XML = "malformed_xml"
+UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
+MISSING_FIELD = "missing_field"
+INVALID_AMOUNT = "invalid_amount"
+INVALID_DATE = "invalid_date"
+INVALID_INDICATOR = "invalid_credit_debit_indicator"
+SPLIT_MISMATCH = "transactions_do_not_add_up"
+NOT_ONE_STATEMENT = "not_one_statement"
+
+# A return that the bank flags only by its transaction code (PMNT/ICDT/RRTN) and not with RtrInf.
+UNSPECIFIED_RETURN_REASON = "UNSPECIFIED"
+NOT_PROVIDED = "NOTPROVIDED"
+
+_NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:(camt\.05[34])\.001\.(0[2-9]|1[0-3])$")
+_CONTAINERS = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}
+_AMOUNT = re.compile(r"^(\d{1,16})(?:\.(\d{1,2}))?$")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def parse_camt(data: bytes) -> Statement:
-    raise NotImplementedError("parse_camt is being implemented")
+    """The single statement (or notification) in a camt.053/054 document."""
+    statements = parse_camt_all(data)
+    if len(statements) != 1:
+        raise StatementError(NOT_ONE_STATEMENT, f"expected one statement, found {len(statements)}; use parse_camt_all")
+    return statements[0]
+
+
+def parse_camt_all(data: bytes) -> tuple[Statement, ...]:
+    """Every statement (camt.053 Stmt) or notification (camt.054 Ntfctn) in the document."""
+    root = _parse_xml(data)
+    namespace = etree.QName(root).namespace or ""
+    match = _NAMESPACE.match(namespace)
+    if etree.QName(root).localname != "Document" or match is None:
+        raise StatementError(UNKNOWN_MESSAGE_TYPE, f"not a camt.053/054 document: {root.tag!r}")
+    message_type = match.group(1)
+    reader = _Reader(namespace)
+    container_name, item_name = _CONTAINERS[message_type]
+    container = reader.required(root, container_name)
+    items = reader.all(container, item_name)
+    if not items:
+        raise StatementError(MISSING_FIELD, f"{container_name} has no {item_name}")
+    return tuple(_statement(reader, item, message_type) for item in items)
+
+
+def _parse_xml(data: bytes) -> etree._Element:
+    if not isinstance(data, bytes | bytearray) or not data.strip():
+        raise StatementError(MALFORMED_XML, "statement file is empty or not bytes")
+    try:
+        return etree.fromstring(bytes(data), parser=_PARSER)
+    except etree.XMLSyntaxError as error:
+        raise StatementError(MALFORMED_XML, f"not well-formed XML: {error}") from None
+
+
+class _Reader:
+    """Namespace-bound element look-ups that raise coded errors for missing required fields."""
+
+    def __init__(self, namespace: str) -> None:
+        self._ns = {"c": namespace}
+
+    def first(self, node: etree._Element, path: str) -> etree._Element | None:
+        return node.find(self._qualified(path), self._ns)
+
+    def all(self, node: etree._Element, path: str) -> list[etree._Element]:
+        return node.findall(self._qualified(path), self._ns)
+
+    def text(self, node: etree._Element, path: str) -> str | None:
+        found = self.first(node, path)
+        if found is None or found.text is None or not found.text.strip():
+            return None
+        return found.text.strip()
+
+    def required(self, node: etree._Element, path: str) -> etree._Element:
+        found = self.first(node, path)
+        if found is None:
+            raise StatementError(MISSING_FIELD, f"{etree.QName(node).localname} has no {path}")
+        return found
+
+    def required_text(self, node: etree._Element, path: str) -> str:
+        value = self.text(node, path)
+        if value is None:
+            raise StatementError(MISSING_FIELD, f"{etree.QName(node).localname} has no {path}")
+        return value
+
+    @staticmethod
+    def _qualified(path: str) -> str:
+        return "/".join(f"c:{step}" for step in path.split("/"))
+
+
+def _statement(reader: _Reader, item: etree._Element, message_type: str) -> Statement:
+    statement_id = reader.required_text(item, "Id")
+    entries: list[StatementEntry] = []
+    seen_refs: set[str] = set()
+    for position, entry in enumerate(reader.all(item, "Ntry"), start=1):
+        base_ref = reader.text(entry, "AcctSvcrRef") or reader.text(entry, "NtryRef") or f"{statement_id}/{position}"
+        if base_ref in seen_refs:
+            base_ref = f"{base_ref}#{position}"
+        seen_refs.add(base_ref)
+        entries.extend(_entry_lines(reader, entry, base_ref))
+    return Statement(
+        statement_id=statement_id,
+        account_iban=reader.text(item, "Acct/Id/IBAN"),
+        entries=tuple(entries),
+        message_type=message_type,
+        account_number=reader.text(item, "Acct/Id/Othr/Id"),
+    )
+
+
+def _entry_lines(reader: _Reader, entry: etree._Element, entry_ref: str) -> list[StatementEntry]:
+    amount, currency = _amount(reader, reader.required(entry, "Amt"))
+    credit = _credit(reader.required_text(entry, "CdtDbtInd"))
+    status = reader.text(entry, "Sts/Cd") or reader.text(entry, "Sts")
+    if status is None:
+        raise StatementError(MISSING_FIELD, f"entry {entry_ref} has no Sts")
+    booked_on = _booked_on(reader, entry, entry_ref)
+    bank_reference = reader.text(entry, "AcctSvcrRef")
+    flagged_return = reader.text(entry, "BkTxCd/Domn/Fmly/SubFmlyCd") == "RRTN"
+    transactions = reader.all(entry, "NtryDtls/TxDtls")
+    if not transactions:
+        reason = UNSPECIFIED_RETURN_REASON if flagged_return else None
+        return [StatementEntry(entry_ref, None, amount, credit, booked_on, status, reason, currency, bank_reference)]
+    lines = []
+    for number, transaction in enumerate(transactions, start=1):
+        line_amount = _transaction_amount(reader, transaction, currency)
+        if line_amount is None:
+            if len(transactions) > 1:
+                raise StatementError(MISSING_FIELD, f"entry {entry_ref} batches transactions without their amounts")
+            line_amount = amount
+        line_credit = _credit(reader.text(transaction, "CdtDbtInd") or ("CRDT" if credit else "DBIT"))
+        end_to_end_id = reader.text(transaction, "Refs/EndToEndId")
+        reason = reader.text(transaction, "RtrInf/Rsn/Cd") or reader.text(transaction, "RtrInf/Rsn/Prtry")
+        if reason is None and (flagged_return or reader.first(transaction, "RtrInf") is not None):
+            reason = UNSPECIFIED_RETURN_REASON
+        lines.append(
+            StatementEntry(
+                entry_ref=entry_ref if len(transactions) == 1 else f"{entry_ref}/{number}",
+                end_to_end_id=None if end_to_end_id in (None, NOT_PROVIDED) else end_to_end_id,
+                amount_pence=line_amount,
+                credit=line_credit,
+                booked_on=booked_on,
+                status=status,
+                return_reason=reason,
+                currency=currency,
+                bank_reference=bank_reference,
+            )
+        )
+    signed_total = sum(line.amount_pence if line.credit == credit else -line.amount_pence for line in lines)
+    if signed_total != amount:
+        raise StatementError(SPLIT_MISMATCH, f"entry {entry_ref}: transactions total {signed_total}, entry says {amount}")
+    return lines
+
+
+def _transaction_amount(reader: _Reader, transaction: etree._Element, currency: str) -> int | None:
+    # camt.053.001.02 carries it in AmtDtls/TxAmt/Amt; from .03 on also directly as TxDtls/Amt.
+    node = reader.first(transaction, "Amt")
+    if node is None:
+        node = reader.first(transaction, "AmtDtls/TxAmt/Amt")
+    if node is None:
+        return None
+    pence, line_currency = _amount(reader, node)
+    if line_currency != currency:
+        raise StatementError(INVALID_AMOUNT, f"transaction currency {line_currency} differs from entry {currency}")
+    return pence
+
+
+def _amount(reader: _Reader, node: etree._Element) -> tuple[int, str]:
+    text = (node.text or "").strip()
+    currency = node.get("Ccy")
+    match = _AMOUNT.match(text)
+    if match is None or not currency:
+        raise StatementError(INVALID_AMOUNT, f"amount {text!r} (currency {currency!r}) is not a positive 2-decimal amount")
+    whole, fraction = match.group(1), (match.group(2) or "").ljust(2, "0")
+    return int(whole) * 100 + int(fraction), currency
+
+
+def _credit(indicator: str) -> bool:
+    if indicator == "CRDT":
+        return True
+    if indicator == "DBIT":
+        return False
+    raise StatementError(INVALID_INDICATOR, f"credit/debit indicator {indicator!r} is neither CRDT nor DBIT")
+
+
+def _booked_on(reader: _Reader, entry: etree._Element, entry_ref: str) -> date:
+    text = (
+        reader.text(entry, "BookgDt/Dt")
+        or reader.text(entry, "BookgDt/DtTm")
+        or reader.text(entry, "ValDt/Dt")
+        or reader.text(entry, "ValDt/DtTm")
+    )
+    if text is None:
+        raise StatementError(MISSING_FIELD, f"entry {entry_ref} has neither a booking nor a value date")
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise StatementError(INVALID_DATE, f"entry {entry_ref} has an invalid date {text!r}") from None

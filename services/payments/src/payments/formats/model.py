@@ -58,6 +58,9 @@ class FileBatch:
     processing_date: date
     originator: Originator
     instructions: tuple[Instruction, ...]
+    # Bacs VOL1/HDR1 submission serial (6 characters, unique per service user per day). When None
+    # it is derived from run_id, which is stable but not guaranteed unique: set it if the bureau checks.
+    submission_serial: str | None = None
 
     @property
     def total_pence(self) -> int:
