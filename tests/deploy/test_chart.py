@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 import pytest
+from careruntime.kafka_security import PREFIX as KAFKA_PREFIX
 from careruntime.topics import load_topic_specs
 
 from .conftest import (
@@ -258,18 +259,18 @@ def test_kafka_tls_and_sasl_settings_reach_every_kafka_client(rendered, name):
     for where, spec in pod_specs(docs):
         container = spec["containers"][0]
         env = container_env(docs, container)
-        prefixes = {k.split("_KAFKA_")[0] for k in env if "_KAFKA_" in k}
         if container.get("args") == ["migrate"]:
-            continue  # PostgreSQL only
-        assert len(prefixes) == 1, where
-        p = prefixes.pop()
-        assert env[f"{p}_KAFKA_SECURITY_PROTOCOL"]["value"] == protocol
+            assert not any(k.startswith(KAFKA_PREFIX) for k in env), where  # PostgreSQL only
+            continue
+        assert env[f"{KAFKA_PREFIX}SECURITY_PROTOCOL"]["value"] == protocol, where
         if protocol.startswith("SASL_"):
-            assert env[f"{p}_KAFKA_SASL_MECHANISM"]["value"] == kafka["sasl"]["mechanism"]
-            assert "secretKeyRef" in env[f"{p}_KAFKA_SASL_USERNAME"]
-            assert "secretKeyRef" in env[f"{p}_KAFKA_SASL_PASSWORD"]
+            assert env[f"{KAFKA_PREFIX}SASL_MECHANISM"]["value"] == kafka["sasl"]["mechanism"]
+            assert "secretKeyRef" in env[f"{KAFKA_PREFIX}SASL_USERNAME"]
+            assert "secretKeyRef" in env[f"{KAFKA_PREFIX}SASL_PASSWORD"]
+        else:
+            assert not any(k.startswith(f"{KAFKA_PREFIX}SASL_") for k in env), where
         if protocol in ("SSL", "SASL_SSL") and kafka["tls"]["caSecret"]["name"]:
-            cafile = env[f"{p}_KAFKA_SSL_CAFILE"]["value"]
+            cafile = env[f"{KAFKA_PREFIX}SSL_CAFILE"]["value"]
             mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
             folder, _, key = cafile.rpartition("/")
             volume = next(v for v in spec["volumes"] if v["name"] == mounts[folder])
@@ -307,10 +308,14 @@ def test_service_monitor_and_alerts_use_real_ports_and_metric_names(rendered, na
     for monitor in monitors:
         selector = monitor["spec"]["selector"]["matchLabels"]
         services = [s for s in of_kind(docs, "Service") if selector.items() <= s["metadata"]["labels"].items()]
-        assert {component(s) for s in services} == PROCESSES - {"allocation-views"}
-        for endpoint in monitor["spec"]["endpoints"]:
-            assert endpoint["path"] == "/metrics"
-            assert all(endpoint["port"] in {p["name"] for p in s["spec"]["ports"]} for s in services)
+        assert {component(s) for s in services} == PROCESSES
+        ports = {e["port"] for e in monitor["spec"]["endpoints"]}
+        assert all(e["path"] == "/metrics" for e in monitor["spec"]["endpoints"])
+        for service in services:  # each Service is scraped on one port: the one serving /metrics
+            deployment = by_name(docs, "Deployment", service["metadata"]["name"])
+            container = deployment["spec"]["template"]["spec"]["containers"][0]
+            (port,) = {p["name"] for p in service["spec"]["ports"]} & ports
+            assert port == container["ports"][0]["name"], component(service)
     for rule in rules:
         for group in rule["spec"]["groups"]:
             for alert in group["rules"]:

@@ -1,101 +1,55 @@
-"""The chart's workers and relays, started as real processes with the environment the chart renders,
-answer their probes on the rendered ports (integration: needs the test stack's Kafka and PostgreSQL).
+"""The chart's processes, started as real processes with the environment the chart renders, answer
+their probes on the rendered ports and serve Prometheus metrics (integration: the test stack's Kafka
+and PostgreSQL).
 
-That /readyz turns 503 when PostgreSQL or Kafka is unreachable is tested against the same health app
-in tests/integration/test_runtime_health.py; the views' exec probe in test_probes.py.
+That /readyz turns 503 when a dependency is unreachable: for workers and relays against the same health
+app in tests/integration/test_runtime_health.py; for every rendered process, Kafka stopped under them,
+in test_kafka_sasl.py (which runs its own broker).
 """
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
-import socket
-import sys
-import time
+import json
 import uuid
 
 import aiohttp
 
-from .conftest import container_env, of_kind
+from .conftest import of_kind
+from .live import Processes, free_port, free_port_pair, get, process_env, wait_status
+
+PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 
 
-def free_port_pair() -> int:
-    """A port P with P and P + 1 both free (a worker serves P, its relay P + 1)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port < 65000:
-            with socket.socket() as s2:
-                try:
-                    s2.bind(("127.0.0.1", port + 1))
-                    return port
-                except OSError:
-                    continue
-    raise RuntimeError("no free pair of ports")
-
-
-def open_log(path):
-    """A process's log file (opened here: blocking I/O stays out of the async test)."""
-    return path.open("w")  # closed in the test's finally
-
-
-async def wait_ok(http: aiohttp.ClientSession, url: str, proc, deadline_s: float = 60.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    last = None
-    while time.monotonic() < deadline:
-        assert proc.returncode is None, f"the process exited ({proc.returncode}) before {url} answered"
-        try:
-            async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
-                last = (response.status, await response.text())
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError as exc:
-            last = exc
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{url} did not answer 200 in {deadline_s}s: {last}")
-
-
-async def test_rendered_workers_and_relays_answer_their_probes(render, stack, fresh_db, tmp_path):
+async def test_rendered_processes_answer_their_probes_and_serve_metrics(render, stack, fresh_db, topics, tmp_path):
     suffix = uuid.uuid4().hex[:8]
+    views_port = free_port()
     docs = render(None, f"ledger.healthPort={free_port_pair()}", f"allocation.healthPort={free_port_pair()}",
-                  f"kafka.bootstrapServers={stack.bootstrap}", f"ledger.groupId=t-ledger-{suffix}",
-                  f"allocation.groupId=t-allocation-{suffix}")
-    dsn = {"ledger": await fresh_db("ledger"), "allocation": await fresh_db("allocation")}
-    base_env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGER_", "ALLOCATION_"))}
-    started = []
+                  f"allocation.views.port={views_port}", f"kafka.bootstrapServers={stack.bootstrap}",
+                  f"ledger.groupId=t-ledger-{suffix}", f"allocation.groupId=t-allocation-{suffix}")
+    secrets = {("careledger-ledger-database", "url"): await fresh_db("ledger"),
+               ("careledger-allocation-database", "url"): await fresh_db("allocation")}
+    # The views get topics and an app id of their own, so that they share nothing on the shared broker.
+    events = (await topics(["allocation.events.v1"], partitions=6))["allocation.events.v1"]
+    views_env = {"ALLOCATION_EVENTS_TOPIC": events, "ALLOCATION_VIEWS_APP_ID": f"t-views-{suffix}",
+                 "APP_DATADIR": str(tmp_path / "views-data")}
+    processes = Processes(tmp_path)
     try:
         for dep in of_kind(docs, "Deployment"):
-            service, kind = dep["metadata"]["labels"]["app.kubernetes.io/component"].split("-")
-            if kind == "views":
-                continue
+            component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
             container = dep["spec"]["template"]["spec"]["containers"][0]
-            env = dict(base_env)
-            for name, source in container_env(docs, container).items():
-                env[name] = source["value"] if "value" in source else dsn[service]
-            log = open_log(tmp_path / f"{service}-{kind}.log")
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", service, *container["args"], env=env, stdout=log, stderr=log,
-                stdin=asyncio.subprocess.DEVNULL)
-            started.append((proc, log, service, kind, container))
+            overrides = views_env if component == "allocation-views" else {}
+            await processes.start(docs, component, process_env(docs, container, secrets, overrides), cwd=tmp_path)
+        assert {p.name for p in processes.started} == {
+            "ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views"}
         async with aiohttp.ClientSession() as http:
-            for proc, _, service, kind, container in started:
-                port = container["ports"][0]["containerPort"]
-                for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
-                    await wait_ok(http, f"http://127.0.0.1:{port}{container[probe]['httpGet']['path']}", proc)
-                async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
-                    text = await response.text()
-                namespace = service if kind == "worker" else f"{service}_relay"
-                assert response.status == 200 and f"{namespace}_consumed_total" in text, f"{service}-{kind}"
+            for process in processes.started:
+                for probe in PROBES:
+                    await wait_status(http, process, process.probe_path(probe))
+                status, body = await get(http, process.url("/readyz"))
+                assert status == 200 and json.loads(body)["status"] == "ready", process.name
+                status, text = await get(http, process.url("/metrics"))
+                service, kind = process.name.split("-")
+                namespace = {"worker": service, "relay": f"{service}_relay", "views": "allocation_views"}[kind]
+                expected = "_messages_received_total" if kind == "views" else "_consumed_total"  # faust sensors, ours
+                assert status == 200 and f"{namespace}{expected}" in text, f"{process.name}: {text[:500]}"
     finally:
-        for proc, log, *_ in started:
-            if proc.returncode is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc, log, *_ in started:
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=20)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-            log.close()
-    assert len(started) == 4
+        await processes.stop()

@@ -4,31 +4,27 @@ For each Deployment the container's environment (its ConfigMap plus env) is fed 
 pydantic Settings; the port the process then serves (entrypoints: a worker on health_port, a relay on
 health_port + 1, the views on views_port) must be the probe's port, and the probe's path must be a
 route of the app the process serves (careruntime.health.health_app, or the faust views app).
-Readiness must be the check that fails when a dependency is down (/readyz; for the views, which have
-no /readyz yet, the rendered exec probe is run here against a closed port and must fail in time).
+Readiness must be the check that fails when a dependency is down (/readyz everywhere; that it does
+fail is tested live in test_live_probes.py and tests/integration/test_runtime_health.py).
 """
 from __future__ import annotations
 
 import inspect
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 from careruntime.health import health_app
+from careruntime.kafka_security import VARIABLES as KAFKA_SECURITY_VARIABLES
+from careruntime.kafka_security import KafkaSecurity
 from prometheus_client import CollectorRegistry
 
 from .conftest import VALUE_SETS, container_env, of_kind
 
 SETS = list(VALUE_SETS)
 PREFIX = {"ledger": "LEDGER_", "allocation": "ALLOCATION_"}
-# Kafka security settings the chart renders but the services do not read yet (docs/operations.md,
-# "Kafka TLS and SASL"). Once a service's Settings has them, they drop out of this list by themselves.
-PENDING_KAFKA_SECURITY = {"KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
-                          "KAFKA_SASL_PASSWORD", "KAFKA_SSL_CAFILE", "KAFKA_SSL_CERTFILE", "KAFKA_SSL_KEYFILE"}
+# Read by careruntime.kafka_security in every process (no service prefix: one per process).
+KAFKA_SECURITY = set(KAFKA_SECURITY_VARIABLES)
 # What faust reads from the environment in the views pod (faust's own names, no prefix).
 FAUST_ENV = {"POD_IP", "NODE_CANONICAL_URL", "APP_DATADIR"}
 
@@ -55,6 +51,8 @@ def settings_for(docs, service, container, monkeypatch):
         if name.startswith(PREFIX[service]):
             monkeypatch.delenv(name)
     for name, source in container_env(docs, container).items():
+        if name in KAFKA_SECURITY:
+            continue  # its files exist only in the pod; test_the_rendered_kafka_security_... checks these
         if "value" in source:
             monkeypatch.setenv(name, source["value"])
         elif "secretKeyRef" in source:
@@ -85,6 +83,14 @@ def test_the_served_ports_are_what_the_entrypoints_say():
     assert "web_port=settings.views_port" in inspect.getsource(make_app)
 
 
+def readyz_timeout(kind: str) -> float:
+    """How long the process's /readyz may take before it answers 503 itself."""
+    if kind == "views":
+        from allocation.entrypoints.views import READYZ_TIMEOUT_S
+        return READYZ_TIMEOUT_S
+    return inspect.signature(health_app).parameters["timeout_s"].default
+
+
 def routes(kind: str, settings) -> set[str]:
     if kind == "views":
         from allocation.entrypoints.views import make_app
@@ -102,7 +108,6 @@ def port_number(container: dict, port) -> int:
 @pytest.mark.parametrize("name", SETS)
 def test_probes_point_at_the_paths_and_ports_the_processes_serve(rendered, name, monkeypatch):
     docs = rendered[name]
-    readyz_timeout = inspect.signature(health_app).parameters["timeout_s"].default
     for comp, service, kind, container in processes(docs):
         settings = settings_for(docs, service, container, monkeypatch)
         port = served_port(kind, settings)
@@ -115,15 +120,9 @@ def test_probes_point_at_the_paths_and_ports_the_processes_serve(rendered, name,
                 assert probe["httpGet"]["path"] in served, f"{comp} {probe_name}: {probe['httpGet']['path']}"
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz", comp
         readiness = container["readinessProbe"]
-        if kind == "views":
-            assert "/readyz" not in served, "the views serve /readyz now: probe it instead of the exec check"
-            command = readiness["exec"]["command"]
-            assert command[:2] == ["python", "-c"] and "kafka_check" in command[2], comp
-            assert "ALLOCATION_KAFKA_BOOTSTRAP" in command[2] and settings.kafka_bootstrap, comp
-        else:
-            assert readiness["httpGet"]["path"] == "/readyz", f"{comp}: readiness must check PostgreSQL and Kafka"
-            # /readyz answers within its own timeout; the probe must wait longer than that.
-            assert readiness["timeoutSeconds"] > readyz_timeout, comp
+        assert readiness["httpGet"]["path"] == "/readyz", f"{comp}: readiness must check its dependencies"
+        # /readyz answers within its own timeout; the probe must wait longer than that.
+        assert readiness["timeoutSeconds"] > readyz_timeout(kind), comp
         assert container["args"] == [kind]
 
 
@@ -133,11 +132,25 @@ def test_every_rendered_variable_is_a_setting_the_service_reads(rendered, name):
     for comp, service, kind, container in processes(docs):
         fields = {f.upper() for f in settings_class(service).model_fields}
         for var in container_env(docs, container):
-            if kind == "views" and var in FAUST_ENV:
+            if (kind == "views" and var in FAUST_ENV) or var in KAFKA_SECURITY:
                 continue
             assert var.startswith(PREFIX[service]), f"{comp}: {var}"
-            setting = var[len(PREFIX[service]):]
-            assert setting in fields or setting in PENDING_KAFKA_SECURITY, f"{comp}: {var} is read by nothing"
+            assert var[len(PREFIX[service]):] in fields, f"{comp}: {var} is read by nothing"
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_the_rendered_kafka_security_is_what_the_processes_accept(rendered, name, monkeypatch):
+    """Every process's CARELEDGER_KAFKA_* (secrets filled in) passes careruntime.kafka_security's checks."""
+    from .conftest import chart_values
+
+    docs, kafka = rendered[name], chart_values(name)["kafka"]
+    for comp, _, _, container in processes(docs):
+        env = {var: source.get("value", "from-a-secret") for var, source in container_env(docs, container).items()
+               if var in KAFKA_SECURITY}
+        security = KafkaSecurity.from_env(env)
+        assert security.protocol == kafka["securityProtocol"], comp
+        assert security.sasl_mechanism == (kafka["sasl"]["mechanism"] if security.uses_sasl else None), comp
+        assert (security.ssl_cafile is not None) == (security.uses_tls and bool(kafka["tls"]["caSecret"]["name"]))
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -154,35 +167,3 @@ def test_the_views_table_is_co_partitioned_with_the_events_topic(rendered, name,
             assert env["POD_IP"]["fieldRef"]["fieldPath"] == "status.podIP"
             mounts = {m["mountPath"] for m in container["volumeMounts"]}
             assert env["APP_DATADIR"]["value"] in mounts and container["workingDir"] in mounts
-
-
-def views_readiness(docs) -> dict:
-    return next(c for _, _, kind, c in processes(docs) if kind == "views")["readinessProbe"]
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_exec_probe(probe: dict, bootstrap: str) -> tuple[int, float]:
-    command = [sys.executable if probe["exec"]["command"][0] == "python" else probe["exec"]["command"][0],
-               *probe["exec"]["command"][1:]]
-    env = {**os.environ, "ALLOCATION_KAFKA_BOOTSTRAP": bootstrap}
-    start = time.monotonic()
-    result = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=probe["timeoutSeconds"] + 5)
-    return result.returncode, time.monotonic() - start
-
-
-def test_the_views_readiness_probe_fails_when_kafka_is_unreachable(rendered):
-    probe = views_readiness(rendered["default"])
-    code, seconds = run_exec_probe(probe, f"127.0.0.1:{closed_port()}")
-    assert code != 0
-    assert seconds < probe["timeoutSeconds"], "the check must fail before the kubelet gives up on it"
-
-
-def test_the_views_readiness_probe_passes_against_a_real_broker(rendered, stack):
-    probe = views_readiness(rendered["default"])
-    code, seconds = run_exec_probe(probe, stack.bootstrap)
-    assert code == 0 and seconds < probe["timeoutSeconds"]

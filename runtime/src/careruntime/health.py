@@ -65,6 +65,15 @@ async def _run_check(check: Check, timeout_s: float) -> str | None:
     return "returned False" if result is False else None
 
 
+async def readiness(checks: Mapping[str, Check], timeout_s: float = 3.0) -> tuple[dict[str, Any], int]:
+    """Run every check at once: the /readyz body and its status (200, or 503 naming what failed)."""
+    names = list(checks)
+    results = await asyncio.gather(*(_run_check(checks[n], timeout_s) for n in names))
+    failing = {n: why for n, why in zip(names, results, strict=True) if why is not None}
+    body = {"status": "unready" if failing else "ready", "failing": sorted(failing), "errors": failing}
+    return body, 503 if failing else 200
+
+
 def health_app(
     checks: Mapping[str, Check], registry: CollectorRegistry, *, timeout_s: float = 3.0,
     liveness: Callable[[], bool] | None = None,
@@ -77,11 +86,8 @@ def health_app(
         return web.json_response({"status": "ok"})
 
     async def readyz(_: web.Request) -> web.Response:
-        names = list(checks)
-        results = await asyncio.gather(*(_run_check(checks[n], timeout_s) for n in names))
-        failing = {n: why for n, why in zip(names, results, strict=True) if why is not None}
-        body = {"status": "unready" if failing else "ready", "failing": sorted(failing), "errors": failing}
-        return web.json_response(body, status=503 if failing else 200)
+        body, status = await readiness(checks, timeout_s)
+        return web.json_response(body, status=status)
 
     async def metrics(_: web.Request) -> web.Response:
         payload, content_type = exposition(registry)
@@ -102,4 +108,4 @@ async def serve(app: web.Application, host: str = "0.0.0.0", port: int = 8080) -
     return runner
 
 
-__all__ = ["Check", "health_app", "kafka_check", "postgres_check", "serve"]
+__all__ = ["Check", "health_app", "kafka_check", "postgres_check", "readiness", "serve"]

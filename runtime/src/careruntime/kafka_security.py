@@ -103,8 +103,9 @@ class KafkaSecurity:
             return create_ssl_context(cafile=self.ssl_cafile, certfile=self.ssl_certfile,
                                       keyfile=self.ssl_keyfile, password=self.ssl_key_password)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
-            raise KafkaSecurityError(f"cannot load the Kafka TLS files ({self.ssl_cafile=}, "
-                                     f"{self.ssl_certfile=}, {self.ssl_keyfile=}): {exc}") from exc
+            files = {"SSL_CAFILE": self.ssl_cafile, "SSL_CERTFILE": self.ssl_certfile, "SSL_KEYFILE": self.ssl_keyfile}
+            named = ", ".join(f"{PREFIX}{name}={path}" for name, path in files.items() if path) or "system CAs"
+            raise KafkaSecurityError(f"cannot load the Kafka TLS files ({named}): {exc}") from exc
 
     def aiokafka_options(self) -> dict[str, Any]:
         """Keyword arguments for any aiokafka client (consumer, producer, admin, bare client)."""

@@ -70,6 +70,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- upper . -}}
 {{- end -}}
 
+{{/* The prefix of the Kafka security variables every process reads (careruntime.kafka_security). */}}
+{{- define "careledger.kafkaEnvPrefix" -}}CARELEDGER_KAFKA_{{- end -}}
+
 {{- define "careledger.kafkaUsesSasl" -}}
 {{- if hasPrefix "SASL_" .Values.kafka.securityProtocol -}}true{{- end -}}
 {{- end -}}
@@ -142,20 +145,21 @@ More members than partitions would sit idle in the consumer group, so more is re
 {{- end -}}
 
 {{/*
-Kafka security settings as environment variables with a service's prefix: non-secret ones as plain
-values, the SASL user and password only as secretKeyRef. (dict "root" $ "prefix" "LEDGER" "user" <kafkaUser>)
+The SASL user of a process as CARELEDGER_KAFKA_SASL_* variables, only ever as secretKeyRef (careruntime.
+kafka_security reads them). (dict "root" $ "who" "ledger" "user" <kafkaUser values>)
 */}}
 {{- define "careledger.kafkaSecretEnv" -}}
+{{- $p := include "careledger.kafkaEnvPrefix" . }}
 {{- if include "careledger.kafkaUsesSasl" .root }}
 {{- if not .user.existingSecret }}
-{{- fail (printf "kafka.securityProtocol is %s: set the %s Kafka user's kafkaUser.existingSecret" .root.Values.kafka.securityProtocol (lower .prefix)) }}
+{{- fail (printf "kafka.securityProtocol is %s: set %s.kafkaUser.existingSecret (a Secret with the Kafka user's name and password)" .root.Values.kafka.securityProtocol .who) }}
 {{- end }}
-- name: {{ .prefix }}_KAFKA_SASL_USERNAME
+- name: {{ $p }}SASL_USERNAME
   valueFrom:
     secretKeyRef:
       name: {{ .user.existingSecret }}
       key: {{ .user.usernameKey }}
-- name: {{ .prefix }}_KAFKA_SASL_PASSWORD
+- name: {{ $p }}SASL_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ .user.existingSecret }}
@@ -163,19 +167,20 @@ values, the SASL user and password only as secretKeyRef. (dict "root" $ "prefix"
 {{- end }}
 {{- end -}}
 
-{{/* Non-secret Kafka security settings (ConfigMap data or env values): (dict "root" $ "prefix" "LEDGER") */}}
+{{/* Non-secret Kafka security settings, as CARELEDGER_KAFKA_* (ConfigMap data or env values): the root context. */}}
 {{- define "careledger.kafkaSecurityConfig" -}}
-{{ .prefix }}_KAFKA_SECURITY_PROTOCOL: {{ .root.Values.kafka.securityProtocol | quote }}
-{{- if include "careledger.kafkaUsesSasl" .root }}
-{{ .prefix }}_KAFKA_SASL_MECHANISM: {{ .root.Values.kafka.sasl.mechanism | quote }}
+{{- $p := include "careledger.kafkaEnvPrefix" . }}
+{{ $p }}SECURITY_PROTOCOL: {{ .Values.kafka.securityProtocol | quote }}
+{{- if include "careledger.kafkaUsesSasl" . }}
+{{ $p }}SASL_MECHANISM: {{ .Values.kafka.sasl.mechanism | quote }}
 {{- end }}
-{{- if include "careledger.kafkaUsesTls" .root }}
-{{- if .root.Values.kafka.tls.caSecret.name }}
-{{ .prefix }}_KAFKA_SSL_CAFILE: {{ printf "/etc/careledger/kafka-ca/%s" .root.Values.kafka.tls.caSecret.key | quote }}
+{{- if include "careledger.kafkaUsesTls" . }}
+{{- if .Values.kafka.tls.caSecret.name }}
+{{ $p }}SSL_CAFILE: {{ printf "/etc/careledger/kafka-ca/%s" .Values.kafka.tls.caSecret.key | quote }}
 {{- end }}
-{{- if .root.Values.kafka.tls.clientSecret }}
-{{ .prefix }}_KAFKA_SSL_CERTFILE: "/etc/careledger/kafka-client/tls.crt"
-{{ .prefix }}_KAFKA_SSL_KEYFILE: "/etc/careledger/kafka-client/tls.key"
+{{- if .Values.kafka.tls.clientSecret }}
+{{ $p }}SSL_CERTFILE: "/etc/careledger/kafka-client/tls.crt"
+{{ $p }}SSL_KEYFILE: "/etc/careledger/kafka-client/tls.key"
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -332,9 +337,10 @@ Retention is forever: a service rebuilds its state by replaying from offset zero
 {{- dict "defaults" $defaults "topics" $topics | toPrettyJson -}}
 {{- end -}}
 
-{{/* Kafka security as a container env list (for the hook Jobs, which run before any ConfigMap exists). */}}
+{{/* Kafka security as a container env list (for the hook Jobs, which run before any ConfigMap exists):
+(dict "root" $ "who" "topics" "user" <kafkaUser values>) */}}
 {{- define "careledger.kafkaSecurityEnvList" -}}
-{{- range $name, $value := include "careledger.kafkaSecurityConfig" . | fromYaml }}
+{{- range $name, $value := include "careledger.kafkaSecurityConfig" .root | fromYaml }}
 - name: {{ $name }}
   value: {{ $value | quote }}
 {{- end }}

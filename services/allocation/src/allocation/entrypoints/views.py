@@ -13,6 +13,11 @@ Where faust fits, and where it does not:
 The table is keyed by budget id, the events topic's own key, so it is co-partitioned with the topic
 (set ALLOCATION_VIEWS_PARTITIONS to the topic's partition count). Rejections are keyed by command id
 and carry no budget state, so the agent skips them; so does it with provider events.
+
+Probes and metrics: `/healthz` (the web server answers), `/readyz` (careruntime.health's readiness:
+Kafka answers a metadata request and the table has been recovered from its changelog; the views use
+no PostgreSQL) and `/metrics` (faust's own Prometheus sensors, `allocation_views_*`, plus the
+projection's counters). Kafka TLS/SASL comes from careruntime.kafka_security, as for every process.
 """
 from __future__ import annotations
 
@@ -21,6 +26,10 @@ from typing import Any
 
 import faust
 from careruntime.codec import DecodeError, decode
+from careruntime.health import kafka_check, readiness
+from careruntime.kafka_security import KafkaSecurity
+from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import CollectorRegistry, Counter
 
 from ..adapters.state_codec import dump_budget, load_budget
 from ..config import Settings
@@ -30,6 +39,8 @@ from ..service.summary import budget_summary
 log = logging.getLogger("allocation.views")
 
 SEEN = 64  # event ids remembered per budget, to count an event relayed twice only once
+METRICS_PREFIX = "allocation_views"
+READYZ_TIMEOUT_S = 3.0  # the chart's readiness probe waits longer than this
 
 
 def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload) -> dict[str, Any] | None:
@@ -57,7 +68,12 @@ def make_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         broker_session_timeout=settings.views_session_timeout_s,
+        broker_credentials=KafkaSecurity.from_env().faust_credentials(),
     )
+    registry = CollectorRegistry()
+    setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix=METRICS_PREFIX)
+    projected = Counter("projected_events", "Events on the events topic, by what the view did with them.",
+                        ["outcome"], namespace=METRICS_PREFIX, registry=registry)
     events = app.topic(settings.events_topic, key_type=bytes, value_type=bytes, key_serializer="raw",
                        value_serializer="raw", partitions=settings.views_partitions)
     # bytes keys travel raw: the changelog's key is then the events topic's key (the budget id), so a
@@ -71,19 +87,24 @@ def make_app(settings: Settings) -> faust.App:
                 decoded = decode(event.value)
             except DecodeError as exc:  # our own topic: should not happen, and must not stop the view
                 log.warning("undecodable record on %s skipped: %s", settings.events_topic, exc)
+                projected.labels("undecodable").inc()
                 continue
             payload = decoded.payload
             if type(payload) not in BUDGET_EVENTS:
+                projected.labels("not_a_budget_event").inc()
                 continue
             env, key = decoded.envelope, payload.budget_id.encode()
             if event.key != key:  # the table must stay co-partitioned with the topic
                 log.warning("budget event %s keyed %r, not by its budget; skipped", env.id, event.key)
+                projected.labels("wrong_key").inc()
                 continue
             try:
                 entry = fold(summaries.get(key), env.councilid, env.id, payload)
             except Exception:  # a gap in the stream (e.g. a variation of an unseen order): skip, say so
                 log.exception("budget event %s could not be applied to the view", env.id)
+                projected.labels("failed").inc()
                 continue
+            projected.labels("repeat" if entry is None else "applied").inc()
             if entry is not None:
                 summaries[key] = entry
 
@@ -108,7 +129,26 @@ def make_app(settings: Settings) -> faust.App:
     async def healthz(view, request):
         return view.json({"status": "ok"})
 
+    checks = {"kafka": kafka_check(settings.kafka_bootstrap), "table": table_check(app)}
+
+    @app.page("/readyz")
+    async def readyz(view, request):
+        body, status = await readiness(checks, READYZ_TIMEOUT_S)
+        return view.json(body, status=status)
+
     return app
+
+
+def table_check(app: faust.App):
+    """Passes once the table has been recovered from its changelog, and not while it recovers again."""
+
+    async def check() -> None:
+        if not app.tables.recovery.completed.is_set():
+            raise RuntimeError("the table is not recovered from its changelog yet")
+        if app.in_recovery:
+            raise RuntimeError("the table is recovering from its changelog (after a rebalance)")
+
+    return check
 
 
 def run_views(settings: Settings) -> int:
