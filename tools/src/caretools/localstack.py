@@ -1,5 +1,6 @@
-"""Helpers the demo and benchmarks share: the local stack, a fresh ledger database and topic set,
-producing messages, running ledger processes, and waiting until the ledger has consumed everything."""
+"""Helpers the demo and benchmarks share: the local stack, a fresh service database and topic set,
+producing messages, running service processes (`python -m ledger|allocation ...`), and waiting until a
+consumer group has consumed everything."""
 from __future__ import annotations
 
 import asyncio
@@ -37,14 +38,15 @@ def stack_down(env: dict | None = None) -> None:
     subprocess.run([str(STACK), "down"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
-async def fresh_database(info: StackInfo, name: str) -> str:
+async def fresh_database(info: StackInfo, name: str, service: str = "ledger") -> str:
+    """Drop and recreate database `name` with the migrations of `service` applied; its DSN."""
     admin = await asyncpg.connect(info.dsn("postgres"))
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
     dsn = info.dsn(name)
-    await asyncio.to_thread(migrate, dsn, str(REPO / "services" / "ledger" / "migrations"))
+    await asyncio.to_thread(migrate, dsn, str(REPO / "services" / service / "migrations"))
     return dsn
 
 
@@ -86,6 +88,32 @@ async def end_offsets(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartit
         await consumer.stop()
 
 
+async def record_ends(bootstrap: str, topics: Sequence[str], window: int = 64) -> dict[TopicPartition, int]:
+    """Per partition, the offset after its last committed record: what a consumer's stored offset reaches
+    when it has read everything. Unlike the end offset it leaves out the commit markers a transactional
+    producer (an outbox relay) writes after its records, which a consumer never stores an offset past."""
+    ends = await end_offsets(bootstrap, topics)
+    out: dict[TopicPartition, int] = {}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                isolation_level="read_committed")
+    await consumer.start()
+    try:
+        for tp, end in ends.items():
+            start, last = end, None
+            while last is None and start > 0:
+                start = max(0, start - window)
+                consumer.assign([tp])
+                consumer.seek(tp, start)
+                while await consumer.position(tp) < end:
+                    for records in (await consumer.getmany(tp, timeout_ms=1000)).values():
+                        last = max([last or 0, *(r.offset + 1 for r in records)])
+                window *= 4
+            out[tp] = last or 0
+    finally:
+        await consumer.stop()
+    return out
+
+
 async def wait_consumed(dsn: str, group: str, targets: dict[TopicPartition, int], timeout_s: float,
                         outbox_empty: bool = True) -> float:
     """Wait until the group's offsets stored in PostgreSQL reach `targets` (and the outbox drained)."""
@@ -109,18 +137,24 @@ async def wait_consumed(dsn: str, group: str, targets: dict[TopicPartition, int]
         await conn.close()
 
 
-class LedgerProcess:
-    """`python -m ledger worker|relay` as a child process with its own settings."""
+class ServiceProcess:
+    """`python -m <service> <command>` (e.g. `allocation worker`) as a child process with its own settings."""
 
-    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
+    service = "ledger"
+
+    def __init__(self, command: str, env: dict[str, str], log_path: Path, service: str | None = None) -> None:
         self.command, self.env, self.log_path = command, env, log_path
+        self.service = service or self.service
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "ledger", self.command], env={**os.environ, **self.env},
-                                     stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", self.service, self.command],
+                                         env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -139,6 +173,12 @@ class LedgerProcess:
         return self.proc.returncode
 
 
+class LedgerProcess(ServiceProcess):
+    """`python -m ledger worker|relay` as a child process with its own settings."""
+
+    service = "ledger"
+
+
 def ledger_env(info: StackInfo, dsn: str, topics: dict[str, str], group: str, health_port: int, **extra) -> dict[str, str]:
     import json
     env = {
@@ -150,3 +190,32 @@ def ledger_env(info: StackInfo, dsn: str, topics: dict[str, str], group: str, he
     }
     env.update({f"LEDGER_{k.upper()}": str(v) for k, v in extra.items()})
     return env
+
+
+def allocation_env(info: StackInfo, dsn: str, topics: dict[str, str], group: str, health_port: int,
+                   **extra) -> dict[str, str]:
+    """Settings of `python -m allocation worker|relay` (the relay serves health on health_port + 1)."""
+    env = {
+        "ALLOCATION_KAFKA_BOOTSTRAP": info.bootstrap, "ALLOCATION_DATABASE_URL": dsn, "ALLOCATION_GROUP_ID": group,
+        "ALLOCATION_COMMANDS_TOPIC": topics["allocation.commands.v1"],
+        "ALLOCATION_EVENTS_TOPIC": topics["allocation.events.v1"], "ALLOCATION_HEALTH_PORT": str(health_port),
+        "ALLOCATION_LOG_LEVEL": "WARNING",
+    }
+    env.update({f"ALLOCATION_{k.upper()}": str(v) for k, v in extra.items()})
+    return env
+
+
+def free_port_pair() -> int:
+    """A port p with p and p + 1 both free (a worker serves health on p, its relay on p + 1)."""
+    import socket
+    for _ in range(50):
+        with socket.socket() as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            with socket.socket() as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no two adjacent free ports")

@@ -1,5 +1,7 @@
-"""The demo's closing summary: entries, outcomes, rejections and dead letters by reason, the trial
-balance by account kind, and the verify result, all read back from PostgreSQL and Kafka."""
+"""The demo's closing summary, all read back from PostgreSQL and Kafka: the allocation service's
+outcomes (commands accepted, rejected by reason, conflicts, dead letters, events published), the
+ledger's entries, outcomes, rejections and dead letters by reason, the trial balance by account kind,
+and the verify result."""
 from __future__ import annotations
 
 from collections import Counter
@@ -62,22 +64,73 @@ async def collect(dsn: str, bootstrap: str, topics: dict[str, str]) -> dict:
             "verify": {"ok": report.ok, "entries": report.entries, "shards": report.shards, "problems": report.problems}}
 
 
+async def collect_allocation(dsn: str, bootstrap: str, topics: dict[str, str]) -> dict:
+    """What the allocation service decided (processed_commands), refused to read (its DLQ) and published."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        outcomes = dict(await conn.fetch(
+            "SELECT CASE WHEN conflict THEN 'conflict' ELSE outcome END, count(*) FROM processed_commands GROUP BY 1"))
+        reasons = dict(await conn.fetch("SELECT reason_code, count(*) FROM processed_commands "
+                                        "WHERE reason_code IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"))
+        by_type = dict(await conn.fetch(
+            "SELECT split_part(command_type, '.', 2), count(*) FROM processed_commands WHERE outcome = 'accepted' "
+            "AND NOT conflict GROUP BY 1 ORDER BY 1"))
+        emitted = await conn.fetchval("SELECT coalesce(sum(cardinality(event_ids)), 0) FROM processed_commands")
+        budgets = dict(await conn.fetch("SELECT status, count(*) FROM budgets GROUP BY 1 ORDER BY 1"))
+    finally:
+        await conn.close()
+    dlq = await count_topic(bootstrap, topics["allocation.commands.v1"] + ".dlq", "dlq.reason")
+    published = sum((await count_topic(bootstrap, topics["allocation.events.v1"])).values())
+    return {"outcomes": outcomes, "rejections": reasons, "accepted_by_type": by_type, "events_emitted": emitted,
+            "events_published": published, "dead_letters": dict(dlq), "budgets": budgets}
+
+
+def render_allocation(a: dict, sent: int) -> list[str]:
+    o = a["outcomes"]
+    decided = sum(o.values())
+    lines = [
+        "--- allocation service: commands in, events out ---",
+        f"commands sent            {sent:>10,}",
+        f"commands accepted        {o.get('accepted', 0):>10,}",
+    ]
+    lines += [f"    {name:<26}{n:>8,}" for name, n in a["accepted_by_type"].items()]
+    lines.append(f"commands rejected        {o.get('rejected', 0) + o.get('conflict', 0):>10,}   "
+                 f"(CommandRejected with the command id and a reason code)")
+    lines += [f"    {code:<26}{n:>8,}" for code, n in a["rejections"].items()]
+    resends = sent - sum(a["dead_letters"].values()) - decided
+    lines.append(f"exact resends ignored    {resends:>10,}   (same id, same content: same outcome, nothing new)")
+    lines.append(f"dead letters             {sum(a['dead_letters'].values()):>10,}")
+    lines += [f"    {code:<26}{n:>8,}" for code, n in sorted(a["dead_letters"].items())]
+    lines.append(f"events emitted           {a['events_emitted']:>10,}   "
+                 f"({a['events_published']:,} records on allocation.events.v1, via the outbox)")
+    lines.append("budgets by status         " + ", ".join(f"{k} {v:,}" for k, v in a["budgets"].items()))
+    return lines
+
+
 def pounds(pence: int) -> str:
     return f"£{pence / 100:,.2f}"
 
 
 def render(s: dict, sent: int, seconds: float) -> str:
+    """The summary as text. With an "allocation" part (the demo on commands), the ledger's input is
+    what the allocation service published plus the payment events sent."""
     o, t = s["outcomes"], s["totals"]
-    lines = [
-        "", "=== Care budget ledger: demo summary ===",
-        f"messages sent            {sent:>10,}   consumed and settled in {seconds:.1f} s",
+    lines = ["", "=== Care budget ledger: demo summary ===",
+             f"messages sent            {sent:>10,}   consumed and settled in {seconds:.1f} s"]
+    ledger_in = sent
+    if "allocation" in s:
+        lines += render_allocation(s["allocation"], s["sent"].get("allocation.commands.v1", 0))
+        ledger_in = s["allocation"]["events_published"] + s["sent"].get("payments.events.v1", 0)
+        lines += ["--- ledger: allocation events + payment events in, entries out ---",
+                  f"events in                {ledger_in:>10,}"]
+    lines += [
         f"journal entries          {s['entries']['entries']:>10,}   ({s['entries']['lines']:,} lines in {s['entries']['shards']} shard chains)",
         f"events posted            {o.get('posted', 0):>10,}",
         f"events noted (no money)  {o.get('noted', 0):>10,}",
         f"events rejected          {o.get('rejected', 0):>10,}",
     ]
     lines += [f"    {code:<26}{n:>8,}" for code, n in s["rejections"].items()]
-    duplicates = sent - sum(s["dead_letters"].values()) - sum(o.values())
+    duplicates = ledger_in - sum(s["dead_letters"].values()) - sum(o.values())
     lines.append(f"exact resends ignored    {duplicates:>10,}   (same id, same content: same outcome, nothing new)")
     lines.append(f"dead letters             {sum(s['dead_letters'].values()):>10,}")
     lines += [f"    {code:<26}{n:>8,}" for code, n in sorted(s["dead_letters"].items())]
