@@ -98,8 +98,50 @@ def chart_for_column(table: ReportTable, at: int, label_at: int, target: float) 
     )
 
 
+def provision_charts(table: ReportTable, target: float) -> list[BarChart] | None:
+    """Spend by provider type (one row per period and type, plus an ALL row per period): the external
+    share of each period against the target, and the spend of each type over the whole range.
+    None when the table does not have that shape."""
+    at = {c.name: i for i, c in enumerate(table.columns)}
+    if not {"period", "provider_type", "spend_pence", "external_share"} <= at.keys():
+        return None
+    totals = [r for r in table.rows if r[at["provider_type"]] == "ALL" and r[at["external_share"]] is not None]
+    if "target_share" in at and table.rows and table.rows[0][at["target_share"]] is not None:
+        target = float(table.rows[0][at["target_share"]])  # the target the report itself judged against
+    charts = []
+    if 0 < len(totals) <= MAX_BARS:
+        bars = tuple(Bar(str(r[at["period"]]), float(r[at["external_share"]]),
+                         percent(float(r[at["external_share"]]))) for r in totals)
+        met = sum(1 for b in bars if b.value >= target)
+        charts.append(BarChart(
+            chart_id="chart-external-share", title="External-provision share by period",
+            description=(f"Bar chart of the share of spend that went to external providers in each of "
+                         f"{len(bars)} periods, against a target of {percent(target, 0)}; {met} of {len(bars)} "
+                         f"periods meet it. " + "; ".join(f"{b.label}: {b.text}" for b in bars) + "."),
+            bars=bars, ticks=_ratio_ticks(), target=(target, f"Target {percent(target, 0)}")))
+    by_type: dict[str, int] = {}
+    for r in table.rows:
+        if r[at["provider_type"]] != "ALL" and r[at["spend_pence"]] is not None:
+            by_type[r[at["provider_type"]]] = by_type.get(r[at["provider_type"]], 0) + int(r[at["spend_pence"]])
+    if by_type and len(by_type) <= MAX_BARS:
+        bars = tuple(Bar(t, float(v), display(v, "pence")) for t, v in sorted(by_type.items(), key=lambda kv: -kv[1]))
+        values = [b.value for b in bars]
+        periods = sorted({str(r[at["period"]]) for r in table.rows})
+        span = periods[0] if len(periods) == 1 else f"{periods[0]} to {periods[-1]}"
+        charts.append(BarChart(
+            chart_id="chart-spend-by-provider-type", title=f"Spend by provider type, {span}",
+            description=f"Bar chart of spend by provider type, {span}. "
+                        + "; ".join(f"{b.label}: {b.text}" for b in bars) + ".",
+            bars=bars, ticks=_value_ticks(min(0.0, *values), max(0.0, *values), "pence")))
+    return charts
+
+
 def charts_for(table: ReportTable, target: float = DEFAULT_EXTERNAL_TARGET) -> list[BarChart]:
-    """The charts a report table gets: every ratio column, else its first money column, by row label."""
+    """The charts a report table gets: the provision charts for spend by provider type; otherwise every
+    ratio column, else the first money column, by row label."""
+    special = provision_charts(table, target)
+    if special is not None:
+        return special
     label_at = _label_column(table)
     if label_at is None:
         return []

@@ -33,10 +33,12 @@ class PageAssets:
     stylesheet_href: str | None = None
     inline_css: str = ""
     script_src: str | None = None
+    icon_href: str | None = None
 
     @classmethod
     def served(cls, prefix: str = ASSETS_PREFIX) -> PageAssets:
-        return cls(stylesheet_href=f"{prefix}/govuk-frontend.min.css", script_src=f"{prefix}/init.mjs")
+        return cls(stylesheet_href=f"{prefix}/govuk-frontend.min.css", script_src=f"{prefix}/init.mjs",
+                   icon_href=f"{prefix}/images/favicon.ico")
 
     @classmethod
     def standalone(cls, frontend: GovukFrontend | None = None) -> PageAssets:
@@ -72,6 +74,8 @@ def page(title: str, content: str, *, assets: PageAssets, council: str | None = 
          nav: Sequence[NavItem] = (), home_href: str = "#main-content") -> str:
     """A whole HTML document: `content` is trusted HTML, everything else is escaped here."""
     head_css = (f'<link rel="stylesheet" href="{escape(assets.stylesheet_href)}">' if assets.stylesheet_href else "")
+    if assets.icon_href:
+        head_css += f'<link rel="icon" sizes="48x48" href="{escape(assets.icon_href)}">'
     inline = f"<style>{assets.inline_css}{_APP_CSS}</style>"
     script = (f'<script type="module" src="{escape(assets.script_src)}"></script>' if assets.script_src else "")
     organisation = f"Council: {council}" if council else "Care budget ledger"

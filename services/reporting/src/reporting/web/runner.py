@@ -1,0 +1,65 @@
+"""Running registered reports for the web: one read-only, repeatable-read transaction per request, and
+database trouble turned into "unavailable" (503) rather than an error page.
+
+Owns which reports exist for the web (the registry, loaded once) and how one is run over the pool.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import asyncpg
+
+import reporting.reports as reports_package
+from reporting.reports import REGISTRY, ReportQuery, ReportSpec, ReportTable, run_report
+
+from .state import DatabaseUnavailable, WebState
+
+T = TypeVar("T")
+
+# Failures that say "PostgreSQL is not there (yet)", not "this request is wrong".
+_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+                asyncpg.TooManyConnectionsError, asyncpg.QueryCanceledError, asyncpg.InvalidCatalogNameError,
+                asyncpg.UndefinedTableError, asyncpg.InterfaceError)
+
+
+class ReportParameterError(ValueError):
+    """A report refused the parameters it was given (a bad date or number in `params`)."""
+
+
+def load_reports() -> dict[str, ReportSpec]:
+    """Import every module of reporting.reports (each registers its reports) and return the registry."""
+    for module in pkgutil.iter_modules(reports_package.__path__):
+        importlib.import_module(f"{reports_package.__name__}.{module.name}")
+    return REGISTRY
+
+
+def report_specs() -> list[ReportSpec]:
+    return sorted(load_reports().values(), key=lambda s: s.name)
+
+
+async def in_snapshot(state: WebState, work: Callable[[asyncpg.Connection], Awaitable[T]],
+                      query: ReportQuery | None = None) -> T:
+    """`work(conn)` in one read-only repeatable-read transaction: every report it runs sees one snapshot."""
+    if state.pool is None:
+        raise DatabaseUnavailable("the database pool is not open")
+    try:
+        async with state.pool.acquire(timeout=5) as conn:
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                return await work(conn)
+    except _UNAVAILABLE as exc:
+        raise DatabaseUnavailable(f"{type(exc).__name__}: {exc}"[:200]) from exc
+    except (ValueError, asyncpg.DataError) as exc:
+        if query is None or not query.params:  # without caller-supplied parameters: a bug, not a bad request
+            raise
+        raise ReportParameterError(f"a parameter was not accepted: {exc}"[:300]) from exc
+
+
+async def run_reports(state: WebState, names: Sequence[str], query: ReportQuery) -> list[ReportTable]:
+    """Run `names` for one council in one snapshot (UnknownReport for a name not registered)."""
+    async def run_all(conn: asyncpg.Connection) -> list[ReportTable]:
+        return [await run_report(conn, name, query) for name in names]
+
+    return await in_snapshot(state, run_all, query)
