@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from payments.formats import Instruction, PaymentFileInvalid, render_bacs18
 from payments.formats.validation import bacs_text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_formats_sample import SAMPLE_BATCH  # noqa: E402
+from test_formats_sample import SAMPLE_BATCH
 
 
 def records(data: bytes) -> list[str]:
@@ -102,8 +101,14 @@ def test_contra_debits_the_council_with_the_total_and_utl1_balances() -> None:
         ({"reference": "###"}, "blank_reference"),
         ({"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, sort_code="20-00-00")}, "invalid_sort_code"),
         ({"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, sort_code="20000")}, "invalid_sort_code"),
-        ({"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, account_number="1234567")}, "invalid_account_number"),
-        ({"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, account_number="1234567X")}, "invalid_account_number"),
+        (
+            {"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, account_number="1234567")},
+            "invalid_account_number",
+        ),
+        (
+            {"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, account_number="1234567X")},
+            "invalid_account_number",
+        ),
         ({"payee": dataclasses.replace(SAMPLE_BATCH.instructions[0].payee, name="   ")}, "blank_name"),
     ],
 )
@@ -168,7 +173,10 @@ def test_bacs_text_is_always_18_characters_of_the_bacs_character_set(value: str)
 @given(st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=30))
 def test_every_record_has_its_width_and_totals_add_up(amounts: list[int]) -> None:
     batch = with_instructions(
-        *(first_instruction(end_to_end_id=f"E2E-{n}", payment_id=f"pay-{n}", amount_pence=a) for n, a in enumerate(amounts))
+        *(
+            first_instruction(end_to_end_id=f"E2E-{n}", payment_id=f"pay-{n}", amount_pence=a)
+            for n, a in enumerate(amounts)
+        )
     )
     lines = records(render_bacs18(batch))
     assert all(len(line) == (100 if 4 <= n < len(lines) - 3 else 80) for n, line in enumerate(lines))

@@ -11,11 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-
 from payments.formats import StatementError, parse_camt, parse_camt_all
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_formats_sample import GOLDEN  # noqa: E402
+from test_formats_sample import GOLDEN
 
 FIXTURES = {
     "camt053_run_statement.xml": "camt.053.001.08",
@@ -37,7 +36,9 @@ def minimal_statement(entries: str, version: str = "camt.053.001.08", statements
     ).encode()
 
 
-def entry(amount: str = "10.00", indicator: str = "DBIT", details: str = "", status: str = "<Sts><Cd>BOOK</Cd></Sts>") -> str:
+def entry(
+    amount: str = "10.00", indicator: str = "DBIT", details: str = "", status: str = "<Sts><Cd>BOOK</Cd></Sts>"
+) -> str:
     return (
         f'<Ntry><Amt Ccy="GBP">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd>{status}'
         f"<BookgDt><Dt>2026-12-01</Dt></BookgDt><AcctSvcrRef>R1</AcctSvcrRef>{details}</Ntry>"
@@ -55,7 +56,9 @@ def test_run_statement_is_read_entry_by_entry_and_batches_are_split() -> None:
     assert statement.statement_id == "STMT-GB33BUKB-20261201"
     assert statement.account_iban == "GB33BUKB20201555555555"
     assert statement.message_type == "camt.053"
-    summary = [(e.entry_ref, e.end_to_end_id, e.amount_pence, e.credit, e.status, e.return_reason) for e in statement.entries]
+    summary = [
+        (e.entry_ref, e.end_to_end_id, e.amount_pence, e.credit, e.status, e.return_reason) for e in statement.entries
+    ]
     assert summary == [
         ("BNK-000101", "E2E-0001", 12345, False, "BOOK", None),
         ("BNK-000102/1", "E2E-0002", 1, False, "BOOK", None),
@@ -80,7 +83,12 @@ def test_camt053_v02_layout_reads_amount_details_and_flags_rrtn_returns() -> Non
     statement = parse_camt(fixture("camt053v02_statement.xml"))
     assert (statement.account_iban, statement.account_number) == (None, "40123412345678")
     settled, returned = statement.entries
-    assert (settled.end_to_end_id, settled.amount_pence, settled.status, settled.return_reason) == ("E2E-0001", 12345, "BOOK", None)
+    assert (settled.end_to_end_id, settled.amount_pence, settled.status, settled.return_reason) == (
+        "E2E-0001",
+        12345,
+        "BOOK",
+        None,
+    )
     assert (returned.end_to_end_id, returned.amount_pence, returned.return_reason) == ("E2E-0004", 7550, "UNSPECIFIED")
 
 
@@ -115,12 +123,16 @@ def test_several_statements_need_parse_camt_all() -> None:
         (minimal_statement(entry().replace('<Amt Ccy="GBP">10.00</Amt>', "")), "missing_field"),
         (
             minimal_statement(
-                entry(details='<NtryDtls><TxDtls><Amt Ccy="GBP">4.00</Amt></TxDtls><TxDtls><Amt Ccy="GBP">5.00</Amt></TxDtls></NtryDtls>')
+                entry(
+                    details='<NtryDtls><TxDtls><Amt Ccy="GBP">4.00</Amt></TxDtls><TxDtls><Amt Ccy="GBP">5.00</Amt></TxDtls></NtryDtls>'
+                )
             ),
             "transactions_do_not_add_up",
         ),
         (
-            minimal_statement(entry(details='<NtryDtls><TxDtls/><TxDtls><Amt Ccy="GBP">5.00</Amt></TxDtls></NtryDtls>')),
+            minimal_statement(
+                entry(details='<NtryDtls><TxDtls/><TxDtls><Amt Ccy="GBP">5.00</Amt></TxDtls></NtryDtls>')
+            ),
             "missing_field",
         ),
         (

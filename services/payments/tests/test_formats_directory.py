@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from payments.formats import BankDirectory, BankDirectoryInvalid, PayeeAccount, UnknownAccountRef
 
 HEADER = "account_ref,name,sort_code,account_number,iban,bic\n"

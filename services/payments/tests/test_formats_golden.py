@@ -12,11 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from payments.formats import PAIN_001_001_03, PAIN_001_001_09, FileBatch, file_sha256, render_bacs18, render_pain001
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_formats_sample import GOLDEN, SAMPLE_BATCH  # noqa: E402
+from test_formats_sample import GOLDEN, SAMPLE_BATCH
 
 RENDERERS: dict[str, Callable[[FileBatch], bytes]] = {
     "sample_run.bacs18.txt": render_bacs18,

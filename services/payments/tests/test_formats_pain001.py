@@ -17,11 +17,10 @@ import sepaxml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-
 from payments.formats import PAIN_001_001_03, PAIN_001_001_09, Instruction, PaymentFileInvalid, render_pain001
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_formats_sample import SAMPLE_BATCH  # noqa: E402
+from test_formats_sample import SAMPLE_BATCH
 
 VERSIONS = (PAIN_001_001_09, PAIN_001_001_03)
 
@@ -59,7 +58,7 @@ def test_broken_documents_fail_the_official_xsd(version: str) -> None:
         good.replace(b"<PmtMtd>TRF</PmtMtd>", b"<PmtMtd>WIRE</PmtMtd>"),  # not a PaymentMethod3Code
         good.replace(b"<EndToEndId>E2E-0001</EndToEndId>", b""),  # mandatory element missing
         good.replace(b'Ccy="GBP">123.45<', b'Ccy="GBP">-123.45<'),  # negative amount
-        good.replace(b'<InstdAmt Ccy="GBP">123.45<', b'<InstdAmt>123.45<'),  # currency missing
+        good.replace(b'<InstdAmt Ccy="GBP">123.45<', b"<InstdAmt>123.45<"),  # currency missing
     ]
     for document in broken:
         assert document != good
@@ -100,11 +99,25 @@ def test_a_uuid_run_id_fits_msgid_without_its_hyphens() -> None:
     ("batch", "code"),
     [
         (dataclasses.replace(SAMPLE_BATCH, instructions=(first_instruction(amount_pence=0),)), "non_positive_amount"),
-        (dataclasses.replace(SAMPLE_BATCH, instructions=(first_instruction(end_to_end_id="x" * 36),)), "invalid_identifier"),
-        (dataclasses.replace(SAMPLE_BATCH, instructions=(first_instruction(end_to_end_id="a\x00b"),)), "invalid_identifier"),
+        (
+            dataclasses.replace(SAMPLE_BATCH, instructions=(first_instruction(end_to_end_id="x" * 36),)),
+            "invalid_identifier",
+        ),
+        (
+            dataclasses.replace(SAMPLE_BATCH, instructions=(first_instruction(end_to_end_id="a\x00b"),)),
+            "invalid_identifier",
+        ),
         (dataclasses.replace(SAMPLE_BATCH, instructions=(first_instruction(reference="\t \n"),)), "blank_reference"),
-        (dataclasses.replace(SAMPLE_BATCH, originator=dataclasses.replace(SAMPLE_BATCH.originator, iban="GB00BUKB20201555555555")), "invalid_iban"),
-        (dataclasses.replace(SAMPLE_BATCH, originator=dataclasses.replace(SAMPLE_BATCH.originator, bic="BUK")), "invalid_bic"),
+        (
+            dataclasses.replace(
+                SAMPLE_BATCH, originator=dataclasses.replace(SAMPLE_BATCH.originator, iban="GB00BUKB20201555555555")
+            ),
+            "invalid_iban",
+        ),
+        (
+            dataclasses.replace(SAMPLE_BATCH, originator=dataclasses.replace(SAMPLE_BATCH.originator, bic="BUK")),
+            "invalid_bic",
+        ),
         (dataclasses.replace(SAMPLE_BATCH, instructions=()), "empty_batch"),
     ],
 )

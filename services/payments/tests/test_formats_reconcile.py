@@ -7,16 +7,17 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from payments.formats import Statement, StatementEntry, parse_camt, reconcile
-from payments.formats import reasons
+from payments.formats import Statement, StatementEntry, parse_camt, reasons, reconcile
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_formats_sample import GOLDEN, SAMPLE_INSTRUCTED  # noqa: E402
+from test_formats_sample import GOLDEN, SAMPLE_INSTRUCTED
 
 DAY = date(2026, 12, 1)
 
 
-def line(ref: str, e2e: str | None, pence: int, *, credit: bool = False, status: str = "BOOK", reason: str | None = None) -> StatementEntry:
+def line(
+    ref: str, e2e: str | None, pence: int, *, credit: bool = False, status: str = "BOOK", reason: str | None = None
+) -> StatementEntry:
     return StatementEntry(ref, e2e, pence, credit, DAY, status, reason)
 
 

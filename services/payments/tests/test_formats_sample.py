@@ -8,7 +8,7 @@ bank's answer to this run, so SAMPLE_INSTRUCTED is what reconcile() is given.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from payments.formats import FileBatch, Instruction, Originator, PayeeAccount
@@ -45,7 +45,7 @@ _REFERENCES = (
 SAMPLE_BATCH = FileBatch(
     run_id="run-2026-12-01-northshire",
     council_id="northshire",
-    created_at=datetime(2026, 11, 27, 14, 5, 9, tzinfo=timezone.utc),
+    created_at=datetime(2026, 11, 27, 14, 5, 9, tzinfo=UTC),
     processing_date=date(2026, 12, 1),
     originator=COUNCIL,
     instructions=tuple(

@@ -68,7 +68,7 @@ def render_bacs18(batch: FileBatch) -> bytes:
 class _OriginFields:
     """The originator's fields, validated once and pre-formatted for every record."""
 
-    __slots__ = ("sun", "sort_code", "account_number", "name")
+    __slots__ = ("account_number", "name", "sort_code", "sun")
 
     def __init__(self, sun: str, sort_code: str, account_number: str, name: str) -> None:
         self.sun = sun
@@ -77,7 +77,7 @@ class _OriginFields:
         self.name = name
 
     @classmethod
-    def of(cls, originator: Originator) -> "_OriginFields":
+    def of(cls, originator: Originator) -> _OriginFields:
         return cls(
             sun=require_digits(originator.service_user_number, 6, INVALID_SERVICE_USER_NUMBER, "service user number"),
             sort_code=require_digits(originator.sort_code, 6, INVALID_SORT_CODE, "originator sort code"),

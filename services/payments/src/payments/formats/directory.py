@@ -34,7 +34,7 @@ class BankDirectory:
         self._accounts = dict(accounts)
 
     @classmethod
-    def from_csv_text(cls, text: str) -> "BankDirectory":
+    def from_csv_text(cls, text: str) -> BankDirectory:
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
         if missing:
@@ -51,7 +51,7 @@ class BankDirectory:
         return cls(accounts)
 
     @classmethod
-    def from_csv_file(cls, path: str | Path) -> "BankDirectory":
+    def from_csv_file(cls, path: str | Path) -> BankDirectory:
         return cls.from_csv_text(Path(path).read_text(encoding="utf-8"))
 
     def resolve(self, account_ref: str) -> PayeeAccount:

@@ -61,7 +61,8 @@ def require_instructions(batch: FileBatch) -> None:
     for instruction in batch.instructions:
         if instruction.end_to_end_id in seen:
             raise PaymentFileInvalid(
-                DUPLICATE_END_TO_END_ID, f"end-to-end id {instruction.end_to_end_id!r} appears twice in run {batch.run_id}"
+                DUPLICATE_END_TO_END_ID,
+                f"end-to-end id {instruction.end_to_end_id!r} appears twice in run {batch.run_id}",
             )
         seen.add(instruction.end_to_end_id)
 
@@ -90,7 +91,12 @@ def require_text(value: str, width: int, code: str, what: str) -> str:
 def iso_identifier(value: str, what: str) -> str:
     """An ISO 20022 Max35Text identifier: ids longer than 35 lose their hyphens (a UUID fits in 32)."""
     candidate = value if len(value) <= 35 else value.replace("-", "")
-    if not candidate or len(candidate) > 35 or not (candidate.isascii() and candidate.isprintable()) or candidate != candidate.strip():
+    if (
+        not candidate
+        or len(candidate) > 35
+        or not (candidate.isascii() and candidate.isprintable())
+        or candidate != candidate.strip()
+    ):
         raise PaymentFileInvalid(INVALID_IDENTIFIER, f"{what} {value!r} cannot be an ISO 20022 identifier (1-35 ASCII)")
     return candidate
 
