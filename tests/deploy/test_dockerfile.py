@@ -2,15 +2,22 @@
 
 A pinned base image, a non-root user that matches the chart's, dependencies only from the pins in
 requirements.txt (less test-only tools the code never imports), one ENTRYPOINT with the process kind
-as its argument, and build inputs that exist and that .dockerignore lets through.
+as its argument, and build inputs that exist and that .dockerignore lets through; the installed service finds its migrations with no environment
+variable (the service is installed here as the image installs it, and migrates a real database).
 """
 from __future__ import annotations
 
 import argparse
 import ast
 import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
+from pathlib import Path
+
+import asyncpg
 
 import pytest
 import yaml
@@ -203,11 +210,65 @@ def test_build_inputs_exist_and_pass_dockerignore(service):
         assert dockerignore_excludes(unwanted), unwanted
 
 
-def test_the_image_points_the_services_at_their_installed_migrations():
-    final = " ".join(rest for word, rest in stages()[-1] if word == "ENV")
+INSTALL_MIGRATIONS = REPO_ROOT / "deploy" / "docker" / "install-migrations.sh"
+
+
+def test_the_image_puts_migrations_where_the_installed_code_looks_without_an_environment_variable():
     build = " ".join(rest for word, rest in stages()[0] if word == "RUN")
-    assert "cp -r /src/services/${SERVICE}/migrations /app/migrations" in build
-    for service in SERVICES:
-        module = __import__(f"{service}.config", fromlist=["Settings"])
-        assert "migrations_dir" in module.Settings.model_fields
-        assert f"{service.upper()}_MIGRATIONS_DIR=/app/migrations" in final
+    install = build.index("pip install --no-deps")
+    step = build.index('sh /src/install-migrations.sh "${SERVICE}" /src/services/${SERVICE}/migrations /opt/venv/bin/python')
+    assert install < step, "the migrations go where the *installed* package looks: install it first"
+    assert ("COPY", "deploy/docker/install-migrations.sh /src/install-migrations.sh") in stages()[0]
+    final = stages()[-1]
+    assert not any("MIGRATIONS_DIR" in rest for word, rest in final if word == "ENV"), "no override to drift"
+    assert ("COPY", "--from=build /opt/venv /opt/venv") in final
+
+
+@pytest.fixture(scope="module", params=SERVICES)
+def installed(request, tmp_path_factory):
+    """The service installed as the image installs it (not editable) into a folder of its own, with
+    install-migrations.sh run against it: (service, site-packages folder, environment to use it)."""
+    service = request.param
+    site = tmp_path_factory.mktemp(f"{service}-installed") / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", "--target", str(site), str(REPO_ROOT / "services" / service)],
+                   check=True, capture_output=True, timeout=300)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_MIGRATIONS_DIR")}
+    env["PYTHONPATH"] = str(site)  # ahead of the checkout's editable install
+    subprocess.run(["sh", str(INSTALL_MIGRATIONS), service, str(REPO_ROOT / "services" / service / "migrations"),
+                    sys.executable], check=True, capture_output=True, timeout=60, env=env)
+    return service, site, env
+
+
+def test_the_installed_service_finds_its_migrations_by_default(installed):
+    service, site, env = installed
+    probe = (f"import {service}.config as c; print(c.__file__); print(c.Settings().migrations_dir)")
+    module_file, folder = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True,
+                                         text=True, timeout=60).stdout.split()
+    assert Path(module_file).is_relative_to(site), "the installed copy, not the checkout"
+    source = REPO_ROOT / "services" / service / "migrations"
+    assert sorted(p.name for p in Path(folder).iterdir()) == sorted(p.name for p in source.iterdir()
+                                                                       if p.name != "__pycache__")
+
+
+async def test_the_installed_service_migrates_a_database(installed, stack):
+    service, _, env = installed
+    dbname = f"t_image_{service}_{os.getpid()}"
+    env = {**env, f"{service.upper()}_DATABASE_URL": stack.dsn(dbname)}
+    try:
+        result = subprocess.run([sys.executable, "-m", service, "migrate"], env=env, capture_output=True, text=True,
+                                timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+        conn = await asyncpg.connect(stack.dsn(dbname))
+        try:
+            applied = await conn.fetchval("SELECT count(*) FROM _yoyo_migration")
+        finally:
+            await conn.close()
+        files = [p for p in (REPO_ROOT / "services" / service / "migrations").iterdir() if p.suffix in (".sql", ".py")]
+        assert applied == len(files) > 0
+    finally:
+        conn = await asyncpg.connect(stack.dsn("postgres"))
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        finally:
+            await conn.close()
