@@ -60,3 +60,8 @@ bench: stack-deps
 clean:
 	deploy/local/stack.sh down || true
 	rm -rf .local out
+
+# Bank-file renderers and statement path on 100,000 synthetic payments (payments.formats; see docs/payment-files.md).
+.PHONY: bench-payment-files
+bench-payment-files: venv
+	$(PY) -m payments.formats.benchmark 100000
