@@ -219,7 +219,8 @@ def _amount(node: etree._Element) -> tuple[int, str]:
     match = _AMOUNT.match(text)
     if match is None or not currency:
         raise StatementError(
-            INVALID_AMOUNT, f"amount {text!r} (currency {currency!r}) is not a positive 2-decimal amount"
+            INVALID_AMOUNT,
+            f"amount {text!r} (currency {currency!r}) is not a non-negative amount with at most 2 decimals",
         )
     whole, fraction = match.group(1), (match.group(2) or "").ljust(2, "0")
     return int(whole) * 100 + int(fraction), currency

@@ -26,6 +26,7 @@ from payments.formats.validation import (
     INVALID_SORT_CODE,
     iso_identifier,
     pence_as_decimal_text,
+    printable_text,
     require_bic,
     require_digits,
     require_iban,
@@ -154,8 +155,8 @@ def _transfer(instruction: Instruction, bic_tag: str) -> str:
 
 
 def _text(value: str, code: str, what: str) -> str:
-    """Max140Text: printable characters only (XML 1.0 forbids most controls), trimmed, cut, escaped."""
-    cleaned = "".join(char for char in value if char.isprintable()).strip()[:MAX_TEXT_140].rstrip()
+    """Max140Text: printable, trimmed, cut to 140, escaped; refuse what cleans down to nothing."""
+    cleaned = printable_text(value, MAX_TEXT_140)
     if not cleaned:
         raise PaymentFileInvalid(code, f"{what} is blank")
     return escape(cleaned)

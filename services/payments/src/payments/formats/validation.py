@@ -120,6 +120,13 @@ def _iban_remainder(iban: str) -> int:
     return int("".join(str(int(char, 36)) for char in rearranged)) % 97
 
 
+def printable_text(value: str, limit: int) -> str:
+    """Free text for XML: whitespace of any kind becomes a space, other non-printables (controls,
+    surrogates, unassigned code points, which XML 1.0 may not carry) are dropped; trimmed and cut."""
+    kept = "".join(char if char.isprintable() else " " if char.isspace() else "" for char in value)
+    return kept.strip()[:limit].rstrip()
+
+
 def pence_as_decimal_text(pence: int) -> str:
     """Exact decimal text of an amount in pence (12345 -> "123.45"); never goes through float."""
     return f"{pence // 100}.{pence % 100:02d}"
