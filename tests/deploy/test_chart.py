@@ -7,12 +7,15 @@ a values schema that refuses typos. Probes against the code: test_probes.py.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
+import yaml
 from careruntime.kafka_security import PREFIX as KAFKA_PREFIX
 from careruntime.topics import load_topic_specs
 
@@ -115,6 +118,13 @@ def test_network_policies_let_each_process_reach_only_kafka_postgres_and_dns(ren
         if comp == "allocation-views":
             views_port = chart_values(name)["allocation"]["views"]["port"]
             assert ports == kafka | dns | {(views_port, "TCP")}
+            # Prometheus scrapes the views' /metrics on their API port: metricsFrom may reach it too.
+            rules = policy["spec"]["ingress"]
+            if values["viewsFrom"] and values["metricsFrom"]:
+                peers = [peer for rule in rules for peer in rule["from"]]
+                assert all(peer in peers for peer in values["metricsFrom"] + values["viewsFrom"])
+            elif not values["viewsFrom"]:
+                assert any("from" not in rule for rule in rules), "views open to any peer when viewsFrom is empty"
         elif comp == "hooks":
             assert ports == kafka | postgres | dns and policy["spec"]["ingress"] == []
         else:
@@ -240,6 +250,8 @@ def test_more_replicas_than_partitions_is_refused(render):
     "allocation.extraEnv.LEDGER_GROUP_ID=x",          # another service's prefix
     "security.runAsUser=0",                           # root
     "ledger.relay.autoscaling.enabled=true",          # relays are not autoscaled (one leader)
+    "allocation.relay.autoscaling.enabled=true",
+    "ledger.extraEnv.CARELEDGER_KAFKA_SASL_PASSWORD=x",  # Kafka credentials only from a Secret
 ])
 def test_values_schema_refuses_typos_and_unsafe_values(render, bad):
     result = render(None, bad, check=False)
@@ -341,6 +353,52 @@ def metric_names() -> set[str]:
             names.update({f"{family.name}_total", f"{family.name}_bucket", f"{family.name}_count",
                           f"{family.name}_sum"})
     return names
+
+
+def test_adding_a_service_takes_its_name_its_values_and_its_schema_entry(helm, tmp_path):
+    """The steps of docs/operations.md, "Adding a service", on a copy of the chart: a `payments` service."""
+    chart = tmp_path / "careledger"
+    shutil.copytree(CHART, chart)
+    helpers = chart / "templates" / "_helpers.tpl"
+    text = helpers.read_text()
+    assert text.count('list "ledger" "allocation" | toJson') == 1
+    helpers.write_text(text.replace('list "ledger" "allocation" | toJson', 'list "ledger" "allocation" "payments" | toJson'))
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    block = copy.deepcopy(values["allocation"])
+    del block["views"]
+    block.update(healthPort=8101, groupId="payments", extraEnv={"PAYMENTS_BANK_FORMAT": "bacs18"})
+    block["image"]["repository"] = "payments"
+    block["database"]["existingSecret"] = "careledger-payments-database"
+    values["payments"] = block
+    (chart / "values.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    schema = json.loads((chart / "values.schema.json").read_text())
+    entry = copy.deepcopy(schema["properties"]["allocation"])
+    del entry["properties"]["views"]
+    entry["required"].remove("views")
+    entry["properties"]["extraEnv"]["propertyNames"]["pattern"] = "^PAYMENTS_[A-Z0-9_]+$"
+    schema["properties"]["payments"] = entry
+    schema["required"].append("payments")
+    (chart / "values.schema.json").write_text(json.dumps(schema, indent=2))
+
+    assert helm("lint", "--strict", str(chart)).returncode == 0
+    result = helm("template", "care", str(chart), "--namespace", "careledger")
+    assert result.returncode == 0, result.stderr
+    docs = [d for d in yaml.safe_load_all(result.stdout) if d]
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
+        for process in ("payments-worker", "payments-relay"):
+            by_name(docs, kind, f"care-careledger-{process}")
+    assert {h["metadata"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")} >= {"care-careledger-payments-worker"}
+    assert "care-careledger-payments-relay" not in {h["metadata"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")}
+    worker = by_name(docs, "Deployment", "care-careledger-payments-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert worker["image"].endswith("/payments:0.1.0") and worker["args"] == ["worker"]
+    env = container_env(docs, worker)
+    assert env["PAYMENTS_HEALTH_PORT"]["value"] == "8101" and env["PAYMENTS_BANK_FORMAT"]["value"] == "bacs18"
+    assert env["PAYMENTS_DATABASE_URL"]["secretKeyRef"]["name"] == "careledger-payments-database"
+    assert env[f"{KAFKA_PREFIX}SECURITY_PROTOCOL"]["value"] == "PLAINTEXT"
+    relay = by_name(docs, "Deployment", "care-careledger-payments-relay")["spec"]["template"]["spec"]["containers"][0]
+    assert relay["ports"][0]["containerPort"] == 8102 and relay["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    migrate = by_name(docs, "Job", "care-careledger-payments-migrate")["spec"]["template"]["spec"]["containers"][0]
+    assert migrate["args"] == ["migrate"]
 
 
 def test_values_schema_is_strict_at_the_top_levels():

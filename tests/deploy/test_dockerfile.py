@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -229,9 +230,13 @@ def installed(request, tmp_path_factory):
     """The service installed as the image installs it (not editable) into a folder of its own, with
     install-migrations.sh run against it: (service, site-packages folder, environment to use it)."""
     service = request.param
-    site = tmp_path_factory.mktemp(f"{service}-installed") / "site-packages"
+    root = tmp_path_factory.mktemp(f"{service}-installed")
+    site, source = root / "site-packages", root / "source"
+    # Built from a copy: an in-tree build would leave build/ folders in the checkout.
+    shutil.copytree(REPO_ROOT / "services" / service, source,
+                    ignore=shutil.ignore_patterns("build", "tests", "*.egg-info", "__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", "--target", str(site), str(REPO_ROOT / "services" / service)],
+                    "--disable-pip-version-check", "--target", str(site), str(source)],
                    check=True, capture_output=True, timeout=300)
     env = {k: v for k, v in os.environ.items() if not k.endswith("_MIGRATIONS_DIR")}
     env["PYTHONPATH"] = str(site)  # ahead of the checkout's editable install

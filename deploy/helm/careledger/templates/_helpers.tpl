@@ -82,46 +82,47 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/*
-The long-running processes, one Deployment each. The port is the one the process really serves:
-a worker serves its service's health_port, a relay health_port + 1 (entrypoints/run.py), the views
-their faust web port (views_port). Fields: service, kind, port, portName, autoscale, postgres.
+The services of the release, in the order their objects are rendered. Adding a service: its name here,
+its block in values.yaml (image, database, kafkaUser, healthPort, groupId, ..., worker, relay) and its
+entry in values.schema.json (docs/operations.md, "Adding a service").
+*/}}
+{{- define "careledger.serviceNames" -}}
+{{- list "ledger" "allocation" | toJson -}}
+{{- end -}}
+
+{{/*
+The long-running processes, one Deployment each, from the services' values: a worker and a relay per
+service, and the views where a service has a `views` block. The port is the one the process really
+serves: a worker serves its service's healthPort, a relay healthPort + 1 (entrypoints/run.py), the
+views their faust web port (views.port). Fields: service, kind, port, portName, autoscale, postgres.
 */}}
 {{- define "careledger.processes" -}}
-ledger-worker:
-  service: ledger
+{{- range $service := include "careledger.serviceNames" . | fromJsonArray }}
+{{- $v := index $.Values $service }}
+{{ $service }}-worker:
+  service: {{ $service }}
   kind: worker
-  port: {{ .Values.ledger.healthPort }}
+  port: {{ $v.healthPort }}
   portName: health
   autoscale: true
   postgres: true
-ledger-relay:
-  service: ledger
+{{ $service }}-relay:
+  service: {{ $service }}
   kind: relay
-  port: {{ add .Values.ledger.healthPort 1 }}
+  port: {{ add $v.healthPort 1 }}
   portName: health
   autoscale: false
   postgres: true
-allocation-worker:
-  service: allocation
-  kind: worker
-  port: {{ .Values.allocation.healthPort }}
-  portName: health
-  autoscale: true
-  postgres: true
-allocation-relay:
-  service: allocation
-  kind: relay
-  port: {{ add .Values.allocation.healthPort 1 }}
-  portName: health
-  autoscale: false
-  postgres: true
-allocation-views:
-  service: allocation
+{{- if hasKey $v "views" }}
+{{ $service }}-views:
+  service: {{ $service }}
   kind: views
-  port: {{ .Values.allocation.views.port }}
+  port: {{ $v.views.port }}
   portName: http
   autoscale: true
   postgres: false
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/*
