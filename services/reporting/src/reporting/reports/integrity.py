@@ -62,7 +62,7 @@ async def ledger_integrity(conn, query: ReportQuery) -> ReportTable:
     missing = await conn.fetchval(MISSING_SQL, query.council_id)
     rows.append(("check", "posted outcomes present in the projection", _status(missing == 0 if synced else None),
                  None, None, None, None, missing if synced else None,
-                 "ledger outcomes 'posted' whose entry is in rp_entries" if synced else "outcome log not synced"))
+                 "every outcome the ledger logged as posted has its entry in the projection" if synced else "outcome log not synced"))
     all_ok = True
     for r in await fetch(conn, ACCOUNTED_SQL, query):
         noted = r["noted"] if synced else None

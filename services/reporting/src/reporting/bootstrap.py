@@ -1,0 +1,42 @@
+"""Composition root of the reporting service: builds the pool, the projection consumer and its health app."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from careruntime.consumer import BatchConsumer, ConsumerSettings
+from careruntime.health import health_app, kafka_check, postgres_check
+from careruntime.metrics import RuntimeMetrics
+from prometheus_client import CollectorRegistry
+
+from .config import Settings
+from .service.project import ProjectionHandler
+
+
+@dataclass
+class Worker:
+    pool: asyncpg.Pool
+    consumer: BatchConsumer
+    handler: ProjectionHandler
+    registry: CollectorRegistry
+
+    def health(self):
+        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
+                          self.registry)
+
+
+async def make_pool(settings: Settings) -> asyncpg.Pool:
+    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.pool_size)
+
+
+def make_worker(settings: Settings, pool: asyncpg.Pool) -> Worker:
+    registry = CollectorRegistry()
+    handler = ProjectionHandler(settings.entries_topic)
+    consumer = BatchConsumer(settings.kafka_bootstrap, settings.group_id, settings.topics, pool, handler,
+                             ConsumerSettings(max_records=settings.max_records),
+                             RuntimeMetrics(registry, namespace="reporting"))
+    return Worker(pool, consumer, handler, registry)
+
+
+async def build_worker(settings: Settings) -> Worker:
+    return make_worker(settings, await make_pool(settings))
