@@ -3,7 +3,7 @@ payment runs and files, bank settlements and returns, surplus recovery. The paym
 each with the event named by `LEADS_TO`, or `payments.CommandRejected.v1` with a reason code."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, model_validator
 
@@ -22,7 +22,8 @@ class ScheduleDirectPayment(Command):
     schedule_id: ScheduleId
     budget_id: BudgetId
     amount_pence: PositivePence = Field(description="Amount paid each period, in pence.")
-    frequency_weeks: int = Field(default=4, ge=1, le=52, strict=True)
+    frequency_weeks: Annotated[int, Field(ge=1, le=52, strict=True)] | None = Field(
+        default=None, description="Weeks between payments; absent: the council's policy (default 4).")
     first_due_date: Day
     end_date: Day
     contribution_mode: ContributionMode

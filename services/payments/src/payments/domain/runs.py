@@ -45,6 +45,7 @@ class RunPlan:
     cancelled: list[tuple[str, str, str]] = field(default_factory=list)  # (payment id, reason, detail)
     offset_in_full: list[str] = field(default_factory=list)  # payment ids paid by an offset alone
     recovered: list[tuple[str, str, int]] = field(default_factory=list)  # (recovery id, budget id, pence)
+    recovered_from: list[str] = field(default_factory=list)  # the DP payment id of each `recovered` item
     credits_used: dict[str, int] = field(default_factory=dict)  # provider id -> pence clawed back
 
     @property
@@ -74,6 +75,7 @@ def plan_run(candidates: Iterable[Candidate], budgets: Mapping[str, BudgetView],
                     amount, recovered = offset(amount, rec[1])
                     rec[1] -= recovered
                     plan.recovered.append((rec[0], cand.budget_id, recovered))
+                    plan.recovered_from.append(cand.payment_id)
         else:
             owed_back = credit.get(cand.provider_id, 0)
             if owed_back:

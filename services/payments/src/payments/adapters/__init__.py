@@ -1,0 +1,1 @@
+"""Adapters of the payments service: wire mapping, PostgreSQL access, bank files."""

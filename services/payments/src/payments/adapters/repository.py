@@ -1,0 +1,83 @@
+"""PostgreSQL reads and writes of the payments state that more than one handler needs: budgets,
+schedules, orders, policies, due payments. Everything runs on the caller's connection (and so in the
+caller's transaction)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import asyncpg
+import orjson
+
+from ..domain.model import BudgetView, OrderView, Schedule
+from ..domain.policy import DEFAULT_POLICY, PaymentsPolicy
+from ..domain.runs import end_to_end_id
+
+_BUDGET_COLS = ("budget_id, person_ref, start_date, end_date, ended_on, died_on, contribution_weekly_pence, "
+                "contribution_mode, dp_account_ref")
+_SCHEDULE_COLS = ("schedule_id, budget_id, amount_pence, frequency_weeks, first_due_date, end_date, "
+                  "contribution_mode, status, next_period")
+PAYMENT_COLUMNS = ("council_id", "payment_id", "kind", "budget_id", "provider_id", "invoice_id", "schedule_id",
+                   "period", "due_pence", "due_date", "status", "end_to_end_id")
+
+
+def budget_of(row: asyncpg.Record) -> BudgetView:
+    return BudgetView(**dict(row))
+
+
+def schedule_of(row: asyncpg.Record) -> Schedule:
+    return Schedule(**dict(row))
+
+
+async def budget(conn: asyncpg.Connection, council: str, budget_id: str) -> BudgetView | None:
+    row = await conn.fetchrow(f"SELECT {_BUDGET_COLS} FROM budgets WHERE council_id = $1 AND budget_id = $2",
+                              council, budget_id)
+    return budget_of(row) if row else None
+
+
+async def budgets(conn: asyncpg.Connection, council: str, ids: Iterable[str]) -> dict[str, BudgetView]:
+    rows = await conn.fetch(f"SELECT {_BUDGET_COLS} FROM budgets WHERE council_id = $1 AND budget_id = ANY($2)",
+                            council, list(set(ids)))
+    return {r["budget_id"]: budget_of(r) for r in rows}
+
+
+async def schedule(conn: asyncpg.Connection, council: str, schedule_id: str, lock: bool = True) -> Schedule | None:
+    row = await conn.fetchrow(f"SELECT {_SCHEDULE_COLS} FROM schedules WHERE council_id = $1 AND schedule_id = $2"
+                              + (" FOR UPDATE" if lock else ""), council, schedule_id)
+    return schedule_of(row) if row else None
+
+
+async def orders(conn: asyncpg.Connection, council: str, ids: Iterable[str]) -> dict[str, OrderView]:
+    rows = await conn.fetch(
+        "SELECT order_id, budget_id, provider_id, rate_pence, planned_units_per_week, start_date, end_date "
+        "FROM service_orders WHERE council_id = $1 AND order_id = ANY($2)", council, list(set(ids)))
+    return {r["order_id"]: OrderView(**dict(r)) for r in rows}
+
+
+async def policy(conn: asyncpg.Connection, council: str) -> PaymentsPolicy:
+    raw = await conn.fetchval("SELECT settings FROM council_policies WHERE council_id = $1", council)
+    return PaymentsPolicy.from_mapping(orjson.loads(raw)) if raw else DEFAULT_POLICY
+
+
+async def save_policy(conn: asyncpg.Connection, council: str, policy_: PaymentsPolicy) -> None:
+    await conn.execute(
+        """INSERT INTO council_policies (council_id, settings) VALUES ($1, $2::jsonb)
+           ON CONFLICT (council_id) DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()""",
+        council, orjson.dumps(policy_.to_mapping()).decode())
+
+
+async def add_payments(conn: asyncpg.Connection, council: str, rows: list[tuple]) -> None:
+    """COPY new payments: rows of (payment_id, kind, budget_id, provider_id, invoice_id, schedule_id,
+    period, due_pence, due_date); status 'due', end-to-end id derived."""
+    if rows:
+        await conn.copy_records_to_table("payments", columns=PAYMENT_COLUMNS, records=[
+            (council, *r, "due", end_to_end_id(council, r[0])) for r in rows])
+
+
+async def set_payment_status(conn: asyncpg.Connection, council: str, ids: list[str], status: str,
+                             reasons: list[str | None] | None = None) -> None:
+    if ids:
+        await conn.execute(
+            """UPDATE payments p SET status = $2, status_reason = u.reason
+               FROM unnest($3::text[], $4::text[]) AS u(payment_id, reason)
+               WHERE p.council_id = $1 AND p.payment_id = u.payment_id""",
+            council, status, ids, reasons or [None] * len(ids))

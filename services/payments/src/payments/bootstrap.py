@@ -1,0 +1,77 @@
+"""Composition root of the payments service: builds pool, consumer, relay, bank settings and health
+app from Settings. Nothing else constructs these."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+from careruntime.consumer import BatchConsumer, ConsumerSettings
+from careruntime.health import health_app, kafka_check, postgres_check
+from careruntime.metrics import RuntimeMetrics
+from careruntime.relay import OutboxRelay
+from prometheus_client import CollectorRegistry
+
+from .config import Settings
+from .formats import BankDirectory, Originator
+from .service.context import BankSettings
+from .service.ingest import IngestMetrics, PaymentsIngest
+
+
+@dataclass
+class Worker:
+    pool: asyncpg.Pool
+    consumer: BatchConsumer
+    ingest: PaymentsIngest
+    registry: CollectorRegistry
+
+    def health(self):
+        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
+                          self.registry)
+
+
+def bank_settings(settings: Settings) -> BankSettings:
+    directory = (BankDirectory.from_csv_text(settings.bank_directory.read_text(encoding="utf-8"))
+                 if settings.bank_directory else BankDirectory({}))
+    originator = Originator(name=settings.originator_name, sort_code=settings.originator_sort_code,
+                            account_number=settings.originator_account_number,
+                            service_user_number=settings.originator_service_user_number,
+                            iban=settings.originator_iban, bic=settings.originator_bic)
+    return BankSettings(out_dir=settings.out_dir, originator=originator, directory=directory)
+
+
+def business_clock(settings: Settings):
+    """The timer's clock: the configured business date, or today."""
+    return (lambda: settings.business_date) if settings.business_date else date.today
+
+
+async def make_pool(settings: Settings) -> asyncpg.Pool:
+    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.pool_size)
+
+
+def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: ConsumerSettings | None = None) -> Worker:
+    registry = CollectorRegistry()
+    ingest = PaymentsIngest(allocation_topic=settings.allocation_events_topic, events_topic=settings.events_topic,
+                            bank=bank_settings(settings), group_id=settings.group_id, metrics=IngestMetrics(registry))
+    consumer = BatchConsumer(
+        settings.kafka_bootstrap, settings.group_id, [settings.allocation_events_topic, settings.commands_topic],
+        pool, ingest, consumer_settings or ConsumerSettings(max_records=settings.max_records),
+        RuntimeMetrics(registry, namespace="payments"))
+    return Worker(pool, consumer, ingest, registry)
+
+
+async def build_worker(settings: Settings) -> Worker:
+    return make_worker(settings, await make_pool(settings))
+
+
+def make_relay(settings: Settings, pool: asyncpg.Pool, **options) -> tuple[OutboxRelay, CollectorRegistry]:
+    registry = CollectorRegistry()
+    relay = OutboxRelay(pool, settings.kafka_bootstrap, metrics=RuntimeMetrics(registry, namespace="payments_relay"),
+                        **options)
+    return relay, registry
+
+
+async def build_relay(settings: Settings) -> tuple[asyncpg.Pool, OutboxRelay, CollectorRegistry]:
+    pool = await make_pool(settings)
+    relay, registry = make_relay(settings, pool)
+    return pool, relay, registry

@@ -1,0 +1,38 @@
+"""Settings of the payments service, from the environment (prefix PAYMENTS_)."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYMENTS_")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://careledger@127.0.0.1:55432/payments"
+    group_id: str = "payments"
+    allocation_events_topic: str = "allocation.events.v1"
+    commands_topic: str = "payments.commands.v1"
+    events_topic: str = "payments.events.v1"
+    max_records: int = 5000
+    pool_size: int = 4
+    health_port: int = 8096  # the relay serves on health_port + 1, the timer on + 2
+    log_level: str = "INFO"
+    migrations_dir: Path = MIGRATIONS_DIR
+    # Bank files: where they are written, the council's bank directory (account_ref -> account, CSV) and
+    # the paying account (originator).
+    out_dir: Path = Path("out")
+    bank_directory: Path | None = None
+    originator_name: str = "COUNCIL ASC PAYMENTS"
+    originator_sort_code: str = "202015"
+    originator_account_number: str = "55555555"
+    originator_service_user_number: str = "123456"
+    originator_iban: str = "GB33BUKB20201555555555"
+    originator_bic: str = "BUKBGB22"
+    # The timer's business clock: a fixed date (tests, replays) or today when unset; how often it ticks.
+    business_date: date | None = None
+    timer_interval_s: float = 60.0

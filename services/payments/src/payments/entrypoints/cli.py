@@ -1,0 +1,93 @@
+"""The council CLI: `python -m payments run create|approve|export` and `python -m payments statement
+import FILE`. Each sends commands to the payments worker (through Kafka, like any portal), waits for
+its decisions, prints them, and exits 0 (accepted), 1 (refused, with the reason code) or 2 (bad input,
+with a coded error). Long work shows a progress bar (tqdm, on stderr)."""
+from __future__ import annotations
+
+import sys
+import uuid
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+import orjson
+from careschemas import payments_commands as cmd
+from tqdm import tqdm
+
+from ..adapters import commands_out
+from ..config import Settings
+from ..formats import StatementError
+from ..service.statements import plan_statement
+
+
+def _print(doc: dict) -> None:
+    print(orjson.dumps(doc, option=orjson.OPT_INDENT_2, default=str).decode())
+
+
+async def _one(settings: Settings, council: str, command, command_id: str, timeout_s: float) -> tuple[str, str | None]:
+    await commands_out.send(settings.kafka_bootstrap, settings.commands_topic,
+                            [commands_out.envelope_bytes(command, command_id, council)])
+    with tqdm(total=1, desc=type(command).__name__, unit="cmd", file=sys.stderr, leave=False) as bar:
+        return (await commands_out.outcomes(settings.database_url, [command_id], timeout_s, bar))[command_id]
+
+
+async def run_command(settings: Settings, args) -> int:
+    today = args.effective_date or date.today()
+    cid = args.command_id or f"cli-{uuid.uuid4().hex}"
+    if args.action == "create":
+        command = cmd.CreatePaymentRun(run_id=args.run_id, created_by=args.by, due_on=args.due_on or today,
+                                       effective_date=today)
+    elif args.action == "approve":
+        command = cmd.ApprovePaymentRun(run_id=args.run_id, approved_by=args.by, effective_date=today)
+    else:
+        command = cmd.GeneratePaymentFile(run_id=args.run_id, file_format=args.format, effective_date=today)
+    outcome, reason = await _one(settings, args.council, command, cid, args.timeout)
+    doc = {"command": type(command).__name__, "command_id": cid, "run_id": args.run_id, "outcome": outcome,
+           "reason_code": reason}
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        run = await conn.fetchrow("SELECT created_by, approved_by, payment_count, total_pence FROM runs "
+                                  "WHERE council_id = $1 AND run_id = $2", args.council, args.run_id)
+        files = await conn.fetch("SELECT file_format, file_name, sha256 FROM run_files WHERE council_id = $1 AND "
+                                 "run_id = $2 ORDER BY file_format", args.council, args.run_id)
+    finally:
+        await conn.close()
+    if run:
+        doc["run"] = dict(run)
+    if files:
+        doc["files"] = [{**dict(f), "path": str(settings.out_dir / f["file_name"])} for f in files]
+    _print(doc)
+    return 0 if outcome == "accepted" else 1
+
+
+async def statement_import(settings: Settings, args) -> int:
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _print({"error": "STATEMENT_UNREADABLE", "detail": str(exc)})
+        return 2
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        plan = await plan_statement(conn, args.council, data)
+    except StatementError as exc:
+        _print({"error": exc.code, "detail": exc.detail, "file": str(path), "sent": 0})
+        return 2
+    finally:
+        await conn.close()
+    messages = [commands_out.envelope_bytes(c, cid, args.council, correlation_id=f"stmt-{plan.digest[:16]}")
+                for cid, c in plan.commands]
+    with tqdm(total=len(messages), desc="send", unit="cmd", file=sys.stderr) as bar:
+        await commands_out.send(settings.kafka_bootstrap, settings.commands_topic, messages, bar)
+    with tqdm(total=len(messages), desc="decided", unit="cmd", file=sys.stderr) as bar:
+        decided = await commands_out.outcomes(settings.database_url, [cid for cid, _ in plan.commands], args.timeout,
+                                              bar)
+    refused = {cid: reason for cid, (outcome, reason) in decided.items() if outcome != "accepted"}
+    _print({
+        "statement_id": plan.statement_id, "sha256": plan.digest,
+        "settled": len(plan.reconciliation.settled), "returned": len(plan.reconciliation.returned),
+        "refused": refused,
+        "unmatched": [{"entry_ref": e.entry_ref, "end_to_end_id": e.end_to_end_id, "amount_pence": e.amount_pence,
+                       "reason": reason} for e, reason in plan.unmatched],
+    })
+    return 0 if not refused else 1

@@ -1,0 +1,93 @@
+"""The read model of allocation.events.v1: budgets (dates, ending, death, contribution, DP payee),
+providers (type, bank account token) and service orders, as the payments decisions need them.
+
+Each event is applied once (processed_messages guards against the relay's at-least-once delivery), in
+partition order, inside the consumer's batch transaction, so a restart resumes exactly where the
+stored offsets say. Events payments does not need are recorded as seen and otherwise ignored.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from careschemas import allocation_events as ev
+from careschemas.common import Event
+
+Apply = Callable[[asyncpg.Connection, str, Event], Awaitable[None]]
+
+
+async def _budget_agreed(conn, council: str, e: ev.PersonalBudgetAgreed) -> None:
+    await conn.execute(
+        """INSERT INTO budgets (council_id, budget_id, person_ref, start_date, end_date) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (council_id, budget_id) DO NOTHING""",
+        council, e.budget_id, e.person_ref, e.start_date, e.end_date)
+
+
+async def _budget_ended(conn, council: str, e: ev.PersonalBudgetEnded) -> None:
+    await conn.execute("UPDATE budgets SET ended_on = LEAST(coalesce(ended_on, $3), $3) "
+                       "WHERE council_id = $1 AND budget_id = $2", council, e.budget_id, e.end_date)
+
+
+async def _died(conn, council: str, e: ev.PersonDied) -> None:
+    await conn.execute("UPDATE budgets SET died_on = $3 WHERE council_id = $1 AND budget_id = $2",
+                       council, e.budget_id, e.date_of_death)
+
+
+async def _contribution(conn, council: str, e: ev.ContributionAssessed) -> None:
+    await conn.execute("UPDATE budgets SET contribution_weekly_pence = $3, contribution_mode = $4 "
+                       "WHERE council_id = $1 AND budget_id = $2", council, e.budget_id, e.weekly_pence, e.mode.value)
+
+
+async def _route(conn, council: str, e: ev.DeliveryRouteAllocated) -> None:
+    if e.route.value == "direct_payment" and e.holder_ref:
+        await conn.execute("UPDATE budgets SET dp_account_ref = $3 WHERE council_id = $1 AND budget_id = $2",
+                           council, e.budget_id, e.holder_ref)
+
+
+async def _provider(conn, council: str, e: ev.ProviderRegistered) -> None:
+    await conn.execute(
+        """INSERT INTO providers (council_id, provider_id, provider_type, name) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (council_id, provider_id) DO UPDATE SET provider_type = EXCLUDED.provider_type,
+           name = EXCLUDED.name""", council, e.provider_id, e.provider_type.value, e.name)
+
+
+async def _bank_details(conn, council: str, e: ev.ProviderBankDetailsChanged) -> None:
+    await conn.execute("UPDATE providers SET account_ref = $3 WHERE council_id = $1 AND provider_id = $2",
+                       council, e.provider_id, e.account_ref)
+
+
+async def _order(conn, council: str, e: ev.ServiceOrderCommissioned) -> None:
+    await conn.execute(
+        """INSERT INTO service_orders (council_id, order_id, budget_id, provider_id, rate_pence,
+           planned_units_per_week, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (council_id, order_id) DO NOTHING""",
+        council, e.order_id, e.budget_id, e.provider_id, e.rate_pence, e.planned_units_per_week, e.start_date,
+        e.end_date)
+
+
+async def _order_varied(conn, council: str, e: ev.ServiceOrderVaried) -> None:
+    await conn.execute("UPDATE service_orders SET rate_pence = $3, planned_units_per_week = $4, end_date = $5 "
+                       "WHERE council_id = $1 AND order_id = $2", council, e.order_id, e.rate_pence,
+                       e.planned_units_per_week, e.end_date)
+
+
+async def _order_ended(conn, council: str, e: ev.ServiceOrderEnded) -> None:
+    await conn.execute("UPDATE service_orders SET end_date = LEAST(end_date, $3) "
+                       "WHERE council_id = $1 AND order_id = $2", council, e.order_id, e.end_date)
+
+
+APPLY: dict[type, Apply] = {
+    ev.PersonalBudgetAgreed: _budget_agreed, ev.PersonalBudgetEnded: _budget_ended, ev.PersonDied: _died,
+    ev.ContributionAssessed: _contribution, ev.DeliveryRouteAllocated: _route, ev.ProviderRegistered: _provider,
+    ev.ProviderBankDetailsChanged: _bank_details, ev.ServiceOrderCommissioned: _order,
+    ev.ServiceOrderVaried: _order_varied, ev.ServiceOrderEnded: _order_ended,
+}
+
+
+async def apply_event(conn: asyncpg.Connection, council: str, event: Event) -> bool:
+    """Apply one allocation event; False when payments has no use for its type."""
+    handler = APPLY.get(type(event))
+    if handler is None:
+        return False
+    await handler(conn, council, event)
+    return True

@@ -1,0 +1,92 @@
+"""The due-date timer: direct-payment periods fall due on a business clock.
+
+`make_due` turns every period of the council's active schedules whose due date is on or before a day
+into a due payment (status 'due', picked up by the next payment run) and moves each schedule's
+next_period past them, in the caller's transaction. Because the periods and the schedule's position
+commit together, and (council, schedule, period) is unique, a crash or restart at any point neither
+skips nor repeats a period. Payment runs call it for their own date too, so a stopped timer never
+makes a run miss a payment; the timer process (`python -m payments timer`) keeps due payments
+visible ahead of the runs. Schedules locked by another transaction wait (FOR UPDATE), then are read
+as that transaction left them.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+
+import asyncpg
+import structlog
+
+from ..adapters import repository as repo
+from ..domain.schedules import falling_due, is_finished
+
+log = structlog.get_logger("payments.timer")
+
+
+async def make_due(conn: asyncpg.Connection, council: str, up_to: date) -> int:
+    """Make due every period up to `up_to` of the council's active schedules; returns how many."""
+    rows = await conn.fetch(
+        """SELECT s.schedule_id, s.budget_id, s.amount_pence, s.frequency_weeks, s.first_due_date, s.end_date,
+                  s.contribution_mode, s.status, s.next_period,
+                  b.person_ref, b.start_date, b.end_date AS b_end, b.ended_on, b.died_on,
+                  b.contribution_weekly_pence, b.contribution_mode AS b_mode, b.dp_account_ref
+           FROM schedules s JOIN budgets b USING (council_id, budget_id)
+           WHERE s.council_id = $1 AND s.status = 'active'
+             AND s.first_due_date + (s.next_period * s.frequency_weeks * 7) <= $2
+           ORDER BY s.schedule_id FOR UPDATE OF s""", council, up_to)
+    payments, moved, finished = [], [], []
+    for r in rows:
+        schedule = repo.schedule_of({k: r[k] for k in ("schedule_id", "budget_id", "amount_pence", "frequency_weeks",
+                                                        "first_due_date", "end_date", "contribution_mode", "status",
+                                                        "next_period")})
+        budget = repo.BudgetView(r["budget_id"], r["person_ref"], r["start_date"], r["b_end"], r["ended_on"],
+                                 r["died_on"], r["contribution_weekly_pence"], r["b_mode"], r["dp_account_ref"])
+        due, schedule.next_period = falling_due(schedule, budget, up_to)
+        payments += [(d.payment_id, "direct_payment", d.budget_id, None, None, d.schedule_id, d.period,
+                      d.amount_pence, d.due_date) for d in due]
+        moved.append((schedule.schedule_id, schedule.next_period))
+        if is_finished(schedule, budget):
+            finished.append(schedule.schedule_id)
+    await repo.add_payments(conn, council, payments)
+    if moved:
+        await conn.execute(
+            """UPDATE schedules s SET next_period = u.next_period,
+                      status = CASE WHEN u.schedule_id = ANY($4::text[]) THEN 'finished' ELSE s.status END
+               FROM unnest($2::text[], $3::int[]) AS u(schedule_id, next_period)
+               WHERE s.council_id = $1 AND s.schedule_id = u.schedule_id""",
+            council, [m[0] for m in moved], [m[1] for m in moved], finished)
+    return len(payments)
+
+
+async def tick(pool: asyncpg.Pool, business_day: date) -> dict[str, int]:
+    """One tick for every council that has schedules: {council: periods made due}."""
+    made: dict[str, int] = {}
+    async with pool.acquire() as conn:
+        councils = [r["council_id"] for r in await conn.fetch(
+            "SELECT DISTINCT council_id FROM schedules WHERE status = 'active'")]
+        for council in councils:
+            async with conn.transaction():
+                lead = (await repo.policy(conn, council)).timer_lead_days
+                made[council] = await make_due(conn, council, business_day + timedelta(days=lead))
+                await conn.execute(
+                    """INSERT INTO timer_ticks (council_id, business_on, made_due) VALUES ($1, $2, $3)
+                       ON CONFLICT (council_id) DO UPDATE SET business_on = EXCLUDED.business_on,
+                       made_due = timer_ticks.made_due + EXCLUDED.made_due, ticked_at = now()""",
+                    council, business_day, made[council])
+    return made
+
+
+async def run_timer(pool: asyncpg.Pool, clock, interval_s: float, stop: asyncio.Event) -> None:
+    """Tick every `interval_s` on the business clock `clock()` until `stop` is set; a failed tick is
+    rolled back and retried at the next interval."""
+    while not stop.is_set():
+        try:
+            made = await tick(pool, clock())
+            if any(made.values()):
+                log.info("periods made due", business_day=str(clock()), made=made)
+        except (OSError, asyncpg.PostgresError):
+            log.warning("timer tick failed; retrying next interval", exc_info=True)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval_s)
+        except TimeoutError:
+            pass

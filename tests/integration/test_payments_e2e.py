@@ -1,0 +1,167 @@
+"""Payments end to end through the real broker and databases: allocation events build the read model;
+DP schedules, a one-off and provider invoices (matched, held for every reason, refused) come in as
+commands; a payment run is created, refused to its creator, approved, and written as Bacs Standard 18 and
+pain.001 files whose digests are in PaymentFileGenerated; a camt.053 statement settles and returns the
+payments through the CLI; the ledger (in-process) reserves, posts and releases them and stays balanced."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+from datetime import date
+
+import asyncpg
+import pytest
+from payments.adapters import repository
+from payments.domain.policy import PaymentsPolicy
+from payments.entrypoints import cli
+
+from caretools.bank_sim import camt053
+from tests.integration.payments_harness import (
+    ALLOCATION, COMMANDS, COUNCIL, EVENTS, alloc, command, deployment, read_events, send,
+)
+
+pytestmark = pytest.mark.integration
+
+D0 = date(2026, 4, 6)
+BUDGET = {"person_ref": "P-1", "amount_pence": 5_200_000, "start_date": D0, "end_date": date(2027, 4, 4)}
+ORDER = {"order_id": "SO-1", "budget_id": "PB-2", "provider_id": "PR-1", "service_type": "home_care", "unit": "hour",
+         "rate_pence": 2_450, "planned_units_per_week": 14, "payment_basis": "invoice", "start_date": D0,
+         "end_date": date(2026, 9, 30)}
+ALLOCATION_EVENTS = [
+    alloc("ProviderRegistered", "a-prov", provider_id="PR-1", name="Meadowbank Home Care Ltd", provider_type="private"),
+    alloc("ProviderBankDetailsChanged", "a-bank", provider_id="PR-1", account_ref="tok-PR-1", verified_by="j.okafor"),
+    alloc("PersonalBudgetAgreed", "a-pb1", budget_id="PB-1", **BUDGET),
+    alloc("PersonalBudgetAgreed", "a-pb2", budget_id="PB-2", **{**BUDGET, "person_ref": "P-2"}),
+    alloc("ContributionAssessed", "a-contrib", budget_id="PB-1", weekly_pence=2_500, mode="netted"),
+    alloc("DeliveryRouteAllocated", "a-route1", budget_id="PB-1", route="direct_payment", amount_pence=1_300_000,
+          holder_ref="tok-PB-1"),
+    alloc("DeliveryRouteAllocated", "a-route2", budget_id="PB-2", route="direct_payment", amount_pence=2_080_000,
+          holder_ref="tok-PB-2"),
+    alloc("ServiceOrderCommissioned", "a-order", **ORDER),
+]
+
+
+def line(order="SO-1", budget="PB-2", start=D0, end=date(2026, 4, 12), units=14, rate=2_450, no=1):
+    return {"line_no": no, "order_id": order, "budget_id": budget, "period_start": start, "period_end": end,
+            "units": units, "rate_pence": rate}
+
+
+def invoice(cid, invoice_id, number, lines):
+    return command("invoices.ReceiveInvoice", cid, invoice_id=invoice_id, provider_id="PR-1", invoice_number=number,
+                   invoice_date=date(2026, 4, 20), lines=lines, effective_date=date(2026, 4, 20))
+
+
+INTAKE = [
+    command("payments.ScheduleDirectPayment", "c-s1", schedule_id="S-1", budget_id="PB-1", amount_pence=100_000,
+            frequency_weeks=4, first_due_date=D0, end_date=date(2027, 4, 4), contribution_mode="netted"),
+    # no frequency_weeks: the council's policy (2 weeks here) applies
+    command("payments.ScheduleDirectPayment", "c-s2", schedule_id="S-2", budget_id="PB-2", amount_pence=80_000,
+            first_due_date=D0, end_date=date(2027, 4, 4), contribution_mode="gross"),
+    command("payments.MakeOneOffPayment", "c-oo", payment_id="OO-1", budget_id="PB-1", amount_pence=45_000,
+            reason="Hoist", effective_date=date(2026, 4, 10)),
+    invoice("c-i1", "I-1", "INV-0001", [line()]),
+    invoice("c-i2", "I-2", "INV-0002", [line(start=date(2026, 4, 13), end=date(2026, 4, 19), units=20)]),
+    invoice("c-i3", "I-3", "INV-0003", [line(order="SO-9")]),
+    invoice("c-i4", "I-4", "inv 1", [line(start=date(2026, 4, 13), end=date(2026, 4, 19))]),
+    invoice("c-i5", "I-5", "INV-0001", [line(start=date(2026, 4, 13), end=date(2026, 4, 19))]),
+    invoice("c-i6", "I-6", "INV-0006", [line(start=date(2026, 4, 13), end=date(2026, 5, 19), units=1)]),
+    command("invoices.ApproveInvoice", "c-a1", invoice_id="I-1", provider_id="PR-1", approved_by="finance.a",
+            effective_date=date(2026, 4, 21)),
+    command("invoices.ApproveInvoice", "c-a3", invoice_id="I-3", provider_id="PR-1", approved_by="finance.a",
+            effective_date=date(2026, 4, 21)),
+]
+RUN_DAY = date(2026, 5, 4)
+RUN = [
+    command("payments.CreatePaymentRun", "c-run", run_id="RUN-1", created_by="alice", due_on=RUN_DAY,
+            effective_date=RUN_DAY),
+    command("payments.ApprovePaymentRun", "c-self", run_id="RUN-1", approved_by="alice", effective_date=RUN_DAY),
+    command("payments.ApprovePaymentRun", "c-ok", run_id="RUN-1", approved_by="bob", effective_date=RUN_DAY),
+    command("payments.GeneratePaymentFile", "c-bacs", run_id="RUN-1", file_format="bacs18", effective_date=RUN_DAY),
+    command("payments.GeneratePaymentFile", "c-pain", run_id="RUN-1", file_format="pain001", effective_date=RUN_DAY),
+]
+
+
+def by_type(envelopes, short):
+    return [e for e in envelopes if e.type.split(".")[1] == short]
+
+
+async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fresh_db, topics, tmp_path):
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    dep.write_directory(["tok-PB-1", "tok-PB-2", "tok-PR-1"])
+    pool = await dep.pool()
+    async with pool.acquire() as conn:
+        await repository.save_policy(conn, COUNCIL, PaymentsPolicy(dp_frequency_weeks=2))
+    try:
+        await dep.start_payments()
+        await dep.start_ledger()
+        await send(stack.bootstrap, dep.names[ALLOCATION], ALLOCATION_EVENTS)
+        await dep.payments_settled()
+        await send(stack.bootstrap, dep.names[COMMANDS], INTAKE)
+        await dep.payments_settled()
+        await send(stack.bootstrap, dep.names[COMMANDS], RUN)
+        await dep.payments_settled()
+
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        outcome = {e.causationid: e for e in events}
+        holds = {e.data["invoice_id"]: e.data["reason_code"] for e in by_type(events, "InvoiceHeld")}
+        assert holds == {"I-2": "OVER_PLAN", "I-3": "NO_ORDER", "I-4": "SUSPECTED_DUPLICATE", "I-6": "FUTURE_PERIOD"}
+        assert [e.data["invoice_id"] for e in by_type(events, "InvoiceMatched")] == ["I-1"]
+        rejected = {e.data["command_id"]: e.data["reason_code"] for e in by_type(events, "CommandRejected")}
+        assert rejected == {"c-i5": "DUPLICATE_INVOICE_NUMBER", "c-a3": "ORDER_REQUIRED", "c-self": "SELF_APPROVAL"}
+        scheduled = {e.data["schedule_id"]: e.data["frequency_weeks"] for e in by_type(events, "DirectPaymentScheduled")}
+        assert scheduled == {"S-1": 4, "S-2": 2}
+
+        instructed = {e.data["payment_id"]: e.data["amount_pence"] for e in by_type(events, "PaymentInstructed")}
+        assert instructed == {"S-1-P000": 90_000, "S-1-P001": 90_000, "S-2-P000": 80_000, "S-2-P001": 80_000,
+                              "S-2-P002": 80_000, "INVPAY-I-1": 14 * 2_450}
+        created = by_type(events, "PaymentRunCreated")[0].data
+        assert created["payment_count"] == 7  # the six above and the one-off (reserved when it was made)
+        assert created["total_pence"] == sum(instructed.values()) + 45_000
+        assert outcome["c-ok"].type == "payments.PaymentRunApproved.v1"
+
+        files = {e.data["file_format"]: e.data for e in by_type(events, "PaymentFileGenerated")}
+        assert set(files) == {"bacs18", "pain001"}
+        for meta in files.values():
+            data = (dep.out_dir / meta["file_name"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == meta["sha256"]
+            assert meta["payment_count"] == 7 and meta["total_pence"] == created["total_pence"]
+        bacs = (dep.out_dir / files["bacs18"]["file_name"]).read_bytes().decode("ascii").splitlines()
+        data_records = [r for r in bacs if not r[:3] in ("VOL", "HDR", "UHL", "EOF", "UTL")]
+        assert len(data_records) == 7 + 1 and all(len(r) == 100 for r in data_records)  # + the contra record
+
+        # The bank's statement: everything settled but one DP, which comes back; plus a line not ours.
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT payment_id, end_to_end_id, paid_pence FROM payments WHERE run_id = 'RUN-1'")
+        e2e = {r["payment_id"]: (r["end_to_end_id"], r["paid_pence"]) for r in rows}
+        statement = camt053("STMT-1", "GB33BUKB20201555555555", date(2026, 5, 5),
+                            settled=[v for k, v in e2e.items() if k != "S-2-P001"],
+                            returned=[(*e2e["S-2-P001"], "AC04")], foreign=[("E-NOT-OURS", 1_234)])
+        (tmp_path / "stmt.xml").write_bytes(statement)
+        args = argparse.Namespace(file=str(tmp_path / "stmt.xml"), council=COUNCIL, timeout=60.0)
+        assert await cli.statement_import(dep.settings, args) == 0
+        assert await cli.statement_import(dep.settings, args) == 0  # importing it again changes nothing
+        (tmp_path / "bad.xml").write_bytes(b"<Document><BkToCstmrStmt>")
+        assert await cli.statement_import(dep.settings, argparse.Namespace(
+            file=str(tmp_path / "bad.xml"), council=COUNCIL, timeout=5.0)) == 2
+        await dep.payments_settled()
+
+        async with pool.acquire() as conn:
+            statuses = dict(await conn.fetch("SELECT payment_id, status FROM payments WHERE run_id = 'RUN-1'"))
+        assert statuses == {**{k: "settled" for k in e2e}, "S-2-P001": "returned"}
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        assert len(by_type(events, "PaymentSettled")) == 6 and len(by_type(events, "PaymentReturned")) == 1
+
+        await dep.ledger_settled()
+        ledger = await asyncpg.connect(dep.ledger_dsn)
+        try:
+            refused = await ledger.fetch("SELECT event_type, reason_code, detail FROM processed_events "
+                                         "WHERE outcome = 'rejected'")
+            assert refused == [], refused
+            balances = dict(await ledger.fetch("SELECT kind, sum(balance_pence) FROM accounts GROUP BY kind"))
+            assert balances["pending"] == 0  # every reservation was posted or released
+            assert abs(balances["bank"]) == created["total_pence"] - 80_000
+            assert await ledger.fetchval("SELECT sum(balance_pence) FROM accounts") == 0
+        finally:
+            await ledger.close()
+    finally:
+        await dep.stop()
