@@ -44,34 +44,48 @@ def test_file_is_labels_then_one_record_per_instruction_then_contra_and_trailers
     assert [len(line) for line in lines] == [80] * 4 + [100] * (count + 1) + [80] * 3
 
 
+def fields(record: str, expected: dict[tuple[int, int], str]) -> dict[tuple[int, int], str]:
+    """The record's text at each (start, end) position of expected, for one readable comparison."""
+    return {span: field(record, *span) for span in expected}
+
+
+HEADER_LABELS = {
+    "VOL1": {(5, 10): "000417", (42, 47): "123456", (80, 80): "1"},
+    "HDR1": {
+        (5, 21): "A123456S  1123456",
+        (22, 27): "000417",
+        (28, 35): "00010001",
+        (42, 47): " 26331",  # created 27 Nov 2026 = day 331
+        (55, 60): "000000",
+    },
+    "HDR2": {(5, 15): "F0200000100", (51, 52): "00"},
+    "UHL1": {(5, 10): " 26335", (11, 20): "999999    ", (29, 37): "1 DAILY  ", (38, 40): "001"},  # 1 Dec = 335
+}
+
+FIRST_STANDARD_RECORD = {
+    (1, 6): "200000",
+    (7, 14): "55779911",
+    (15, 15): "0",
+    (16, 17): "99",
+    (18, 23): "202015",
+    (24, 31): "55555555",
+    (32, 35): "    ",
+    (36, 46): "00000012345",
+    (47, 64): "NORTHSHIRE COUNTY ",
+    (65, 82): "DP DEC 2026 / PB-7",
+    (83, 100): "MS EMILIE O BRIEN ",
+}
+
+
 def test_header_labels_carry_serial_service_user_number_and_julian_dates() -> None:
-    vol1, hdr1, hdr2, uhl1 = records(render_bacs18(SAMPLE_BATCH))[:4]
-    assert field(vol1, 5, 10) == "000417"
-    assert field(vol1, 42, 47) == "123456"
-    assert field(vol1, 80, 80) == "1"
-    assert field(hdr1, 5, 21) == "A123456S  1123456"
-    assert field(hdr1, 22, 27) == "000417"
-    assert field(hdr1, 28, 35) == "00010001"
-    assert field(hdr1, 42, 47) == " 26331"  # created 27 Nov 2026 = day 331
-    assert field(hdr2, 5, 15) == "F0200000100"
-    assert field(uhl1, 5, 10) == " 26335"  # processing day 1 Dec 2026 = day 335
-    assert field(uhl1, 11, 20) == "999999    "
-    assert field(uhl1, 29, 37) == "1 DAILY  "
+    for record in records(render_bacs18(SAMPLE_BATCH))[:4]:
+        expected = HEADER_LABELS[record[:4]]
+        assert fields(record, expected) == expected
 
 
 def test_standard_record_fields_by_position() -> None:
     record = records(render_bacs18(SAMPLE_BATCH))[4]
-    assert field(record, 1, 6) == "200000"
-    assert field(record, 7, 14) == "55779911"
-    assert field(record, 15, 15) == "0"
-    assert field(record, 16, 17) == "99"
-    assert field(record, 18, 23) == "202015"
-    assert field(record, 24, 31) == "55555555"
-    assert field(record, 32, 35) == "    "
-    assert field(record, 36, 46) == "00000012345"
-    assert field(record, 47, 64) == "NORTHSHIRE COUNTY "
-    assert field(record, 65, 82) == "DP DEC 2026 / PB-7"
-    assert field(record, 83, 100) == "MS EMILIE O BRIEN "
+    assert fields(record, FIRST_STANDARD_RECORD) == FIRST_STANDARD_RECORD
 
 
 def test_contra_debits_the_council_with_the_total_and_utl1_balances() -> None:
