@@ -7,10 +7,13 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from payments.formats import Statement, StatementEntry, parse_camt, reasons, reconcile
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from payments.formats import Statement, StatementEntry, parse_camt, reasons, reconcile, render_pain001
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_formats_sample import GOLDEN, SAMPLE_INSTRUCTED
+from test_formats_sample import GOLDEN, SAMPLE_BATCH, SAMPLE_INSTRUCTED
 
 DAY = date(2026, 12, 1)
 
@@ -102,3 +105,50 @@ def test_direction_amount_and_currency_must_all_agree() -> None:
 def test_nothing_instructed_means_nothing_matches() -> None:
     result = reconcile(statement(line("a", "E2E-0001", 12345)), {})
     assert result.unmatched_reasons == {"a": reasons.UNKNOWN_END_TO_END_ID}
+
+
+def bank_statement_for(pain001: bytes, returned: set[str]) -> bytes:
+    """What a bank would send back for a pain.001 it executed: a debit per transfer, plus a credit
+    back (AC04) for each EndToEndId in returned. Built from the file we sent, not from our model."""
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+    entries = []
+    for n, transfer in enumerate(etree.fromstring(pain001).iterfind(".//p:CdtTrfTxInf", ns)):
+        e2e = transfer.findtext("p:PmtId/p:EndToEndId", namespaces=ns)
+        amount = transfer.findtext("p:Amt/p:InstdAmt", namespaces=ns)
+        entries.append(_CAMT_ENTRY.format(ref=f"D{n}", indicator="DBIT", amount=amount, e2e=e2e, extra=""))
+        if e2e in returned:
+            reason = "<RtrInf><Rsn><Cd>AC04</Cd></Rsn></RtrInf>"
+            entries.append(_CAMT_ENTRY.format(ref=f"C{n}", indicator="CRDT", amount=amount, e2e=e2e, extra=reason))
+    return (
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId>'
+        "<CreDtTm>2026-12-02T06:00:00</CreDtTm></GrpHdr><Stmt><Id>S</Id><Acct><Id><IBAN>GB33BUKB20201555555555</IBAN>"
+        f"</Id></Acct>{''.join(entries)}</Stmt></BkToCstmrStmt></Document>"
+    ).encode()
+
+
+_CAMT_ENTRY = (
+    '<Ntry><Amt Ccy="GBP">{amount}</Amt><CdtDbtInd>{indicator}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+    "<BookgDt><Dt>2026-12-01</Dt></BookgDt><AcctSvcrRef>{ref}</AcctSvcrRef>"
+    "<NtryDtls><TxDtls><Refs><EndToEndId>{e2e}</EndToEndId></Refs>{extra}</TxDtls></NtryDtls></Ntry>"
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10**9), st.booleans()), min_size=1, max_size=40))
+def test_a_run_sent_as_pain001_reconciles_completely_from_the_banks_answer(payments: list[tuple[int, bool]]) -> None:
+    instructions = tuple(
+        dataclasses.replace(
+            SAMPLE_BATCH.instructions[0], payment_id=f"pay-{n}", end_to_end_id=f"E2E-{n}", amount_pence=a
+        )
+        for n, (a, _) in enumerate(payments)
+    )
+    batch = dataclasses.replace(SAMPLE_BATCH, instructions=instructions)
+    returned = {f"E2E-{n}" for n, (_, is_returned) in enumerate(payments) if is_returned}
+    instructed = {i.end_to_end_id: (i.payment_id, i.amount_pence) for i in instructions}
+
+    result = reconcile(parse_camt(bank_statement_for(render_pain001(batch), returned)), instructed)
+
+    assert result.unmatched == ()
+    assert [s.payment_id for s in result.settled] == [i.payment_id for i in instructions]
+    assert sum(s.amount_pence for s in result.settled) == batch.total_pence
+    assert {r.end_to_end_id for r in result.returned} == returned
