@@ -14,11 +14,22 @@ Failures: a failed batch (connection lost, serialization failure, a handler exce
 its partitions are sought back to the stored positions and re-fetched after an exponential backoff.
 Handler exceptions are retried too: stalling a partition is better than skipping money. A handler
 that cannot finish a partition yet (a dependency has not arrived) returns {tp: offset}; the batch
-commits up to that offset for that partition, which is sought back and paused for a while.
+commits up to that offset for that partition, and the records from there on are held, decoded, for a
+later batch (careruntime.held; paused for `deferred_retry_s` first when that is not zero).
 
 The handler is a `BatchHandler`; its optional hooks `on_assigned(conn, tps)` (in a transaction with
-the offset load: load per-shard state there) and `on_revoked(tps)` (after the batch in hand) are
-called when present.
+the offset load: load per-shard state there), `on_revoked(tps)` (after the batch in hand) and
+`on_rollback()` (a batch it handled was not committed: drop any cache of it) are called when present.
+
+Pipelining: a handler that also has `prepare(pool, decoded, rejects) -> PreparedBatch` splits its
+work in two. `prepare` reads what it needs (outside any transaction) and decides everything in memory;
+`PreparedBatch.write(conn)` only writes, inside the batch transaction. The consumer then prepares
+batch N+1 while batch N's transaction is still running on PostgreSQL, so the worker's CPU and the
+database's overlap. Commits stay one at a time and in order, each with its own offsets: if batch N
+fails, the prepared N+1 is thrown away with it (`on_rollback`), every partition is sought back to its
+stored offset and nothing held is kept. `prepare` may rely on its own in-memory state holding
+everything earlier batches wrote: the consumer never prepares after a hook call until the batch in
+flight has committed.
 """
 from __future__ import annotations
 
@@ -38,6 +49,7 @@ from aiokafka.structs import TopicPartition
 from . import outbox
 from .codec import DecodeError, Decoded, decode_partitions
 from .dlq import dlq_row
+from .held import Part, split
 from .kafka_security import client_options
 from .metrics import RuntimeMetrics
 from .offsets import OffsetConflict, load_offsets, save_offsets
@@ -64,6 +76,15 @@ class BatchHandler(Protocol):
         resume from `offset` later (records from there on count as not done), or None."""
 
 
+class PreparedBatch(Protocol):
+    """A batch a pipelining handler has decided (see the module docstring)."""
+
+    resume: Mapping[TopicPartition, int]  # as handle() returns it
+
+    async def write(self, conn: asyncpg.Connection) -> None:
+        """Write the decided effects on `conn`, inside the batch transaction."""
+
+
 @dataclass(frozen=True)
 class ConsumerSettings:
     max_records: int = 5000
@@ -71,6 +92,9 @@ class ConsumerSettings:
     retry_backoff_s: float = 0.1  # first retry delay of a failed batch; doubles up to the max
     retry_backoff_max_s: float = 30.0
     deferred_retry_s: float = 0.5  # how long a partition the handler stopped stays paused
+    # A partition with this many records held for the next batch is not fetched further until they
+    # go (None: max_records). Held records are offered to the handler again with every batch.
+    max_held_records: int | None = None
     kafka_commit_interval_s: float = 1.0
     # Passed to AIOKafkaConsumer, over the TLS/SASL options of careruntime.kafka_security.
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
@@ -111,6 +135,10 @@ class BatchConsumer:
         self._failures = 0
         self._batches = 0
         self._stop = asyncio.Event()
+        self._held: dict[TopicPartition, Part] = {}  # decoded, not committed: the next batch starts with them
+        self._full: set[TopicPartition] = set()  # paused because max_records of it are held
+        self._progressed = True  # the last batch committed something: do not wait to offer what is held
+        self._inflight: asyncio.Task[str] | None = None  # the batch transaction being written, pipelined
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -135,7 +163,13 @@ class BatchConsumer:
             log.info("consumer started", group_id=self.group_id, topics=self.topics)
             while not self._stop.is_set():
                 await self._tick()
+            async with self._lock:
+                await self._settle()  # a stop finishes the batch in hand
         finally:
+            if self._inflight is not None:  # cancelled: roll the batch in hand back
+                self._inflight.cancel()
+                await asyncio.wait([self._inflight])
+                self._inflight = None
             await self._shutdown()
 
     async def _shutdown(self) -> None:
@@ -153,11 +187,14 @@ class BatchConsumer:
     # -- rebalance ---------------------------------------------------------------------------------
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self._lock:
+            await self._settle()  # the batch in flight commits (or fails) while the partitions are ours
             self._generation += 1
             for tp in revoked:
                 self._stored.pop(tp, None)
                 self._deferred.pop(tp, None)
                 self._kafka_pending.pop(tp, None)
+                self._held.pop(tp, None)
+                self._full.discard(tp)
                 if self.metrics:
                     self.metrics.forget_partition(tp.topic, tp.partition)
             self._unloaded -= revoked
@@ -167,6 +204,7 @@ class BatchConsumer:
 
     async def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self._lock:
+            await self._settle()
             self._generation += 1
             if not assigned:
                 return
@@ -183,6 +221,7 @@ class BatchConsumer:
         if not tps:
             self._unloaded = set()
             return
+        await self._settle()  # on_assigned may reset the handler's state: nothing may be in flight
         async with self.pool.acquire() as conn:
             async with conn.transaction(isolation="repeatable_read"):
                 stored = await load_offsets(conn, self.group_id, tps)
@@ -195,6 +234,9 @@ class BatchConsumer:
         if fresh:
             await self.consumer.seek_to_beginning(*fresh)
         self._stored.update({tp: stored.get(tp) for tp in tps})
+        for tp in tps:
+            self._held.pop(tp, None)
+            self._full.discard(tp)
         self._unloaded = set()
         self.consumer.resume(*(tp for tp in tps if tp not in self._deferred))
         log.info("partitions ready", group_id=self.group_id,
@@ -204,23 +246,46 @@ class BatchConsumer:
     async def _tick(self) -> None:
         await self._housekeeping()
         generation = self._generation
-        fetched = await self.consumer.getmany(
-            timeout_ms=self.settings.fetch_timeout_ms, max_records=self.settings.max_records
-        )
-        if not fetched:
-            return
+        # Held records ready to go: take what Kafka has now, without waiting, unless the last batch
+        # committed nothing (then they wait for news, like a re-fetch would).
+        wait_ms = 0 if self._progressed and self._ready_held() else self.settings.fetch_timeout_ms
+        fetched = await self.consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.max_records)
         async with self._lock:
             if generation != self._generation:
                 # A rebalance happened during the fetch. These records may have been fetched before or
                 # after its seeks; either way, go back to the stored offsets (never just drop them:
                 # the fetch position has already moved past them).
+                await self._settle()
+                for tp in fetched:
+                    self._held.pop(tp, None)
                 await self._rewind([tp for tp in fetched if tp in self._stored])
                 return
-            batch = self._owned_records(fetched)
-            ok = await self._process(batch) if batch else True
-        if not ok:
+            parts = self._compose(fetched)
+            status = await self._process(parts) if parts else await self._settle()
+        if status == "failed":
             backoff = self.settings.retry_backoff_s * 2 ** (self._failures - 1)
             await self._sleep(min(backoff, self.settings.retry_backoff_max_s))
+
+    def _ready_held(self) -> bool:
+        return any(tp not in self._deferred for tp in self._held)
+
+    def _compose(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, Part]:
+        """The next batch: per partition, what is held from earlier batches, then what was just fetched
+        (decoded here, once). A partition paused for a deferral keeps all of it held."""
+        new = self._owned_records(fetched)
+        decoded, rejects = decode_partitions(new)
+        if self.metrics:
+            self.metrics.batch_decoded(new, rejects)
+        parts = {}
+        for tp, records in new.items():
+            part = Part(records, decoded.get(tp, []), rejects.get(tp, []))
+            held = self._held.get(tp)
+            parts[tp] = held.then(part) if held is not None else part
+        for tp, held in self._held.items():
+            parts.setdefault(tp, held)
+        for tp in [tp for tp in parts if tp in self._deferred]:
+            self._held[tp] = parts.pop(tp)
+        return parts
 
     def _owned_records(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, list[Any]]:
         """The records of ready partitions, never below the stored offset (that would apply twice)."""
@@ -242,9 +307,7 @@ class BatchConsumer:
         due = [tp for tp, at in self._deferred.items() if at <= now]
         for tp in due:
             del self._deferred[tp]
-        due = [tp for tp in due if tp in self._stored]
-        if due:
-            self.consumer.resume(*due)
+        self._resume(due)
         if self._unloaded:
             async with self._lock:
                 try:
@@ -259,21 +322,69 @@ class BatchConsumer:
         except TimeoutError:
             pass
 
-    async def _process(self, batch: dict[TopicPartition, list[Any]]) -> bool:
-        """Run one batch transaction. False when it failed and the loop should back off."""
+    async def _process(self, parts: dict[TopicPartition, Part]) -> str:
+        """Hand one batch to the handler and start (or run) its transaction: "ok", or the status of the
+        failure ("failed" makes the loop back off; "fenced" reloads offsets first)."""
         self._batches += 1
-        size = sum(len(recs) for recs in batch.values())
-        decoded, rejects = decode_partitions(batch)
-        if self.metrics:
-            self.metrics.batch_decoded(batch, rejects)
+        batch, decoded, rejects = split(parts)
+        prepare = getattr(self.handler, "prepare", None)
+        if prepare is None:  # not pipelined: the handler works inside the transaction
+            status = await self._settle()
+            if status != "ok":
+                return status
+            self._inflight = asyncio.create_task(self._write(parts, batch, decoded, rejects, None))
+            return await self._settle()
+        try:
+            prepared = await prepare(self.pool, decoded, rejects)
+        except Exception:
+            self._count_failure("error")
+            log.error("batch preparation failed; will retry", attempt=self._failures, exc_info=True)
+            await self._settle()
+            await self._abandon()
+            return "failed"
+        status = await self._settle()
+        if status != "ok":  # the batch before this one was not committed: this one is void too
+            return status
+        self._hold(parts, _next_offsets(batch, prepared.resume or {}))
+        self._inflight = asyncio.create_task(self._write(parts, batch, decoded, rejects, prepared))
+        return "ok"
+
+    async def _settle(self) -> str:
+        """Wait for the batch transaction in flight: "ok" (or nothing in flight), "fenced" or "failed".
+        Unless ok, everything decided after it is void: the handler drops its cache (on_rollback),
+        nothing stays held and every partition goes back to its stored offset."""
+        task, self._inflight = self._inflight, None
+        if task is None:
+            return "ok"
+        status = await task
+        if status != "ok":
+            await self._abandon()
+        return status
+
+    async def _abandon(self) -> None:
+        hook = getattr(self.handler, "on_rollback", None)
+        if hook is not None:
+            hook()
+        self._held.clear()
+        full, self._full = list(self._full), set()
+        self._resume(full)
+        await self._rewind(list(self._stored))
+
+    async def _write(self, parts, batch, decoded, rejects, prepared: PreparedBatch | None) -> str:
+        """One batch transaction: effects, dead letters, offsets. "ok", "fenced" or "failed"."""
         started = time.perf_counter()
+        size = sum(len(recs) for recs in batch.values())
         context = {"group_id": self.group_id, "batch": self._batches, "records": size}
         with structlog.contextvars.bound_contextvars(**context):
             try:
                 async with self.pool.acquire() as conn:
                     async with conn.transaction():
-                        stops = await self.handler.handle(conn, decoded, rejects) or {}
-                        next_offsets = _next_offsets(batch, stops)
+                        if prepared is None:
+                            stops = await self.handler.handle(conn, decoded, rejects) or {}
+                            next_offsets = _next_offsets(batch, stops)
+                        else:
+                            await prepared.write(conn)
+                            next_offsets = _next_offsets(batch, prepared.resume or {})
                         dead = [dlq_row(tp.topic, rec, err.code, err.detail, group_id=self.group_id)
                                 for tp, items in rejects.items() for rec, err in items
                                 if rec.offset < next_offsets[tp]]
@@ -287,19 +398,52 @@ class BatchConsumer:
                     self._stored.pop(tp, None)
                 self._unloaded |= set(batch)
                 self.consumer.pause(*batch)
-                return True  # _housekeeping reloads before the next fetch
+                return "fenced"  # _housekeeping reloads before the next fetch
             except Exception as exc:
                 kind = "transient" if isinstance(exc, TRANSIENT_ERRORS) else "error"
                 self._count_failure(kind)
                 log.log(30 if kind == "transient" else 40, "batch rolled back; will retry",
                         kind=kind, attempt=self._failures, exc_info=True)
-                await self._rewind(batch)
-                return False
+                return "failed"
             elapsed = time.perf_counter() - started
             self._failures = 0
             self._stored.update(next_offsets)
-            self._after_commit(batch, next_offsets, stops, dead, elapsed)
-        return True
+            if prepared is None:
+                self._hold(parts, next_offsets)
+            self._after_commit(batch, next_offsets, dead, elapsed)
+        return "ok"
+
+    def _hold(self, parts: dict[TopicPartition, Part], next_offsets: Mapping[TopicPartition, int]) -> None:
+        """Keep each partition's records from its next offset on for the next batch (see held.py)."""
+        now = time.monotonic()
+        progressed = False
+        for tp, part in parts.items():
+            progressed = progressed or next_offsets[tp] > part.records[0].offset
+            rest = part.from_offset(next_offsets[tp])
+            if rest is None:
+                self._held.pop(tp, None)
+                if tp in self._full:
+                    self._full.discard(tp)
+                    self._resume([tp])
+                continue
+            self._held[tp] = rest
+            if self.settings.deferred_retry_s > 0:
+                self.consumer.pause(tp)
+                self._deferred[tp] = now + self.settings.deferred_retry_s
+            if len(rest.records) >= (self.settings.max_held_records or self.settings.max_records):
+                self._full.add(tp)
+                self.consumer.pause(tp)
+            elif tp in self._full:
+                self._full.discard(tp)
+                self._resume([tp])
+        self._progressed = progressed
+
+    def _resume(self, tps: Iterable[TopicPartition]) -> None:
+        """Resume fetching what no other reason keeps paused."""
+        free = [tp for tp in tps if tp in self._stored and tp not in self._deferred and tp not in self._full
+                and tp not in self._unloaded]
+        if free:
+            self.consumer.resume(*free)
 
     def _count_failure(self, kind: str) -> None:
         self._failures += 1
@@ -309,6 +453,7 @@ class BatchConsumer:
     async def _rewind(self, tps: Iterable[TopicPartition]) -> None:
         fresh = []
         for tp in tps:
+            self._held.pop(tp, None)
             stored = self._stored.get(tp)
             if stored is None:
                 fresh.append(tp)
@@ -323,13 +468,8 @@ class BatchConsumer:
             except IllegalStateError:
                 pass
 
-    def _after_commit(self, batch, next_offsets, stops, dead, elapsed: float) -> None:
+    def _after_commit(self, batch, next_offsets, dead, elapsed: float) -> None:
         now = time.monotonic()
-        for tp, offset in stops.items():
-            if tp in batch and offset <= batch[tp][-1].offset:
-                self.consumer.seek(tp, offset)
-                self.consumer.pause(tp)
-                self._deferred[tp] = now + self.settings.deferred_retry_s
         if self.metrics:
             self.metrics.batch_committed(batch, next_offsets, dead, elapsed, self.consumer.highwater)
         self._kafka_pending.update(next_offsets)
@@ -363,5 +503,6 @@ def _next_offsets(batch: Mapping[TopicPartition, Sequence[Any]], stops: Mapping[
 
 
 __all__ = [
-    "BatchConsumer", "BatchHandler", "ConsumerSettings", "DecodedBatch", "RejectedBatch", "TRANSIENT_ERRORS",
+    "BatchConsumer", "BatchHandler", "ConsumerSettings", "DecodedBatch", "PreparedBatch", "RejectedBatch",
+    "TRANSIENT_ERRORS",
 ]

@@ -219,7 +219,8 @@ class _GcClock:
 
 
 async def measure(info: StackInfo, prep: Prepared, *, max_records: int | None, timeout_s: float, check: bool,
-                  profiler=None, gc_mode: str = "default", fetch_bytes: int | None = None) -> PathResult:
+                  profiler=None, gc_mode: str = "default", fetch_bytes: int | None = None,
+                  max_held: int | None = None, pipeline: bool = True) -> PathResult:
     """Start the worker on the preloaded topics; stop it once its stored offsets reach the end offsets."""
     topics = prep.topics
     settings = Settings(
@@ -227,20 +228,21 @@ async def measure(info: StackInfo, prep: Prepared, *, max_records: int | None, t
         budget_topics=[topics["allocation.events.v1"]], other_topics=[topics["payments.events.v1"]],
         entries_topic=topics["ledger.entries.v1"], log_level="WARNING",
         **({"max_records": max_records} if max_records is not None else {}),
-        **({"max_partition_fetch_bytes": fetch_bytes} if fetch_bytes is not None else {}))
+        **({"max_partition_fetch_bytes": fetch_bytes} if fetch_bytes is not None else {}),
+        **({"max_held_records": max_held} if max_held is not None else {}))
     result = PathResult(prep.name, settings.max_records, events=sum(prep.targets.values()),
                         produce_s=prep.produce_s, fetch_bytes=getattr(settings, "max_partition_fetch_bytes", None))
 
     worker = await build_worker(settings)
     metrics = worker.consumer.metrics = RecordingMetrics()
-    handle = worker.ingest.handle
+    prepare = worker.ingest.prepare  # the consumer pipelines: prepare, then write in the transaction
 
-    async def counting_handle(conn, decoded, rejects=None):
-        stops = await handle(conn, decoded, rejects)
-        result.deferrals += len(stops or ())
-        return stops
+    async def counting_prepare(pool, decoded, rejects=None):
+        prepared = await prepare(pool, decoded, rejects)
+        result.deferrals += len(prepared.resume or ())
+        return prepared
 
-    worker.ingest.handle = counting_handle
+    worker.ingest.prepare = counting_prepare if pipeline else None  # None: decide inside the transaction
     async with worker.pool.acquire() as conn:
         stack_cpu = StackCpu(stack_pids(localstack.REPO, await conn.fetchval("SHOW data_directory")))
     gc.collect()
@@ -427,7 +429,8 @@ async def run(args) -> int:
         print(f"batched path: {sum(batched_in.targets.values()):,} events ...", flush=True)
         batched = await measure(info, batched_in, max_records=args.max_records, timeout_s=args.timeout,
                                 check=not args.no_verify, profiler=profiler, gc_mode=args.gc,
-                                fetch_bytes=args.fetch_bytes)
+                                fetch_bytes=args.fetch_bytes, max_held=args.max_held,
+                                pipeline=not args.no_pipeline)
         print(f"  {batched.entries_per_s:,.0f} postings/s, p50 {batched.latency_ms(0.5):.0f} ms", flush=True)
         if naive is None:
             naive = PathResult("naive (skipped)", 1)
@@ -474,6 +477,10 @@ def main() -> int:
     parser.add_argument("--max-records", type=int, default=None, help="batched path (default: Settings)")
     parser.add_argument("--fetch-bytes", type=int, default=None,
                         help="max_partition_fetch_bytes of the batched path (default: Settings)")
+    parser.add_argument("--max-held", type=int, default=None,
+                        help="max_held_records of the batched path (default: Settings)")
+    parser.add_argument("--no-pipeline", action="store_true",
+                        help="batched path decides each batch inside its transaction (no overlap)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--timeout", type=float, default=240)
     parser.add_argument("--skip-baseline", action="store_true")

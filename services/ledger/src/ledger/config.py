@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # fetch that brings one partition far ahead of the others is decoded over and over. With a backlog
     # of 200k events, 4 MiB decoded each record ~20 times; 128 KiB about 1.3 times (docs/performance.md).
     max_partition_fetch_bytes: int = 128 * 1024
+    # Records held back for business-time order are kept for the next batch; a partition with this many
+    # held is not fetched further until its partners catch up (each batch offers them to ordering again).
+    max_held_records: int = 1
     max_defer_seconds: float = 30.0
     pool_size: int = 4
     health_port: int = 8081

@@ -2,6 +2,9 @@
 
 Everything a batch writes goes out in one transaction, set-based: COPY for the journal and the
 processed-event log, one upsert each for balances, shard heads and working state, then the outbox.
+Writing is split in two so that the worker can pipeline batches: `batch_rows` turns a batch's outcomes
+and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch), and
+`write_rows` only sends them.
 """
 from __future__ import annotations
 
@@ -26,8 +29,14 @@ REF_KINDS = {"budget_id": "budgets", "order_id": "orders", "schedule_id": "sched
 
 
 @dataclass
-class BatchResult:
-    outcomes: list[tuple[Outcome, str, int]] = field(default_factory=list)  # (outcome, shard, offset)
+class BatchRows:
+    """Everything one batch writes, as rows ready for COPY or unnest upserts."""
+
+    journal: list[tuple] = field(default_factory=list)
+    processed: list[tuple] = field(default_factory=list)
+    deltas: dict[str, int] = field(default_factory=dict)  # account -> change of balance
+    heads: list[tuple[str, int, str]] = field(default_factory=list)  # (shard, seq, hash), sorted by shard
+    state: tuple[list, list, list, list] = ([], [], [], [])  # kinds, keys, councils, JSON data
 
 
 async def load_heads(conn, shards: Iterable[str]) -> dict[str, tuple[int, str]]:
@@ -90,8 +99,10 @@ def _processed_row(outcome: Outcome, shard: str, offset: int) -> tuple:
             rejection.code if rejection else None, rejection.detail if rejection else None)
 
 
-async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int]]) -> None:
-    journal, processed, deltas = [], [], {}
+def batch_rows(book: Book, results: list[tuple[Outcome, str, int]]) -> BatchRows:
+    """The rows of a batch whose outcomes the book already holds; takes the book's dirty marks."""
+    rows = BatchRows()
+    journal, processed, deltas = rows.journal, rows.processed, rows.deltas
     touched_shards = set()
     for outcome, shard, offset in results:
         if outcome.kind == "duplicate":
@@ -111,19 +122,33 @@ async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int]])
         journal.append((entry.entry_id, entry.shard, entry.shard_seq, entry.council_id, entry.effective_date,
                         entry.recorded_at, entry.cause_event_id, entry.cause_type, entry.rule_version,
                         entry.reverses_entry_id, accounts, debits, credits, entry.prev_hash, entry.hash))
-    if journal:
-        await conn.copy_records_to_table("journal_entries", records=journal, columns=JOURNAL_COLUMNS)
-    if processed:
-        await conn.copy_records_to_table("processed_events", records=processed, columns=PROCESSED_COLUMNS)
-    if deltas:
-        await _add_to_balances(conn, deltas)
-    if touched_shards:
-        shards = sorted(touched_shards)
+    rows.heads = [(s, *book.heads[s]) for s in sorted(touched_shards)]
+    rows.state = _state_rows(book)
+    return rows
+
+
+async def write_rows(conn, rows: BatchRows) -> None:
+    if rows.journal:
+        await conn.copy_records_to_table("journal_entries", records=rows.journal, columns=JOURNAL_COLUMNS)
+    if rows.processed:
+        await conn.copy_records_to_table("processed_events", records=rows.processed, columns=PROCESSED_COLUMNS)
+    if rows.deltas:
+        await _add_to_balances(conn, rows.deltas)
+    if rows.heads:
+        shards, seqs, hashes = zip(*rows.heads)
         await conn.execute(
             "INSERT INTO shard_heads (shard, shard_seq, hash) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) "
             "ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash",
-            shards, [book.heads[s][0] for s in shards], [book.heads[s][1] for s in shards])
-    await _write_state(conn, book)
+            list(shards), list(seqs), list(hashes))
+    if rows.state[0]:
+        await conn.execute(
+            "INSERT INTO ledger_state (kind, key, council_id, data) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) "
+            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data", *rows.state)
+
+
+async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int]]) -> None:
+    await write_rows(conn, batch_rows(book, results))
 
 
 async def _add_to_balances(conn, deltas: dict[str, int]) -> None:
@@ -136,7 +161,7 @@ async def _add_to_balances(conn, deltas: dict[str, int]) -> None:
         names, [p[0] for p in parsed], [p[1] for p in parsed], [p[2] for p in parsed], [deltas[a] for a in names])
 
 
-async def _write_state(conn, book: Book) -> None:
+def _state_rows(book: Book) -> tuple[list, list, list, list]:
     dirty = book.take_dirty()
     kinds, keys, councils, data = [], [], [], []
     for kind, changed in dirty.items():
@@ -147,8 +172,4 @@ async def _write_state(conn, book: Book) -> None:
                 obj = state_codec.container(book, kind)[key]
                 council, payload = state_codec.council_of(book, kind, obj), state_codec.dump(obj)
             kinds.append(kind), keys.append(key), councils.append(council), data.append(payload)
-    if kinds:
-        await conn.execute(
-            "INSERT INTO ledger_state (kind, key, council_id, data) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) "
-            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data", kinds, keys, councils, data)
+    return kinds, keys, councils, data

@@ -1,13 +1,20 @@
 """The ledger's batch handler: decoded business events in, entries/rejections and outbox rows out.
 
-Runs inside the consumer's transaction: whatever it writes commits together with the consumed offsets,
-so a crash anywhere leaves either the whole batch or none of it. The in-memory book is a cache of
-database state for the partitions this process owns; it is dropped on any error and on rebalance.
+Whatever it writes commits in the consumer's transaction together with the consumed offsets, so a crash
+anywhere leaves either the whole batch or none of it. The in-memory book is a cache of database state for
+the partitions this process owns; it is dropped on any error, on any batch not committed and on rebalance.
+
+Pipelined (careruntime.consumer): `prepare` loads what the book lacks, decides the whole batch in memory
+and snapshots its rows; `PreparedLedgerBatch.write` only sends them, inside the batch transaction, while
+the next batch is being prepared. What `prepare` reads from the database is only what the book does not
+hold, and the book holds everything earlier batches decided, so reading while the previous batch is
+still being committed sees nothing stale.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from careruntime import outbox
@@ -19,6 +26,19 @@ from ..domain.ledger import apply
 from ..domain.model import Book, Outcome
 
 LagOf = Callable[[Any], Awaitable[int | None]]
+
+
+@dataclass
+class PreparedLedgerBatch:
+    """A decided batch: its rows, its outbox messages and where held-back partitions resume."""
+
+    rows: repository.BatchRows
+    messages: list[outbox.OutboxRow] = field(default_factory=list)
+    resume: dict = field(default_factory=dict)
+
+    async def write(self, conn) -> None:
+        await repository.write_rows(conn, self.rows)
+        await outbox.append(conn, self.messages)
 
 
 class LedgerIngest:
@@ -44,11 +64,18 @@ class LedgerIngest:
         self.book = Book()
         self.loaded_owners: set[str] = set()
         self.loaded_shards: set[str] = set()
+        # Items of records the consumer holds for the next batch, by partition and offset (a record at
+        # an offset never changes): built, hashed and their references loaded once, not per batch.
+        self.held_items: dict[Any, dict[int, tuple]] = {}
 
     async def on_assigned(self, conn, tps) -> None:
         self.reset()
 
     async def on_revoked(self, tps) -> None:
+        self.reset()
+
+    def on_rollback(self) -> None:
+        """A batch this book decided was not committed: forget everything not read from the database."""
         self.reset()
 
     def _defer_allowed(self, tp, offset: int, budget_behind: bool) -> bool:
@@ -57,25 +84,44 @@ class LedgerIngest:
         return budget_behind and time.monotonic() - first <= self.max_defer_seconds
 
     async def handle(self, conn, decoded_by_tp: dict, rejects_by_tp: dict | None = None) -> dict:
+        """Decide and write a batch on `conn` in one go (the consumer's unpipelined path)."""
+        prepared = await self.prepare_on(conn, decoded_by_tp)
         try:
-            return await self._handle(conn, decoded_by_tp)
+            await prepared.write(conn)
         except BaseException:
             self.reset()  # the transaction will roll back: the cache must not keep what it never wrote
             raise
+        return prepared.resume
 
-    async def _handle(self, conn, decoded_by_tp: dict) -> dict:
+    async def prepare(self, pool, decoded_by_tp: dict, rejects_by_tp: dict | None = None) -> PreparedLedgerBatch:
+        """Decide a batch, reading what the book lacks on a connection of `pool` (no transaction)."""
+        async with pool.acquire() as conn:
+            return await self.prepare_on(conn, decoded_by_tp)
+
+    async def prepare_on(self, conn, decoded_by_tp: dict) -> PreparedLedgerBatch:
+        try:
+            return await self._prepare(conn, decoded_by_tp)
+        except BaseException:
+            self.reset()
+            raise
+
+    async def _prepare(self, conn, decoded_by_tp: dict) -> PreparedLedgerBatch:
         book = self.book
         refs: dict[str, set[str]] = {}
         event_ids: set[str] = set()
         batch: dict = {}
         for tp, pairs in decoded_by_tp.items():
             items = batch[tp] = []
+            known = self.held_items.get(tp) or {}
             for record, decoded in pairs:
-                env = decoded.envelope
-                ev = wire.to_event(env, decoded.payload, decoded.content_hash)
-                wire.refs_of(env.councilid, decoded.payload, refs)
-                event_ids.add(ev.event_id)
-                items.append((record, env, ev))
+                item = known.get(record.offset)
+                if item is None:
+                    env = decoded.envelope
+                    ev = wire.to_event(env, decoded.payload, decoded.content_hash)
+                    wire.refs_of(env.councilid, decoded.payload, refs)
+                    event_ids.add(ev.event_id)
+                    item = (record, env, ev)
+                items.append(item)
         new_shards = [f"{tp.topic}:{tp.partition}" for tp in batch]
         new_shards = [shard for shard in new_shards if shard not in self.loaded_shards]
         if new_shards:
@@ -113,6 +159,9 @@ class LedgerIngest:
                 value = (wire.entry_message(outcome.entry, env) if outcome.entry
                          else wire.rejection_message(outcome, shard, env))
                 rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(), value, OUTBOX_HEADERS))
-        await repository.write_batch(conn, book, results)
-        await outbox.append(conn, rows)
-        return resume
+        held = {tp: items for tp, items in self.held_items.items() if tp not in batch}
+        for tp, offset in resume.items():
+            if tp in batch:
+                held[tp] = {item[0].offset: item for item in batch[tp] if item[0].offset >= offset}
+        self.held_items = held
+        return PreparedLedgerBatch(repository.batch_rows(book, results), rows, resume)
