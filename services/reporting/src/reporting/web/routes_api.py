@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse
-from pydantic import AwareDatetime, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, StringConstraints
 
 from reporting.render import FORMATS, render
 from reporting.reports import ReportQuery, ReportTable, UnknownReport
@@ -26,33 +26,38 @@ from .state import REPORT_NAME_PATTERN, Council, WebState, reader, web_state, wr
 
 router = APIRouter(tags=["reports"])
 
-AsOf = Annotated[date | None, Query(description="Effective date (business time); today when omitted.")]
-KnownAt = Annotated[AwareDatetime | None, Query(
+
+
+def iso_only(value: object) -> object:
+    """Dates and times as ISO 8601 text only (pydantic would also take a number as a Unix time)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected ISO 8601, e.g. 2026-03-31 or 2026-03-31T23:59:59+00:00")
+    return value
+
+
+AsOf = Annotated[Annotated[date, BeforeValidator(iso_only)] | None, Query(
+    description="Effective date (business time); today when omitted.")]
+KnownAt = Annotated[Annotated[AwareDatetime, BeforeValidator(iso_only)] | None, Query(
     description="Recorded time (with offset): figures as they were known then; now when omitted.")]
 Param = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}=[^\x00-\x1f]{0,200}$")]
 Params = Annotated[list[Param], Query(
     description="Report parameters as name=value, e.g. period=quarter or budget_id=PB-1.", max_length=10)]
-_EARLIEST, _LATEST = date(1900, 1, 1), date(2999, 12, 31)
-
-
-def invalid(field: str, message: str) -> RequestValidationError:
-    """A 422 in FastAPI's own shape (the one the OpenAPI document declares)."""
-    return RequestValidationError([{"loc": ("query", field), "msg": message, "type": "value_error"}])
 
 
 def build_query(council: str, as_of: date | None, known_at: datetime | None, params: list[str]) -> ReportQuery:
-    as_of = as_of or datetime.now(UTC).date()
-    if not _EARLIEST <= as_of <= _LATEST:
-        raise invalid("as_of", f"as_of must be between {_EARLIEST} and {_LATEST}")
-    if known_at is not None:
-        try:
-            known_at = known_at.astimezone(UTC)
-        except OverflowError:
-            known_at = None
-        if known_at is None or not _EARLIEST <= known_at.date() <= _LATEST:
-            raise invalid("known_at", f"known_at must be between {_EARLIEST} and {_LATEST}")
-    pairs = dict(p.split("=", 1) for p in params)
-    return ReportQuery(council_id=council, as_of=as_of, known_at=known_at, params=pairs)
+    return ReportQuery(council_id=council, as_of=as_of or datetime.now(UTC).date(), known_at=in_utc(known_at),
+                       params=dict(p.split("=", 1) for p in params))
+
+
+def in_utc(moment: datetime | None) -> datetime | None:
+    """The moment in UTC; a moment beyond the calendar's ends once shifted to UTC (year 1 or 9999 with an
+    offset) is the end it passed: nothing known yet, or everything known."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def report_links(council: str, name: str) -> dict[str, str]:
@@ -84,7 +89,8 @@ def download_name(table: ReportTable, fmt: str) -> str:
             responses={200: {"model": ReportDocument, "content": _FILE_CONTENT,
                              "description": "The report in the requested format."},
                        **problems(401, 403, 404, 503)})
-async def get_report(council: Council, name: Annotated[str, Path(pattern=REPORT_NAME_PATTERN)],
+async def get_report(council: Council, name: Annotated[str, Path(pattern=REPORT_NAME_PATTERN, examples=[
+                         "trial_balance", "provider_type_spend"], description="A report's name (see the list).")],
                      as_of: AsOf = None, known_at: KnownAt = None, params: Params = [],
                      format: Annotated[Format, Query(description="Output format.")] = "json",
                      state: WebState = Depends(web_state), _: Principal = Depends(reader)) -> Response:
@@ -94,7 +100,7 @@ async def get_report(council: Council, name: Annotated[str, Path(pattern=REPORT_
     try:
         [table] = await run_reports(state, [name], query)
     except ReportParameterError as exc:
-        raise invalid("params", str(exc)) from exc
+        raise RequestValidationError([{"loc": ("query", "params"), "msg": str(exc), "type": "value_error"}]) from exc
     state.metrics.reports.labels(name, format).inc()
     if format == "html":
         nav = [NavItem(f"/councils/{council}/dashboard", "Dashboard")]
@@ -122,8 +128,9 @@ async def create_audit_pack(council: Council, as_of: AsOf = None, known_at: Know
                      reports=[t.name for t in pack.tables], href=href, zip_href=f"{href}?format=zip")
 
 
-@router.get("/councils/{council}/audit-packs/{pack_id}", response_class=HTMLResponse,
-            responses={200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+@router.get("/councils/{council}/audit-packs/{pack_id}", response_model=None,
+            responses={200: {"content": {"text/html": {"schema": {"type": "string"}},
+                                         "application/zip": {"schema": {"type": "string", "format": "binary"}}},
                              "description": "The pack's page, or with format=zip the whole pack."},
                        **problems(401, 403, 404)},
             summary="An audit pack built earlier: its HTML page, or the zip of every file")
