@@ -175,3 +175,23 @@ def test_arbitrary_bytes_never_crash_the_parser(data: bytes) -> None:
 def test_amounts_convert_to_pence_exactly(pence: int) -> None:
     text = f"{pence // 100}.{pence % 100:02d}"
     assert parse_camt(minimal_statement(entry(amount=text))).entries[0].amount_pence == pence
+
+
+def test_a_return_flagged_only_by_its_bank_transaction_code_has_an_unspecified_reason() -> None:
+    rrtn = "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd>"
+    dmct = rrtn.replace("RRTN", "DMCT")
+    returned, paid = parse_camt(minimal_statement(entry(indicator="CRDT", details=rrtn) + entry(details=dmct))).entries
+    assert (returned.credit, returned.return_reason) == (True, "UNSPECIFIED")
+    assert (paid.credit, paid.return_reason) == (False, None)
+
+
+def test_transactions_keep_their_own_direction_within_a_netted_entry() -> None:
+    details = (
+        '<NtryDtls><TxDtls><Amt Ccy="GBP">10.00</Amt><CdtDbtInd>DBIT</CdtDbtInd></TxDtls>'
+        '<TxDtls><Amt Ccy="GBP">4.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></TxDtls></NtryDtls>'
+    )
+    lines = parse_camt(minimal_statement(entry(amount="6.00", details=details))).entries
+    assert [(line.amount_pence, line.credit) for line in lines] == [(1000, False), (400, True)]
+    with pytest.raises(StatementError) as error:
+        parse_camt(minimal_statement(entry(amount="6.00", details=details.replace(">CRDT<", ">XXXX<"))))
+    assert error.value.code == "invalid_credit_debit_indicator"
