@@ -10,9 +10,12 @@
 # PostgreSQL server runs as the `postgres` OS user) and as a normal user.
 # Environment (defaults): STACK_DIR (<repo>/.local/stack), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), PG_PORT (55432), KAFKA_HEAP (512m).
-# Opt-in, off by default: KAFKA_SASL_PORT adds a SASL_PLAINTEXT listener (mechanism PLAIN) on that
-# port, with the users of KAFKA_SASL_USERS ("name:password,name2:password2"), to try the clients'
-# SASL options (careruntime.kafka_security) against a real broker. The PLAINTEXT listener stays.
+# Opt-in, off by default, to try the clients' TLS/SASL options (careruntime.kafka_security) against a
+# real broker; the PLAINTEXT listener stays. KAFKA_SASL_PORT adds a SASL_PLAINTEXT listener and
+# KAFKA_SASL_SSL_PORT a SASL_SSL one (a throwaway CA and server certificate for 127.0.0.1 are made in
+# $STACK_DIR/kafka/tls; clients trust tls/ca.crt). Both take mechanisms PLAIN, SCRAM-SHA-256 and
+# SCRAM-SHA-512 for the users of KAFKA_SASL_USERS ("name:password,name2:password2"); SCRAM users are
+# created when the storage is formatted, i.e. in a fresh STACK_DIR.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -22,6 +25,7 @@ KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 PG_PORT="${PG_PORT:-55432}"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-}"
+KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
 KAFKA_SASL_USERS="${KAFKA_SASL_USERS:-}"
 HOST=127.0.0.1
 PG_USER=careledger
@@ -102,34 +106,89 @@ storage_tool() {
     java -Xmx256m "${JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool "$@"
 }
 
-# The opt-in SASL_PLAINTEXT listener (KAFKA_SASL_PORT): its line of each listener setting, and its JAAS.
-sasl_listener() {
+# ---- The opt-in SASL listeners (KAFKA_SASL_PORT, KAFKA_SASL_SSL_PORT).
+KAFKA_TLS="$KAFKA_DIR/tls"
+SASL_MECHANISMS="PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
+
+sasl_wanted() { [[ -n "$KAFKA_SASL_PORT$KAFKA_SASL_SSL_PORT" ]]; }
+
+# name:password pairs of KAFKA_SASL_USERS, one per line, checked.
+sasl_users() {
+    local pair
+    local -a pairs
+    [[ -n "$KAFKA_SASL_USERS" ]] || die "kafka: a SASL listener needs KAFKA_SASL_USERS (name:password,...)"
+    IFS=, read -ra pairs <<< "$KAFKA_SASL_USERS"
+    for pair in "${pairs[@]}"; do
+        [[ "$pair" =~ ^[A-Za-z0-9._-]+:[A-Za-z0-9._~+/-]+$ ]] || die "kafka: bad KAFKA_SASL_USERS entry (want name:password, no quotes or spaces)"
+        echo "$pair"
+    done
+}
+
+# A throwaway CA and a server certificate for $HOST, as a PEM keystore (PKCS#8 key + certificate).
+kafka_tls_once() {
+    [[ -f "$KAFKA_TLS/server.pem" ]] && return 0
+    command -v openssl >/dev/null || die "kafka: KAFKA_SASL_SSL_PORT needs openssl"
+    mkdir -p "$KAFKA_TLS"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=careledger local test CA" \
+        -keyout "$KAFKA_TLS/ca.key" -out "$KAFKA_TLS/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$HOST" -keyout "$KAFKA_TLS/server.key" \
+        -out "$KAFKA_TLS/server.csr" 2>/dev/null
+    printf 'subjectAltName=IP:%s,DNS:localhost\n' "$HOST" > "$KAFKA_TLS/server.ext"
+    openssl x509 -req -in "$KAFKA_TLS/server.csr" -CA "$KAFKA_TLS/ca.crt" -CAkey "$KAFKA_TLS/ca.key" \
+        -CAcreateserial -days 3650 -extfile "$KAFKA_TLS/server.ext" -out "$KAFKA_TLS/server.crt" 2>/dev/null
+    cat "$KAFKA_TLS/server.key" "$KAFKA_TLS/server.crt" > "$KAFKA_TLS/server.pem"
+    say "kafka: test CA for the SASL_SSL listener: $KAFKA_TLS/ca.crt"
+}
+
+# Listener lines of the opt-in listeners: "listeners", "map" or "config".
+sasl_props() {
+    local name jaas_plain="" jaas_scram pair
     case "$1" in
-        listener) echo ",SASL_PLAINTEXT://$HOST:$KAFKA_SASL_PORT" ;;
-        map) echo ",SASL_PLAINTEXT:SASL_PLAINTEXT" ;;
-        jaas)
-            local users="" pair
-            local -a pairs
-            [[ -n "$KAFKA_SASL_USERS" ]] || die "kafka: KAFKA_SASL_PORT needs KAFKA_SASL_USERS (name:password,...)"
-            IFS=, read -ra pairs <<< "$KAFKA_SASL_USERS"
-            for pair in "${pairs[@]}"; do
-                [[ "$pair" =~ ^[A-Za-z0-9._-]+:[^\"\;[:space:]]+$ ]] || die "kafka: bad KAFKA_SASL_USERS entry (want name:password)"
-                users+=" user_${pair%%:*}=\"${pair#*:}\""
+        listeners)
+            [[ -n "$KAFKA_SASL_PORT" ]] && printf ',SASL_PLAINTEXT://%s:%s' "$HOST" "$KAFKA_SASL_PORT"
+            [[ -n "$KAFKA_SASL_SSL_PORT" ]] && printf ',SASL_SSL://%s:%s' "$HOST" "$KAFKA_SASL_SSL_PORT"
+            ;;
+        map)
+            [[ -n "$KAFKA_SASL_PORT" ]] && printf ',SASL_PLAINTEXT:SASL_PLAINTEXT'
+            [[ -n "$KAFKA_SASL_SSL_PORT" ]] && printf ',SASL_SSL:SASL_SSL'
+            ;;
+        config)
+            while read -r pair; do jaas_plain+=" user_${pair%%:*}=\"${pair#*:}\""; done < <(sasl_users)
+            jaas_scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            echo "sasl.enabled.mechanisms=$SASL_MECHANISMS"
+            for name in ${KAFKA_SASL_PORT:+sasl_plaintext} ${KAFKA_SASL_SSL_PORT:+sasl_ssl}; do
+                echo "listener.name.$name.sasl.enabled.mechanisms=$SASL_MECHANISMS"
+                echo "listener.name.$name.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${jaas_plain};"
+                echo "listener.name.$name.scram-sha-256.sasl.jaas.config=$jaas_scram"
+                echo "listener.name.$name.scram-sha-512.sasl.jaas.config=$jaas_scram"
             done
-            printf '%s\n' "sasl.enabled.mechanisms=PLAIN" \
-                "listener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN" \
-                "listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required${users};"
+            if [[ -n "$KAFKA_SASL_SSL_PORT" ]]; then
+                echo "listener.name.sasl_ssl.ssl.keystore.type=PEM"
+                echo "listener.name.sasl_ssl.ssl.keystore.location=$KAFKA_TLS/server.pem"
+            fi
             ;;
     esac
+    return 0
+}
+
+# --add-scram arguments for StorageTool format: every user, both SCRAM mechanisms.
+sasl_scram_format_args() {
+    local pair mechanism
+    while read -r pair; do
+        for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+            printf '%s\n' --add-scram "$mechanism=[name=${pair%%:*},password=${pair#*:}]"
+        done
+    done < <(sasl_users)
 }
 
 write_kafka_props() {
     # Rewritten on every start so port overrides apply; cluster id and data stay as formatted.
     # Static voters (not controller.quorum.bootstrap.servers + --standalone) keep the controller
     # endpoint out of the formatted metadata, so KAFKA_CONTROLLER_PORT may change between runs.
-    local sasl_l="" sasl_m="" sasl_jaas=""
-    if [[ -n "$KAFKA_SASL_PORT" ]]; then
-        sasl_l="$(sasl_listener listener)"; sasl_m="$(sasl_listener map)"; sasl_jaas="$(sasl_listener jaas)"
+    local sasl_l="" sasl_m="" sasl_config=""
+    if sasl_wanted; then
+        [[ -n "$KAFKA_SASL_SSL_PORT" ]] && kafka_tls_once
+        sasl_l="$(sasl_props listeners)"; sasl_m="$(sasl_props map)"; sasl_config="$(sasl_props config)"
     fi
     cat > "$KAFKA_PROPS" <<EOF
 # Generated by deploy/local/stack.sh; edits are overwritten on the next start.
@@ -141,7 +200,7 @@ advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT$sasl_l
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT$sasl_m
-$sasl_jaas
+$sasl_config
 log.dirs=$KAFKA_DATA
 
 # One node: every internal topic has a single replica.
@@ -175,7 +234,9 @@ kafka_format_once() {
     cluster_id="$(storage_tool random-uuid | tail -n 1)"
     [[ -n "$cluster_id" ]] || die "kafka: StorageTool random-uuid printed nothing"
     say "kafka: formatting storage (cluster id $cluster_id)"
-    storage_tool format -t "$cluster_id" -c "$KAFKA_PROPS" >/dev/null
+    local -a scram=()
+    if sasl_wanted; then mapfile -t scram < <(sasl_scram_format_args); fi
+    storage_tool format -t "$cluster_id" -c "$KAFKA_PROPS" "${scram[@]}" >/dev/null
     echo "$cluster_id" > "$KAFKA_DIR/cluster.id"
 }
 

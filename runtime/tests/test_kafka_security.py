@@ -1,6 +1,6 @@
 """careruntime.kafka_security: the CARELEDGER_KAFKA_* variables to aiokafka options and faust credentials.
 
-No broker here: the mapping and its refusals only (tests/deploy/test_kafka_sasl.py connects for real).
+No broker here: the mapping and its refusals only (tests/deploy/test_kafka_security_live.py connects for real).
 """
 from __future__ import annotations
 

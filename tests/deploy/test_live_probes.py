@@ -4,7 +4,7 @@ and PostgreSQL).
 
 That /readyz turns 503 when a dependency is unreachable: for workers and relays against the same health
 app in tests/integration/test_runtime_health.py; for every rendered process, Kafka stopped under them,
-in test_kafka_sasl.py (which runs its own broker).
+in test_kafka_security_live.py (which runs its own broker).
 """
 from __future__ import annotations
 

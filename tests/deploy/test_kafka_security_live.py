@@ -1,11 +1,12 @@
-"""Kafka SASL for real: a private broker of this module (deploy/local/stack.sh with its opt-in
-SASL_PLAINTEXT listener, mechanism PLAIN) and the chart rendered for SASL.
+"""Kafka TLS and SASL for real: a private broker of this module (deploy/local/stack.sh with its opt-in
+SASL_PLAINTEXT and SASL_SSL listeners, a throwaway CA, PLAIN and SCRAM users) and the chart rendered for
+SASL_SSL with SCRAM-SHA-512 and a CA Secret, as national-scale.yaml has it.
 
 - The runtime's Kafka clients (health check, topic admin, producer, consumer) connect with the right
-  credentials and are refused with a wrong password or none.
+  credentials and are refused with a wrong password, an unknown user, none, or an untrusted CA.
 - The chart's hook Jobs (migrations, topics) and all five processes, run with exactly the environment
-  the chart renders (Secrets filled in), work over SASL: a command goes through the allocation worker
-  and relay, and the ledger worker and the faust views consume the result.
+  the chart renders (Secrets filled in, the CA at its mount's stand-in), work over SASL_SSL: a command
+  goes through the allocation worker and relay, and the ledger worker and the faust views consume it.
 - With the broker stopped under them, every process's /readyz answers 503 naming Kafka.
 """
 from __future__ import annotations
@@ -32,7 +33,7 @@ from careruntime.stackinfo import kafka_answers
 from careruntime.topics import TopicSpec, ensure_topics
 from careschemas.registry import make_envelope, payload_model
 
-from .conftest import REPO_ROOT, by_name, of_kind
+from .conftest import REPO_ROOT, by_name, container_env, of_kind
 from .live import Processes, free_port, free_port_pair, get, process_env, wait_status
 
 pytestmark = pytest.mark.integration
@@ -44,9 +45,14 @@ COUNCIL = "E08000025"
 @dataclass(frozen=True)
 class Broker:
     plaintext: str
-    sasl: str
+    sasl: str  # SASL_PLAINTEXT
+    sasl_ssl: str
     pg_port: int
     stack_env: dict[str, str]
+
+    @property
+    def ca_file(self) -> str:
+        return str(Path(self.stack_env["STACK_DIR"]) / "kafka" / "tls" / "ca.crt")
 
     def dsn(self, db: str) -> str:
         return f"postgresql://careledger@127.0.0.1:{self.pg_port}/{db}"
@@ -71,24 +77,26 @@ def stack_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    kafka, controller, sasl, pg = distinct_free_ports(4)
+    kafka, controller, sasl, sasl_ssl, pg = distinct_free_ports(5)
     env = {**os.environ, "STACK_DIR": str(tmp_path_factory.mktemp("sasl-stack")), "KAFKA_PORT": str(kafka),
            "KAFKA_CONTROLLER_PORT": str(controller), "PG_PORT": str(pg), "KAFKA_HEAP": "256m",
-           "KAFKA_SASL_PORT": str(sasl), "KAFKA_SASL_USERS": ",".join(f"{u}:{p}" for u, p in USERS.items())}
+           "KAFKA_SASL_PORT": str(sasl), "KAFKA_SASL_SSL_PORT": str(sasl_ssl),
+           "KAFKA_SASL_USERS": ",".join(f"{u}:{p}" for u, p in USERS.items())}
     up = stack_sh("up", env)
     try:
         assert up.returncode == 0, f"stack.sh up failed:\n{up.stdout}\n{up.stderr}"
-        yield Broker(f"127.0.0.1:{kafka}", f"127.0.0.1:{sasl}", pg, env)
+        yield Broker(f"127.0.0.1:{kafka}", f"127.0.0.1:{sasl}", f"127.0.0.1:{sasl_ssl}", pg, env)
     finally:
         down = stack_sh("down", env)
         assert down.returncode == 0, down.stderr
 
 
-def sasl_env(user: str, password: str | None) -> dict[str, str]:
-    env = {f"{PREFIX}SECURITY_PROTOCOL": "SASL_PLAINTEXT", f"{PREFIX}SASL_MECHANISM": "PLAIN",
-           f"{PREFIX}SASL_USERNAME": user}
-    if password is not None:
-        env[f"{PREFIX}SASL_PASSWORD"] = password
+def sasl_env(user: str, password: str, mechanism: str = "PLAIN", ca_file: str | None = None) -> dict[str, str]:
+    """SASL_PLAINTEXT, or SASL_SSL when a CA file is given ("" for the system CAs)."""
+    env = {f"{PREFIX}SECURITY_PROTOCOL": "SASL_PLAINTEXT" if ca_file is None else "SASL_SSL",
+           f"{PREFIX}SASL_MECHANISM": mechanism, f"{PREFIX}SASL_USERNAME": user, f"{PREFIX}SASL_PASSWORD": password}
+    if ca_file:
+        env[f"{PREFIX}SSL_CAFILE"] = ca_file
     return env
 
 
@@ -99,41 +107,52 @@ def use(monkeypatch, env: dict[str, str]) -> None:
         monkeypatch.setenv(name, value)
 
 
-async def test_runtime_clients_connect_with_the_right_credentials_only(broker, monkeypatch):
-    use(monkeypatch, sasl_env("allocation", USERS["allocation"]))
-    await kafka_check(broker.sasl, timeout_s=5)()
-    assert await kafka_answers(broker.sasl)
-    report = await ensure_topics(broker.sasl, [TopicSpec("t.sasl.roundtrip.v1", partitions=2)])
-    assert report.created == ["t.sasl.roundtrip.v1"]
-    producer = AIOKafkaProducer(bootstrap_servers=broker.sasl, acks="all", **client_options())
+@pytest.mark.parametrize("listener, mechanism", [
+    ("sasl", "PLAIN"), ("sasl", "SCRAM-SHA-256"), ("sasl_ssl", "SCRAM-SHA-512"), ("sasl_ssl", "PLAIN")])
+async def test_runtime_clients_connect_with_the_right_credentials_only(broker, monkeypatch, listener, mechanism):
+    bootstrap = getattr(broker, listener)
+    ca = broker.ca_file if listener == "sasl_ssl" else None
+    use(monkeypatch, sasl_env("allocation", USERS["allocation"], mechanism, ca))
+    await kafka_check(bootstrap, timeout_s=5)()
+    assert await kafka_answers(bootstrap)
+    topic = f"t.{listener}.{mechanism.lower()}.v1"
+    report = await ensure_topics(bootstrap, [TopicSpec(topic, partitions=2)])
+    assert report.created == [topic]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options())
     await producer.start()
     try:
-        await producer.send_and_wait("t.sasl.roundtrip.v1", b"over sasl", key=b"k")
+        await producer.send_and_wait(topic, b"secured", key=b"k")
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer("t.sasl.roundtrip.v1", bootstrap_servers=broker.sasl, auto_offset_reset="earliest",
-                                **client_options())
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", **client_options())
     await consumer.start()
     try:
         record = await asyncio.wait_for(consumer.getone(), timeout=30)
     finally:
         await consumer.stop()
-    assert (record.key, record.value) == (b"k", b"over sasl")
+    assert (record.key, record.value) == (b"k", b"secured")
 
-    for refused in (sasl_env("allocation", "wrong-password"), sasl_env("nobody", "x"), {}):
+    refusals = [sasl_env("allocation", "wrong-password", mechanism, ca), sasl_env("nobody", "x", mechanism, ca), {}]
+    if ca:
+        refusals.append(sasl_env("allocation", USERS["allocation"], mechanism, ""))  # the system CAs: untrusted
+    for refused in refusals:
         use(monkeypatch, refused)
         with pytest.raises(Exception):  # noqa: B017 - refused at connection, whichever error aiokafka says
-            await kafka_check(broker.sasl, timeout_s=5)()
-        assert not await kafka_answers(broker.sasl, timeout_s=5)
-        producer = AIOKafkaProducer(bootstrap_servers=broker.sasl, request_timeout_ms=5000, **client_options())
+            await kafka_check(bootstrap, timeout_s=5)()
+        assert not await kafka_answers(bootstrap, timeout_s=5)
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, request_timeout_ms=5000, **client_options())
         with pytest.raises(Exception):  # noqa: B017
             await asyncio.wait_for(producer.start(), timeout=15)
         await producer.stop()
 
 
-def rendered_for_sasl(render, broker: Broker) -> list[dict]:
-    return render(None, f"kafka.bootstrapServers={broker.sasl}", "kafka.securityProtocol=SASL_PLAINTEXT",
-                  "kafka.sasl.mechanism=PLAIN", "kafka.partitions=6", "kafka.replicationFactor=1",
+CA_SECRET = "kafka-cluster-ca"
+
+
+def rendered_for_sasl_ssl(render, broker: Broker) -> list[dict]:
+    return render(None, f"kafka.bootstrapServers={broker.sasl_ssl}", "kafka.securityProtocol=SASL_SSL",
+                  "kafka.sasl.mechanism=SCRAM-SHA-512", f"kafka.tls.caSecret.name={CA_SECRET}",
+                  "kafka.partitions=6", "kafka.replicationFactor=1",
                   "kafka.minInsyncReplicas=1", f"ledger.healthPort={free_port_pair()}",
                   f"allocation.healthPort={free_port_pair()}", f"allocation.views.port={free_port()}",
                   *(f"{who}.kafkaUser.existingSecret={who}-kafka" for who in USERS))
@@ -146,10 +165,16 @@ def secrets_for(broker: Broker) -> dict[tuple[str, str], str]:
     return secrets
 
 
-def run_hook_job(docs: list[dict], job: dict, secrets, workdir: Path) -> None:
+def mounted_files(broker: Broker) -> dict[str, str]:
+    """Stand-ins for the files the chart mounts: the CA Secret's ca.crt is the test broker's CA."""
+    return {f"{PREFIX}SSL_CAFILE": broker.ca_file}
+
+
+def run_hook_job(docs: list[dict], job: dict, secrets, workdir: Path, files: dict[str, str]) -> None:
     """A hook Job's container as a local process: its command (or the image's entry point with its args)."""
     container = job["spec"]["template"]["spec"]["containers"][0]
     env = process_env(docs, container, secrets)
+    env.update({name: path for name, path in files.items() if name in env})
     if "command" in container:  # the topics Job: its ConfigMap is mounted at /etc/careledger/topics
         config = workdir / "topics.json"
         config.write_text(by_name(docs, "ConfigMap", "care-careledger-topics")["data"]["topics.json"])
@@ -184,27 +209,28 @@ async def eventually(check, timeout_s: float = 60.0) -> None:
         await asyncio.sleep(0.5)
 
 
-async def test_the_rendered_release_runs_over_sasl_and_is_unready_without_kafka(render, broker, tmp_path,
-                                                                               monkeypatch):
-    docs = rendered_for_sasl(render, broker)
-    secrets = secrets_for(broker)
+async def test_the_rendered_release_runs_over_sasl_ssl_and_is_unready_without_kafka(render, broker, tmp_path,
+                                                                                   monkeypatch):
+    docs = rendered_for_sasl_ssl(render, broker)
+    secrets, files = secrets_for(broker), mounted_files(broker)
     for job in sorted(of_kind(docs, "Job"), key=lambda j: int(j["metadata"]["annotations"]["helm.sh/hook-weight"])):
-        run_hook_job(docs, job, secrets, tmp_path)
+        run_hook_job(docs, job, secrets, tmp_path, files)
     processes = Processes(tmp_path)
     try:
         for dep in of_kind(docs, "Deployment"):
             component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
             container = dep["spec"]["template"]["spec"]["containers"][0]
-            env = process_env(docs, container, secrets, {"APP_DATADIR": str(tmp_path / "views-data")})
-            assert env[f"{PREFIX}SECURITY_PROTOCOL"] == "SASL_PLAINTEXT" and env[f"{PREFIX}SASL_PASSWORD"]
+            assert container_env(docs, container)[f"{PREFIX}SSL_CAFILE"]["value"] == "/etc/careledger/kafka-ca/ca.crt"
+            env = process_env(docs, container, secrets, {"APP_DATADIR": str(tmp_path / "views-data"), **files})
+            assert env[f"{PREFIX}SECURITY_PROTOCOL"] == "SASL_SSL" and env[f"{PREFIX}SASL_MECHANISM"] == "SCRAM-SHA-512"
             await processes.start(docs, component, env, cwd=tmp_path)
         by_component = {p.name: p for p in processes.started}
         async with aiohttp.ClientSession() as http:
             for process in processes.started:
                 await wait_status(http, process, "/readyz", 200, deadline_s=120)
 
-            use(monkeypatch, sasl_env("allocation", USERS["allocation"]))
-            producer = AIOKafkaProducer(bootstrap_servers=broker.sasl, acks="all", **client_options())
+            use(monkeypatch, sasl_env("allocation", USERS["allocation"], "SCRAM-SHA-512", broker.ca_file))
+            producer = AIOKafkaProducer(bootstrap_servers=broker.sasl_ssl, acks="all", **client_options())
             await producer.start()
             try:
                 key, value = unknown_budget_command()
