@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from allocation.domain import reasons
+from allocation.domain.checks import accepted
 from allocation.domain.decide import HANDLERS
 from allocation.domain.model import Rejection
 from allocation.domain.policy import CouncilPolicy
@@ -48,6 +49,21 @@ def test_a_command_is_answered_by_its_own_event_or_a_rejection(cls):
     assert not isinstance(decision, Rejection), decision
     assert cls.LEADS_TO in {type(e).TYPE for e in decision}
     assert {type(e).TYPE for e in decision} <= {cls.LEADS_TO, "allocation.ServiceOrderEnded.v1"}
+
+
+@pytest.mark.parametrize("cls", sorted(HANDLERS, key=lambda c: c.TYPE), ids=lambda c: c.__name__)
+def test_a_command_carries_exactly_its_events_fields_so_its_event_needs_no_second_validation(cls):
+    """`accepted` builds the event without validating it again; that is sound only while each command
+    has its event's fields with the same types and defaults, and the event validates to the same value."""
+    event_model = payload_model(cls.LEADS_TO)
+    assert list(cls.model_fields) == list(event_model.model_fields)
+    for name, field in cls.model_fields.items():
+        other = event_model.model_fields[name]
+        assert (field.annotation, field.default, field.metadata) == (other.annotation, other.default, other.metadata), name
+    cmd = payload_model(cls.TYPE).model_validate(example_payload(cls.TYPE))
+    built = accepted(cmd)
+    assert built == event_model.model_validate(cmd.model_dump())
+    assert built.model_dump(mode="json") == event_model.model_validate(cmd.model_dump()).model_dump(mode="json")
 
 
 def _state_for(cmd):

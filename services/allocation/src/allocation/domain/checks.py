@@ -14,9 +14,15 @@ Decision = list[Event] | Rejection
 
 
 def accepted(cmd: Command, **overrides: Any) -> Event:
-    """The event the command leads to, carrying the command's fields (and any overrides)."""
+    """The event the command leads to, carrying the command's fields (and any overrides).
+
+    Built without validating again: the command was validated on the way in, and each command has
+    exactly its event's fields, types and checks (a test holds the two in step). Validating every
+    event a second time was a sixth of the worker's time per command."""
     model = payload_model(cmd.LEADS_TO)
-    return model.model_validate({**cmd.model_dump(), **overrides})
+    values = {name: getattr(cmd, name) for name in type(cmd).model_fields}
+    values.update(overrides)
+    return model.model_construct(**values)
 
 
 def agreed_budget(budget: Budget | None, budget_id: str) -> Budget | Rejection:
