@@ -56,6 +56,7 @@ demo: stack-deps
 
 bench: stack-deps
 	$(PY) -m caretools.bench
+	$(PY) -m caretools.bench_allocation
 
 clean:
 	deploy/local/stack.sh down || true
