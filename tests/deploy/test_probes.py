@@ -167,3 +167,19 @@ def test_the_views_table_is_co_partitioned_with_the_events_topic(rendered, name,
             assert env["POD_IP"]["fieldRef"]["fieldPath"] == "status.podIP"
             mounts = {m["mountPath"] for m in container["volumeMounts"]}
             assert env["APP_DATADIR"]["value"] in mounts and container["workingDir"] in mounts
+
+
+async def test_the_views_are_unready_until_their_table_is_recovered_and_while_it_recovers():
+    """The views' /readyz table check against faust's own recovery state (an app not started here)."""
+    from allocation.config import Settings
+    from allocation.entrypoints.views import make_app, table_check
+
+    app = make_app(Settings())
+    check = table_check(app)
+    with pytest.raises(RuntimeError, match="not recovered"):
+        await check()
+    app.tables.recovery.completed.set()
+    await check()
+    app.in_recovery = True
+    with pytest.raises(RuntimeError, match="recovering"):
+        await check()
