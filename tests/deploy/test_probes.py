@@ -183,3 +183,41 @@ async def test_the_views_are_unready_until_their_table_is_recovered_and_while_it
     app.in_recovery = True
     with pytest.raises(RuntimeError, match="recovering"):
         await check()
+
+
+KAFKA_CLIENTS = {"AIOKafkaConsumer", "AIOKafkaProducer", "AIOKafkaAdminClient", "AIOKafkaClient"}
+
+
+def clients_without_security(source: str) -> list[int]:
+    """Lines that make an aiokafka client without `**client_options()` (careruntime.kafka_security)."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            secured = any(k.arg is None and "client_options" in ast.unparse(k.value) for k in node.keywords)
+            if name in KAFKA_CLIENTS and not secured:
+                lines.append(node.lineno)
+    return lines
+
+
+def test_the_client_check_sees_an_unsecured_client():
+    assert clients_without_security("p = AIOKafkaProducer(bootstrap_servers=b, acks='all')") == [1]
+    assert clients_without_security("c = aiokafka.AIOKafkaConsumer('t', **opts)") == [1]
+    assert clients_without_security("c = AIOKafkaConsumer('t', **client_options())") == []
+
+
+def test_every_kafka_client_of_a_charted_service_uses_the_kafka_security_options():
+    """A client made outside careruntime must pass `**client_options()`, or TLS/SASL would not apply to it."""
+    from .conftest import CHART, REPO_ROOT
+
+    names = re.search(r'define "careledger.serviceNames".*?list ((?:"\w+" ?)+)',
+                      (CHART / "templates" / "_helpers.tpl").read_text(), re.S)
+    services = re.findall(r'"(\w+)"', names.group(1))
+    assert services and "ledger" in services
+    offenders = []
+    for service in services:
+        for path in (REPO_ROOT / "services" / service / "src").rglob("*.py"):
+            offenders += [f"{path.relative_to(REPO_ROOT)}:{n}" for n in clients_without_security(path.read_text())]
+    assert not offenders, f"Kafka clients without **client_options(): {offenders}"
