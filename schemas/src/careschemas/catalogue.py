@@ -9,8 +9,11 @@ from typing import Any
 
 from .asyncapi import SERVICES, key_description
 from .envelope import ID_PATTERN
-from .examples import example_envelope
-from .reasons import DLQ_REASONS, INVOICE_HOLD_REASONS, POSTING_REJECTION_REASONS
+from .examples import example_envelope, example_payload
+from .reasons import (
+    ALLOCATION_REJECTION_EXAMPLES, ALLOCATION_REJECTION_REASONS, DLQ_EXAMPLES, DLQ_REASONS, INVOICE_HOLD_EXAMPLES,
+    INVOICE_HOLD_REASONS, POSTING_REJECTION_EXAMPLES, POSTING_REJECTION_REASONS,
+)
 from .registry import FAMILIES, MODELS, kind, leads_to
 from .topics import (
     DEFAULT_PARTITIONS, DLQ_DETAIL_HEADER, DLQ_FAILED_AT_HEADER, DLQ_GROUP_HEADER, DLQ_OFFSET_HEADER,
@@ -112,9 +115,10 @@ def _topics() -> list[str]:
     return out
 
 
-def _codes(title: str, codes: dict[str, str]) -> list[str]:
-    return [f"### {title}", "", "| Code | Meaning |", "|---|---|",
-            *(f"| `{code}` | {_cell(text)} |" for code, text in codes.items()), ""]
+def _codes(title: str, codes: dict[str, str], examples: dict[str, str]) -> list[str]:
+    """A table of reason codes: each with its meaning and an example (every code must have one)."""
+    return [f"### {title}", "", "| Code | Meaning | Example |", "|---|---|---|",
+            *(f"| `{code}` | {_cell(text)} | {_cell(examples[code])} |" for code, text in codes.items()), ""]
 
 
 def _type_section(type_name: str) -> list[str]:
@@ -128,6 +132,8 @@ def _type_section(type_name: str) -> list[str]:
     out = [f"### {type_name}", "", doc, "", " ".join(facts), "", *field_table(schema, schema.get("$defs", {})), ""]
     if type_name in EXAMPLES:
         out += ["Example envelope:", "", "```json", json.dumps(example_envelope(type_name), indent=2), "```", ""]
+    else:
+        out += ["Example `data`:", "", "```json", json.dumps(example_payload(type_name)), "```", ""]
     return out
 
 
@@ -147,9 +153,12 @@ def _nested() -> list[str]:
 def render() -> str:
     """The generated section, markers included."""
     out = [BEGIN, "", *_topics(), "## Reason codes", "",
-           *_codes("Dead-letter reasons (header `dlq.reason`)", DLQ_REASONS),
-           *_codes("Ledger: `ledger.PostingRejected.v1` reason_code", POSTING_REJECTION_REASONS),
-           *_codes("Invoices: `invoices.InvoiceHeld.v1` reason_code", INVOICE_HOLD_REASONS),
+           *_codes("Dead-letter reasons (header `dlq.reason`)", DLQ_REASONS, DLQ_EXAMPLES),
+           *_codes("Allocation: `allocation.CommandRejected.v1` reason_code", ALLOCATION_REJECTION_REASONS,
+                   ALLOCATION_REJECTION_EXAMPLES),
+           *_codes("Ledger: `ledger.PostingRejected.v1` reason_code", POSTING_REJECTION_REASONS,
+                   POSTING_REJECTION_EXAMPLES),
+           *_codes("Invoices: `invoices.InvoiceHeld.v1` reason_code", INVOICE_HOLD_REASONS, INVOICE_HOLD_EXAMPLES),
            "## Index", "", "| Type | Kind | Topic | Key |", "|---|---|---|---|"]
     for type_name, model in MODELS.items():
         keys = ", ".join(f"`{k}`" for k in key_fields(model))
