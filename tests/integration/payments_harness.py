@@ -150,8 +150,11 @@ class Deployment:
         self.tasks += [asyncio.create_task(worker.consumer.run()), asyncio.create_task(relay.run())]
         self.stoppers += [worker.consumer.request_stop, relay.request_stop]
 
-    async def payments_settled(self, timeout_s: float = 90) -> None:
-        """The payments worker has consumed both its inputs and its relay has published everything."""
+    async def payments_settled(self, timeout_s: float = 90, procs=()) -> None:
+        """The payments worker has consumed both its inputs and its relay has published everything
+        (`procs`: child processes that must stay alive meanwhile)."""
+        for proc in procs:
+            assert proc.poll() is None, f"{proc.args} exited {proc.returncode}"
         targets = await localstack.record_ends(self.stack.bootstrap, [self.names[ALLOCATION], self.names[COMMANDS]])
         await localstack.wait_consumed(self.payments_dsn, self.group, targets, timeout_s)
 

@@ -13,7 +13,7 @@ from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
 
 from .config import Settings
-from .formats import BankDirectory, Originator
+from .formats import Originator
 from .service.context import BankSettings
 from .service.ingest import IngestMetrics, PaymentsIngest
 
@@ -31,13 +31,11 @@ class Worker:
 
 
 def bank_settings(settings: Settings) -> BankSettings:
-    directory = (BankDirectory.from_csv_text(settings.bank_directory.read_text(encoding="utf-8"))
-                 if settings.bank_directory else BankDirectory({}))
     originator = Originator(name=settings.originator_name, sort_code=settings.originator_sort_code,
                             account_number=settings.originator_account_number,
                             service_user_number=settings.originator_service_user_number,
                             iban=settings.originator_iban, bic=settings.originator_bic)
-    return BankSettings(out_dir=settings.out_dir, originator=originator, directory=directory)
+    return BankSettings(out_dir=settings.out_dir, originator=originator, directory_path=settings.bank_directory)
 
 
 def business_clock(settings: Settings):

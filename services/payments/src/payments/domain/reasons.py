@@ -34,6 +34,7 @@ RUN_ALREADY_APPROVED = "RUN_ALREADY_APPROVED"
 RUN_NOT_APPROVED = "RUN_NOT_APPROVED"
 UNKNOWN_ACCOUNT_REF = "UNKNOWN_ACCOUNT_REF"
 PAYMENT_FILE_INVALID = "PAYMENT_FILE_INVALID"
+BANK_DIRECTORY_INVALID = "BANK_DIRECTORY_INVALID"
 RECOVERY_EXISTS = "RECOVERY_EXISTS"
 NO_SURPLUS = "NO_SURPLUS"
 
@@ -66,6 +67,7 @@ MEANINGS: dict[str, str] = {
     RUN_NOT_APPROVED: "A payment file is written only for an approved run.",
     UNKNOWN_ACCOUNT_REF: "A payee's account_ref is not in the council's bank directory.",
     PAYMENT_FILE_INVALID: "The run cannot be rendered in that bank format (detail says why).",
+    BANK_DIRECTORY_INVALID: "The council's bank directory CSV is missing or malformed (detail says why).",
     RECOVERY_EXISTS: "A surplus recovery with that id was already raised.",
     NO_SURPLUS: "The direct-payment account holds no more than the allowed weeks of payments.",
 }

@@ -22,11 +22,18 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class BankSettings:
-    """Where bank files go, who pays, and how account tokens become accounts."""
+    """Where bank files go, who pays, and where the council's bank directory (account tokens to
+    accounts, CSV) is. The directory is read when a file is written, so a changed CSV needs no restart;
+    a missing or malformed one refuses the file (coded), it does not stop the worker."""
 
     out_dir: Path
     originator: Originator
-    directory: BankDirectory
+    directory_path: Path | None
+
+    def directory(self) -> BankDirectory:
+        if self.directory_path is None:
+            return BankDirectory({})
+        return BankDirectory.from_csv_file(self.directory_path)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from careschemas import payments_events as ev
 
 from ..domain import reasons
 from ..formats import (
-    FileBatch, Instruction, PaymentFileInvalid, UnknownAccountRef, file_sha256, render_bacs18, render_pain001,
+    BankDirectoryInvalid, FileBatch, Instruction, PaymentFileInvalid, UnknownAccountRef, file_sha256, render_bacs18, render_pain001,
 )
 from .context import Ctx, Refused
 
@@ -32,11 +32,17 @@ async def run_batch(ctx: Ctx, run_id: str, processing_date, created_at: datetime
            LEFT JOIN budgets b ON b.council_id = p.council_id AND b.budget_id = p.budget_id
            LEFT JOIN providers v ON v.council_id = p.council_id AND v.provider_id = p.provider_id
            WHERE p.council_id = $1 AND p.run_id = $2 ORDER BY p.payment_id""", ctx.council, run_id)
+    try:
+        directory = ctx.bank.directory()
+    except OSError as exc:
+        raise Refused(reasons.BANK_DIRECTORY_INVALID, f"cannot read the bank directory: {exc}") from None
+    except BankDirectoryInvalid as exc:
+        raise Refused(reasons.BANK_DIRECTORY_INVALID, f"{exc.code}: {exc.detail}") from None
     instructions = []
     for r in rows:
         ref = r["provider_ref"] if r["kind"] == "invoice" else r["budget_ref"]
         try:
-            payee = ctx.bank.directory.resolve(ref or "")
+            payee = directory.resolve(ref or "")
         except UnknownAccountRef as exc:
             raise Refused(reasons.UNKNOWN_ACCOUNT_REF, f"payment {r['payment_id']}: {exc.detail}") from None
         instructions.append(Instruction(payment_id=r["payment_id"], end_to_end_id=r["end_to_end_id"],

@@ -1,0 +1,99 @@
+"""Crash-and-restart in the middle of a payment run: `python -m payments worker` is killed with SIGKILL
+while the run's transaction is open, started again, and the run is made exactly once: every due payment
+instructed once (one event id per payment), one run, and the ledger reserves each payment once."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from datetime import date
+
+import asyncpg
+import pytest
+
+from tests.integration.payments_harness import (
+    ALLOCATION, COMMANDS, COUNCIL, EVENTS, alloc, command, deployment, read_events, send,
+)
+
+pytestmark = pytest.mark.integration
+
+D0 = date(2026, 4, 6)
+PEOPLE = 3_000
+RUN_DAY = date(2026, 5, 4)  # two 4-weekly periods each
+
+
+def start(dep, command_name: str, log_path) -> subprocess.Popen:
+    log = open(log_path, "ab")
+    return subprocess.Popen([sys.executable, "-m", "payments", command_name], env={**os.environ, **dep.env()},
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+async def test_a_worker_killed_mid_run_restarts_without_paying_twice(stack, fresh_db, topics, tmp_path):
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    pool = await dep.pool()
+    procs: list[subprocess.Popen] = []
+    try:
+        await dep.start_ledger()
+        procs += [start(dep, "worker", tmp_path / "worker.log"), start(dep, "relay", tmp_path / "relay.log")]
+        await send(stack.bootstrap, dep.names[ALLOCATION], [
+            alloc("PersonalBudgetAgreed", f"a-{n}", budget_id=f"PB-{n}", person_ref=f"P-{n}", amount_pence=2_000_000,
+                  start_date=D0, end_date=date(2027, 4, 4)) for n in range(PEOPLE)])
+        await dep.payments_settled(timeout_s=180, procs=procs)  # the council schedules budgets payments knows
+        await send(stack.bootstrap, dep.names[COMMANDS], [
+            command("payments.ScheduleDirectPayment", f"c-s{n}", schedule_id=f"S-{n}", budget_id=f"PB-{n}",
+                    amount_pence=100_000 + n, frequency_weeks=4, first_due_date=D0, end_date=date(2027, 4, 4),
+                    contribution_mode="gross") for n in range(PEOPLE)])
+        await dep.payments_settled(timeout_s=180, procs=procs)
+        assert await pool.fetchval("SELECT count(*) FROM schedules") == PEOPLE
+
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "payments.CreatePaymentRun", "c-run", run_id="RUN-1", created_by="alice", due_on=RUN_DAY,
+            effective_date=RUN_DAY)])
+        # Kill the worker while the run's transaction is open (it has started making the periods due).
+        for _ in range(3000):
+            busy = await pool.fetchval(
+                """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+                   AND xact_start IS NOT NULL AND (query ILIKE '%schedules%' OR query ILIKE '%payments%')""")
+            if busy:
+                break
+            await asyncio.sleep(0.005)
+        os.kill(procs[0].pid, signal.SIGKILL)
+        procs[0].wait()
+        await asyncio.sleep(0.5)  # PostgreSQL notices the dead connection and rolls its transaction back
+        assert await pool.fetchval("SELECT count(*) FROM runs") == 0, "the kill came after the run committed"
+        assert await pool.fetchval("SELECT count(*) FROM payments WHERE status <> 'due'") == 0
+
+        procs[0] = start(dep, "worker", tmp_path / "worker2.log")
+        await dep.payments_settled(timeout_s=180, procs=procs)
+        assert await pool.fetchval("SELECT count(*) FROM runs") == 1
+        assert await pool.fetchval("SELECT count(*) FROM payments WHERE status = 'instructed'") == 2 * PEOPLE
+
+        events = [e for e in await read_events(stack.bootstrap, dep.names[EVENTS])
+                  if e.type == "payments.PaymentInstructed.v1"]
+        ids_by_payment: dict[str, set[str]] = {}
+        for e in events:
+            ids_by_payment.setdefault(e.data["payment_id"], set()).add(e.id)
+        assert len(ids_by_payment) == 2 * PEOPLE
+        assert all(len(ids) == 1 for ids in ids_by_payment.values())  # resends, if any, carry the same id
+
+        await dep.ledger_settled(timeout_s=240)
+        ledger = await asyncpg.connect(dep.ledger_dsn)
+        try:
+            refused = await ledger.fetch("SELECT reason_code, count(*) FROM processed_events WHERE outcome = 'rejected' "
+                                         "GROUP BY 1")
+            assert refused == []
+            pending = await ledger.fetchval("SELECT sum(balance_pence) FROM accounts WHERE kind = 'pending'")
+            assert abs(pending) == sum(2 * (100_000 + n) for n in range(PEOPLE))
+        finally:
+            await ledger.close()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        await dep.stop()
