@@ -163,5 +163,5 @@ async def test_reports_of_one_council_never_include_another_councils_rows(year, 
         theirs = await run_report(conn, "trial_balance", ReportQuery(other, DATES[-1]))
     finally:
         await conn.close()
-    assert theirs.rows[-1][3] == 2 * mine.rows[-1][3] > 0
+    assert theirs.as_dicts()[-1]["debit_pence"] == 2 * mine.as_dicts()[-1]["debit_pence"] > 0
 

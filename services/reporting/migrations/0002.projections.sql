@@ -22,7 +22,8 @@ CREATE TABLE rp_entries (
     prev_hash         text        NOT NULL,
     hash              text        NOT NULL
 );
-CREATE UNIQUE INDEX rp_entries_id ON rp_entries (entry_id);
+-- An entry's place in its shard's hash chain identifies it (and is a much smaller key than its id).
+CREATE UNIQUE INDEX rp_entries_position ON rp_entries (shard, shard_seq);
 CREATE INDEX rp_entries_council_date ON rp_entries (council_id, effective_date);
 
 -- Postings the ledger refused (ledger.PostingRejected.v1). rejection_id is the event's id, which the

@@ -25,6 +25,9 @@ SELECT event_id, content_hash::text, council_id, event_type, shard, outcome, ent
   FROM processed_events"""
 
 
+BLOCK = 1 << 20
+
+
 async def connect_read_only(dsn: str) -> asyncpg.Connection:
     """A connection to the ledger's database on which every transaction is read-only."""
     return await asyncpg.connect(dsn, server_settings={"default_transaction_read_only": "on"})
@@ -33,11 +36,22 @@ async def connect_read_only(dsn: str) -> asyncpg.Connection:
 async def pipe(source: asyncpg.Connection, query: str, args: tuple, target: asyncpg.Connection, table: str,
                columns: tuple[str, ...]) -> int:
     """COPY (query) out of source into table on target (binary); returns the rows copied."""
-    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=64)
+    queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=16)
+    pending = bytearray()
+
+    async def collect(data: bytes) -> None:
+        # PostgreSQL sends one message per row; handing each to the other connection would cost more
+        # Python than the COPY itself, so rows travel in blocks of about a megabyte.
+        pending.extend(data)
+        if len(pending) >= BLOCK:
+            await queue.put(bytes(pending))
+            pending.clear()
 
     async def produce() -> None:
         try:
-            await source.copy_from_query(query, *args, output=queue.put, format="binary")
+            await source.copy_from_query(query, *args, output=collect, format="binary")
+            if pending:
+                await queue.put(bytes(pending))
         finally:
             await queue.put(None)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .contract import Column, ReportQuery, ReportSpec, ReportTable
-from .sql import A, P, entries, events, fetch, lines
+from .sql import A, P, cash_moves, events, fetch, lines
 
 NORMAL_SIDE = {"funding": "debit", "recoverable": "debit", "budget": "credit", "committed": "credit",
                "pending": "credit", "payable": "credit", "bank": "credit", "recovered": "credit"}
@@ -15,21 +15,19 @@ async def trial_balance(conn, query: ReportQuery) -> ReportTable:
     by_account = query.params.get("level") == "account"
     group = "account" if by_account else "CASE WHEN kind = 'funding' THEN kind || '/' || coalesce(sub, '?') ELSE kind END"
     rows = await fetch(conn, f"""
-        SELECT {group} AS account_group, min(kind) AS kind, count(DISTINCT account) AS accounts,
-               sum(debit_pence)::bigint AS debit_pence, sum(credit_pence)::bigint AS credit_pence
+        SELECT {group} AS account_group, min(kind) AS kind, sum(debit_pence)::bigint AS debit_pence, sum(credit_pence)::bigint AS credit_pence
           FROM {lines()} l GROUP BY 1 ORDER BY 1""", query)
     out = []
     for r in rows:
         balance = r["debit_pence"] - r["credit_pence"]
-        out.append((r["account_group"], NORMAL_SIDE.get(r["kind"], "?"), r["accounts"], r["debit_pence"],
-                    r["credit_pence"], balance))
-    debit, credit = sum(r[3] for r in out), sum(r[4] for r in out)
-    out.append(("TOTAL", "", sum(r[2] for r in out), debit, credit, debit - credit))
+        out.append((r["account_group"], NORMAL_SIDE.get(r["kind"], "?"), r["debit_pence"], r["credit_pence"], balance))
+    debit, credit = sum(r[2] for r in out), sum(r[3] for r in out)
+    out.append(("TOTAL", "", debit, credit, debit - credit))
     notes = ("Debits equal credits." if debit == credit else f"OUT OF BALANCE by {debit - credit} pence.",
              "Balance = debits - credits; credit-normal accounts show a negative balance.")
     return ReportTable("trial_balance", "Trial balance", query, (
         Column("account_group", "Account group" if not by_account else "Account", "text"),
-        Column("normal_side", "Normal side", "text"), Column("accounts", "Accounts", "int"),
+        Column("normal_side", "Normal side", "text"),
         Column("debit_pence", "Debits", "pence"), Column("credit_pence", "Credits", "pence"),
         Column("balance_pence", "Balance", "pence")), tuple(out), notes)
 
@@ -49,10 +47,8 @@ async def budget_statement(conn, query: ReportQuery) -> ReportTable:
               FROM l WHERE kind IN ('funding', 'committed', 'budget', 'pending', 'recoverable')
                AND ($4::text IS NULL OR owner = $4) GROUP BY owner),
         paid AS (  -- bank movements of the entries that move a budget's own pending account
-            SELECT p.owner AS budget_id, sum(-b.amount_pence) AS paid
-              FROM l p JOIN l b ON b.entry_id = p.entry_id AND b.kind = 'bank'
-             WHERE p.kind = 'pending' AND p.cause_type IN ('{SETTLED}', '{RETURNED}')
-               AND ($4::text IS NULL OR p.owner = $4) GROUP BY p.owner),
+            SELECT owner AS budget_id, sum(paid) AS paid FROM {cash_moves([SETTLED, RETURNED])} m
+             WHERE paid IS NOT NULL AND ($4::text IS NULL OR owner = $4) GROUP BY owner),
         people AS (
             SELECT DISTINCT ON (data->>'budget_id') data->>'budget_id' AS budget_id, data->>'person_ref' AS person_ref
               FROM {events([A + 'PersonalBudgetAgreed.v1'])} ev ORDER BY data->>'budget_id', recorded_at)
@@ -86,11 +82,9 @@ async def dp_balances(conn, query: ReportQuery) -> ReportTable:
                    max((data->>'amount_pence')::bigint) AS amount, min((data->>'frequency_weeks')::int) AS weeks
               FROM {events([P + 'DirectPaymentScheduled.v1'])} s GROUP BY 1),
         paid AS (
-            SELECT p.owner AS budget_id,
-                   sum(-b.amount_pence) FILTER (WHERE p.cause_type = '{SETTLED}') AS settled,
-                   sum(b.amount_pence) FILTER (WHERE p.cause_type = '{RETURNED}') AS returned
-              FROM l p JOIN l b ON b.entry_id = p.entry_id AND b.kind = 'bank'
-             WHERE p.kind = 'pending' AND p.cause_type IN ('{SETTLED}', '{RETURNED}') GROUP BY p.owner),
+            SELECT owner AS budget_id, sum(paid) FILTER (WHERE cause_type = '{SETTLED}') AS settled,
+                   -sum(paid) FILTER (WHERE cause_type = '{RETURNED}') AS returned
+              FROM {cash_moves([SETTLED, RETURNED])} m WHERE paid IS NOT NULL GROUP BY owner),
         recovery AS (
             SELECT owner AS budget_id, sum(debit_pence) AS raised, sum(credit_pence) AS recovered
               FROM l WHERE kind = 'recoverable' GROUP BY owner),

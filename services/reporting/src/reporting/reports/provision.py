@@ -7,7 +7,7 @@ from datetime import date
 
 from ..domain.periods import financial_year_start, period_label
 from .contract import Column, ReportQuery, ReportSpec, ReportTable
-from .sql import A, DIRECT_PAYMENT, EXTERNAL_TYPES, I, P, PROVIDERS, events, fetch, lines, ratio
+from .sql import A, DIRECT_PAYMENT, EXTERNAL_TYPES, I, P, PROVIDERS, cash_moves, events, fetch, lines, ratio
 
 APPROVED, CREDITED = I + "InvoiceApproved.v1", I + "CreditNoteReceived.v1"
 SETTLED, RETURNED = P + "PaymentSettled.v1", P + "PaymentReturned.v1"
@@ -16,20 +16,18 @@ DEFAULT_TARGET = 0.8
 # Spend per day and provider type: provider invoices approved (net of credit notes), by the provider's
 # type; direct payments settled to people (net of bank returns) as their own type.
 SPEND_BY_DAY = f"""
-WITH l AS {lines([APPROVED, CREDITED, SETTLED, RETURNED])},
-prov AS {PROVIDERS},
+WITH prov AS {PROVIDERS},
 spend AS (
     SELECT l.effective_date, coalesce(p.provider_type, 'unknown') AS provider_type,
            l.credit_pence - l.debit_pence AS amount
-      FROM l LEFT JOIN prov p ON p.provider_id = l.owner
-     WHERE l.kind = 'payable' AND l.cause_type IN ('{APPROVED}', '{CREDITED}')
+      FROM {lines([APPROVED, CREDITED])} l LEFT JOIN prov p ON p.provider_id = l.owner
+     WHERE l.kind = 'payable' AND l.effective_date >= $4
     UNION ALL
-    SELECT b.effective_date, '{DIRECT_PAYMENT}', -b.amount_pence
-      FROM l pd JOIN l b ON b.entry_id = pd.entry_id AND b.kind = 'bank'
-     WHERE pd.kind = 'pending' AND pd.cause_type IN ('{SETTLED}', '{RETURNED}')
-       AND NOT EXISTS (SELECT 1 FROM prov WHERE prov.provider_id = pd.owner))
-SELECT effective_date, provider_type, sum(amount)::bigint AS amount
-  FROM spend WHERE effective_date >= $4 GROUP BY 1, 2"""
+    SELECT m.effective_date, '{DIRECT_PAYMENT}', m.paid
+      FROM {cash_moves([SETTLED, RETURNED])} m
+     WHERE m.paid IS NOT NULL AND m.effective_date >= $4
+       AND NOT EXISTS (SELECT 1 FROM prov WHERE prov.provider_id = m.owner))
+SELECT effective_date, provider_type, sum(amount)::bigint AS amount FROM spend GROUP BY 1, 2"""
 
 
 def is_external(provider_type: str) -> bool:

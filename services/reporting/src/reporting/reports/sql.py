@@ -58,6 +58,16 @@ def events(types: Iterable[str] | None, dated: bool = True) -> str:
       ORDER BY d.event_id, d.topic, d.partition, d."offset")"""
 
 
+def cash_moves(cause_types: Iterable[str]) -> str:
+    """Per entry of these cause types: its date, the owner of its pending account (the budget or provider the
+    payment was for) and what it paid out of the bank (credit - debit of the bank account), without a join."""
+    return f"""(SELECT e.entry_id, e.effective_date, e.cause_type, x.owner, x.paid
+      FROM {entries(cause_types)} e,
+      LATERAL (SELECT max(split_part(a, '/', 3)) FILTER (WHERE split_part(a, '/', 2) = 'pending') AS owner,
+                      sum(c - d) FILTER (WHERE split_part(a, '/', 2) = 'bank') AS paid
+                 FROM unnest(e.accounts, e.debits, e.credits) AS u(a, d, c)) x)"""
+
+
 PROVIDERS = f"""(SELECT DISTINCT ON (data->>'provider_id') data->>'provider_id' AS provider_id,
     data->>'provider_type' AS provider_type, data->>'name' AS provider_name
   FROM {events([A + 'ProviderRegistered.v1'], dated=False)} pr ORDER BY data->>'provider_id', recorded_at DESC)"""

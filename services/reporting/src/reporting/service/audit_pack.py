@@ -70,8 +70,9 @@ def headline(pack: AuditPack) -> dict[str, object]:
     figures: dict[str, object] = {}
     tb = by_name.get("trial_balance")
     if tb:
-        total = tb.rows[-1]
-        figures["trial_balance_debits_pence"], figures["trial_balance_net_pence"] = total[3], total[5]
+        total = tb.as_dicts()[-1]
+        figures["trial_balance_debits_pence"] = total["debit_pence"]
+        figures["trial_balance_net_pence"] = total["balance_pence"]
     spend = by_name.get("provider_type_spend")
     if spend:
         alls = [r for r in spend.rows if r[1] == "ALL"]

@@ -16,6 +16,7 @@ class ProgressBar:
         self.every_s = every_s if self.tty else 5.0
         self.started = time.perf_counter()
         self._last = 0.0
+        self._printed: int | None = None
         self.done = 0
 
     def update(self, done: int, force: bool = False) -> None:
@@ -23,13 +24,14 @@ class ProgressBar:
         now = time.perf_counter()
         if not force and now - self._last < self.every_s:
             return
-        self._last = now
+        self._last, self._printed = now, done
         line = progress_line(self.label, done, self.total, now - self.started)
         self.stream.write(("\r" + line) if self.tty else line + "\n")
         self.stream.flush()
 
     def finish(self) -> float:
-        self.update(self.done, force=True)
+        if self._printed != self.done:
+            self.update(self.done, force=True)
         if self.tty:
             self.stream.write("\n")
         return time.perf_counter() - self.started

@@ -25,7 +25,7 @@ from .progress import ProgressBar, Silent
 from .project import ProjectionHandler
 
 ENTRY_INDEXES = {
-    "rp_entries_id": "CREATE UNIQUE INDEX IF NOT EXISTS rp_entries_id ON rp_entries (entry_id)",
+    "rp_entries_position": "CREATE UNIQUE INDEX IF NOT EXISTS rp_entries_position ON rp_entries (shard, shard_seq)",
     "rp_entries_council_date": "CREATE INDEX IF NOT EXISTS rp_entries_council_date ON rp_entries (council_id, effective_date)",
 }
 PROJECTIONS = ("rp_entries", "rp_rejections", "rp_domain_events", "rp_outcomes")
@@ -69,13 +69,15 @@ async def _start(conn: asyncpg.Connection, source: str, target: int, tables: tup
 
 
 async def ensure_entry_indexes(conn: asyncpg.Connection) -> None:
-    for ddl in ENTRY_INDEXES.values():
-        await conn.execute(ddl)
+    async with conn.transaction():
+        await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")  # sort millions of keys in memory
+        for ddl in ENTRY_INDEXES.values():
+            await conn.execute(ddl)
 
 
-async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: bool = False,
-                               progress: bool = True, chunk: int | None = None) -> RebuildResult:
-    result = RebuildResult("journal")
+async def copy_journal(settings: Settings, pool: asyncpg.Pool, result: RebuildResult, resume: bool = False,
+                       progress: bool = True, chunk: int | None = None) -> None:
+    """The set-based part of a journal rebuild: journal entries (checkpointed chunks) and the outcome log."""
     chunk = chunk or settings.rebuild_chunk
     ledger = await connect_read_only(settings.ledger_database_url)
     try:
@@ -103,12 +105,19 @@ async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: b
             bar = (ProgressBar if progress else Silent)("indexes", 1)
             await ensure_entry_indexes(conn)
             await conn.execute("ANALYZE rp_entries")
+            bar.update(1)
             result.seconds["indexes"] = bar.finish()
             async with conn.transaction():
                 await conn.execute("TRUNCATE rp_outcomes")
                 result.outcomes = await copy_outcomes(ledger, conn)
     finally:
         await ledger.close()
+
+
+async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: bool = False,
+                               progress: bool = True, chunk: int | None = None) -> RebuildResult:
+    result = RebuildResult("journal")
+    await copy_journal(settings, pool, result, resume, progress, chunk)
     handler = ProjectionHandler(settings.entries_topic)
     result.domain_events = await consume_until_caught_up(
         settings.kafka_bootstrap, settings.group_id, settings.domain_topics, pool, handler, "domain topics",
