@@ -92,7 +92,8 @@ async def test_the_budget_view_serves_summaries_that_survive_a_restart(allocatio
     views = Views({"ALLOCATION_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ALLOCATION_EVENTS_TOPIC": settings.events_topic,
                    "ALLOCATION_VIEWS_APP_ID": app_id, "ALLOCATION_VIEWS_PORT": str(free_port()),
                    "ALLOCATION_VIEWS_HOST": "127.0.0.1", "ALLOCATION_VIEWS_PARTITIONS": "3",
-                   "ALLOCATION_VIEWS_SESSION_TIMEOUT_S": "6", "ALLOCATION_LOG_LEVEL": "WARNING"}, tmp_path / "views.log")
+                   "ALLOCATION_VIEWS_SESSION_TIMEOUT_S": "6", "ALLOCATION_LOG_LEVEL": "WARNING",
+                   "ALLOCATION_VIEWS_DATA_DIR": str(tmp_path / "views-data")}, tmp_path / "views.log")
     path = f"/budgets/{COUNCIL}/PB-1"
     try:
         views.start()

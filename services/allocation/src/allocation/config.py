@@ -29,3 +29,6 @@ class Settings(BaseSettings):
     views_partitions: int = 6
     # How soon a views worker that died without leaving the group is replaced (faust's session timeout).
     views_session_timeout_s: float = 30.0
+    # Where faust keeps its small local files (the table itself is in memory and in its changelog);
+    # faust's default is "<app id>-data" in the working directory.
+    views_data_dir: Path | None = None

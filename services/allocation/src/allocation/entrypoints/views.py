@@ -69,6 +69,7 @@ def make_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         broker_session_timeout=settings.views_session_timeout_s,
         broker_credentials=KafkaSecurity.from_env().faust_credentials(),
+        **({"datadir": str(settings.views_data_dir)} if settings.views_data_dir else {}),
     )
     registry = CollectorRegistry()
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix=METRICS_PREFIX)
