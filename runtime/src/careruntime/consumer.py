@@ -47,7 +47,7 @@ from aiokafka.errors import IllegalStateError
 from aiokafka.structs import TopicPartition
 
 from . import outbox
-from .codec import DecodeError, Decoded, decode_partitions
+from .codec import DecodeError, Decoded, decode_batch
 from .dlq import dlq_row
 from .held import Part, split
 from .kafka_security import client_options
@@ -260,7 +260,7 @@ class BatchConsumer:
                     self._held.pop(tp, None)
                 await self._rewind([tp for tp in fetched if tp in self._stored])
                 return
-            parts = self._compose(fetched)
+            parts = await self._compose(fetched)
             status = await self._process(parts) if parts else await self._settle()
         if status == "failed":
             backoff = self.settings.retry_backoff_s * 2 ** (self._failures - 1)
@@ -269,18 +269,22 @@ class BatchConsumer:
     def _ready_held(self) -> bool:
         return any(tp not in self._deferred for tp in self._held)
 
-    def _compose(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, Part]:
+    async def _compose(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, Part]:
         """The next batch: per partition, what is held from earlier batches, then what was just fetched
         (decoded here, once). A partition paused for a deferral keeps all of it held."""
         new = self._owned_records(fetched)
-        decoded, rejects = decode_partitions(new)
-        if self.metrics:
-            self.metrics.batch_decoded(new, rejects)
-        parts = {}
+        parts, rejects = {}, {}
         for tp, records in new.items():
-            part = Part(records, decoded.get(tp, []), rejects.get(tp, []))
+            if self._inflight is not None:
+                await asyncio.sleep(0)  # the batch in flight sends its next statement while this decodes
+            good, bad = decode_batch(records)
+            if bad:
+                rejects[tp] = bad
+            part = Part(records, good, bad)
             held = self._held.get(tp)
             parts[tp] = held.then(part) if held is not None else part
+        if self.metrics:
+            self.metrics.batch_decoded(new, rejects)
         for tp, held in self._held.items():
             parts.setdefault(tp, held)
         for tp in [tp for tp in parts if tp in self._deferred]:

@@ -12,6 +12,7 @@ still being committed sees nothing stale.
 """
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from ..domain.ledger import apply
 from ..domain.model import Book, Outcome
 
 LagOf = Callable[[Any], Awaitable[int | None]]
+# Deciding a batch is CPU work; yielding to the event loop every so many events lets the previous batch's
+# transaction send its next statement meanwhile, so PostgreSQL works while this process decides.
+YIELD_EVERY = 128
 
 
 @dataclass
@@ -140,7 +144,9 @@ class LedgerIngest:
         results: list[tuple[Outcome, str, int]] = []
         rows = []
         stopped: set[int] = set()  # partition numbers held back after a deferral, in business order
-        for tp, (record, env, ev) in plan.sequence:
+        for n, (tp, (record, env, ev)) in enumerate(plan.sequence):
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
             if tp.partition in stopped:
                 resume[tp] = min(resume.get(tp, record.offset), record.offset)
                 continue

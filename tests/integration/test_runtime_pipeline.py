@@ -1,0 +1,151 @@
+"""The batch consumer's pipeline against the real broker and PostgreSQL: a handler with `prepare` decides
+batch N+1 while batch N commits; a batch that fails voids the one prepared after it; records a handler
+holds back are kept decoded for the next batch instead of being fetched and decoded again."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from careruntime.consumer import BatchConsumer, ConsumerSettings
+from careruntime.metrics import RuntimeMetrics
+
+from .test_runtime_consumer import (
+    COLUMNS, assert_exactly_once, count_applied, plumbing_pool, produce, stop, wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Prepared:
+    rows: list[tuple]
+    resume: dict
+    owner: InMemoryCounter
+    fail: bool = False
+
+    async def write(self, conn) -> None:
+        self.owner.writing += 1
+        try:
+            await conn.copy_records_to_table("applied", records=self.rows, columns=COLUMNS)
+            await conn.execute("SELECT pg_sleep(0.03)")  # a slow commit, so the next batch is prepared meanwhile
+            if self.fail:
+                # The server ends this session mid-transaction: a transient failure of this batch.
+                await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        finally:
+            self.owner.writing -= 1
+
+
+@dataclass
+class InMemoryCounter:
+    """A pipelining handler with a cache like the ledger's book: the next offset it expects per partition,
+    read from the database only when it does not know it. A batch prepared on a stale cache (the
+    consumer prepared while a failed or uncommitted batch was still in flight) shows up in `errors`."""
+
+    fail_on_write: int | None = None  # the n-th prepared batch fails inside its transaction
+    hold_from: dict = field(default_factory=dict)  # partition -> hold records at/after this offset ...
+    hold_batches: int = 0  # ... for this many batches
+    prepared: int = 0
+    writing: int = 0
+    overlaps: int = 0  # batches prepared while another batch's transaction was running
+    rollbacks: int = 0
+    offered: dict = field(default_factory=dict)  # (partition, offset) -> times handed to prepare
+    errors: list = field(default_factory=list)
+    expected: dict = field(default_factory=dict)
+
+    async def handle(self, conn, decoded, rejects):  # pragma: no cover - the consumer must use prepare
+        raise AssertionError("a handler with prepare() is pipelined")
+
+    def on_rollback(self) -> None:
+        self.rollbacks += 1
+        self.expected.clear()
+
+    async def prepare(self, pool, decoded, rejects) -> Prepared:
+        self.prepared += 1
+        await pool.fetchval("SELECT pg_sleep(0.005)")  # reads, like the ledger's: the batch in flight runs
+        if self.writing:
+            self.overlaps += 1
+        rows, resume = [], {}
+        for tp, items in decoded.items():
+            if tp not in self.expected:
+                top = await pool.fetchval('SELECT max("offset") FROM applied WHERE partition = $1', tp.partition)
+                self.expected[tp] = 0 if top is None else top + 1
+            for record, d in items:
+                key = (tp.partition, record.offset)
+                self.offered[key] = self.offered.get(key, 0) + 1
+                hold = self.hold_from.get(tp.partition)
+                if hold is not None and record.offset >= hold and self.prepared <= self.hold_batches:
+                    resume[tp] = record.offset
+                    break
+                if record.offset != self.expected[tp]:
+                    self.errors.append(f"{tp.partition}:{record.offset} decided, expected {self.expected[tp]}")
+                self.expected[tp] = record.offset + 1
+                rows.append((d.envelope.id, record.topic, record.partition, record.offset))
+        return Prepared(rows, resume, self, fail=self.prepared == self.fail_on_write)
+
+
+class CountingMetrics(RuntimeMetrics):
+    def __init__(self) -> None:
+        super().__init__(CollectorRegistry(), namespace="t")
+        self.decoded = 0
+
+    def batch_decoded(self, batch, rejects) -> None:
+        self.decoded += sum(len(records) for records in batch.values())
+        super().batch_decoded(batch, rejects)
+
+
+async def applied_in_order(pool, partitions: int, per_partition: int) -> None:
+    for p in range(partitions):
+        offsets = [r["offset"] for r in await pool.fetch(
+            'SELECT "offset" FROM applied WHERE partition = $1 ORDER BY seq', p)]
+        assert offsets == list(range(per_partition)), p
+
+
+async def test_a_failed_batch_voids_the_batch_prepared_after_it(stack, fresh_db, topics, tmp_path):
+    topic = (await topics(["in"], partitions=3))["in"]
+    pool = await plumbing_pool(fresh_db, tmp_path)
+    try:
+        for p in range(3):
+            await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 300), partition=p)
+        handler = InMemoryCounter(fail_on_write=3)
+        settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=0.05)
+        task = asyncio.create_task(BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings).run())
+        await wait_for(lambda: _at_least(count_applied(pool), 900))
+        await asyncio.sleep(0.3)
+        await stop(task)
+        assert handler.overlaps > 0  # batches were prepared while the one before was committing
+        assert handler.rollbacks >= 1  # the failure reached the handler, which dropped its cache
+        assert handler.errors == []  # no batch was ever decided on a stale cache
+        await assert_exactly_once(pool, 900, topic)
+        await applied_in_order(pool, 3, 300)
+    finally:
+        await pool.close()
+
+
+async def test_held_records_are_offered_again_without_being_fetched_again(stack, fresh_db, topics, tmp_path):
+    topic = (await topics(["in"], partitions=2))["in"]
+    pool = await plumbing_pool(fresh_db, tmp_path)
+    try:
+        for p in range(2):
+            await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 200), partition=p)
+        handler = InMemoryCounter(hold_from={0: 20}, hold_batches=6)  # partition 0 waits at offset 20
+        metrics = CountingMetrics()
+        settings = ConsumerSettings(max_records=500, fetch_timeout_ms=100, deferred_retry_s=0.0, max_held_records=1)
+        consumer = BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings, metrics)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: _at_least(count_applied(pool), 400))
+        await asyncio.sleep(0.3)
+        await stop(task)
+        assert handler.offered[(0, 20)] >= 2  # held, then offered again
+        assert metrics.decoded == 400  # ... but every record was fetched and decoded once
+        assert handler.errors == []
+        await assert_exactly_once(pool, 400, topic)
+        await applied_in_order(pool, 2, 200)
+    finally:
+        await pool.close()
+
+
+async def _at_least(value, n: int) -> bool:
+    return (await value) >= n
