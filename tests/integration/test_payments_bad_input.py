@@ -1,0 +1,124 @@
+"""Bad input to the payments service gets clear coded answers and nothing is lost: malformed invoice
+commands go to the dead-letter topic with a reason code, well-formed but unacceptable ones are refused
+with a CommandRejected reason, every message sent is accounted for (DLQ or processed_messages); a
+malformed or unknown statement file is refused by the CLI with a coded error before anything is sent."""
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+import orjson
+import pytest
+from careschemas.topics import DLQ_REASON_HEADER
+from caretools import localstack
+from payments.entrypoints import cli
+
+from tests.integration.payments_harness import (
+    ALLOCATION, COMMANDS, COUNCIL, EVENTS, alloc, command, deployment, read_events, read_records, send,
+)
+
+pytestmark = pytest.mark.integration
+
+D0 = date(2026, 4, 6)
+LINE = {"line_no": 1, "order_id": "SO-1", "budget_id": "PB-1", "period_start": D0, "period_end": date(2026, 4, 12),
+        "units": 14, "rate_pence": 2_450}
+GOOD = command("invoices.ReceiveInvoice", "c-good", invoice_id="I-1", provider_id="PR-1", invoice_number="INV-1",
+               invoice_date=date(2026, 4, 20), lines=[LINE])
+
+
+def mutated(command_id: str, **data_changes) -> tuple[bytes, bytes]:
+    doc = orjson.loads(GOOD[1])
+    data = {**doc["data"], **data_changes}
+    return GOOD[0], orjson.dumps({**doc, "id": command_id, "data": {k: v for k, v in data.items() if v is not None}})
+
+
+DEAD = {  # command id or label -> (key, value) that must be dead-lettered with this reason
+    "MALFORMED_JSON": (b"PR-1", b'{"specversion": "1.0", "id": "c-trunc", '),
+    "INVALID_ENVELOPE": (b"PR-1", orjson.dumps({k: v for k, v in orjson.loads(GOOD[1]).items() if k != "councilid"})),
+    "UNKNOWN_TYPE": (b"PR-1", orjson.dumps({**orjson.loads(GOOD[1]), "id": "c-type", "type": "invoices.PayMeNow.v1"})),
+    "INVALID_PAYLOAD/cost typed in": mutated("c-cost", lines=[{**LINE, "period_start": "2026-04-06",
+                                                               "period_end": "2026-04-12", "cost_pence": 999}]),
+    "INVALID_PAYLOAD/negative units": mutated("c-neg", lines=[{**LINE, "period_start": "2026-04-06",
+                                                               "period_end": "2026-04-12", "units": -3}]),
+    "INVALID_PAYLOAD/no number": mutated("c-nonum", invoice_number=None),
+    "INVALID_PAYLOAD/float money": mutated("c-float", lines=[{**LINE, "period_start": "2026-04-06",
+                                                              "period_end": "2026-04-12", "rate_pence": 24.5}]),
+    "UNKNOWN_TYPE/event on the command topic": (b"PR-1", orjson.dumps({
+        **orjson.loads(GOOD[1]), "id": "c-event", "type": "invoices.InvoiceReceived.v1"})),
+}
+REFUSED = {
+    "c-unknown-provider": (command("invoices.ReceiveInvoice", "c-unknown-provider", invoice_id="I-2",
+                                   provider_id="PR-404", invoice_number="X-1", invoice_date=date(2026, 4, 20),
+                                   lines=[LINE]), "UNKNOWN_PROVIDER"),
+    "c-approve-missing": (command("invoices.ApproveInvoice", "c-approve-missing", invoice_id="I-404",
+                                  provider_id="PR-1", approved_by="finance.a"), "UNKNOWN_INVOICE"),
+    "c-credit-too-much": (command("invoices.ReceiveCreditNote", "c-credit-too-much", credit_note_id="CN-1",
+                                  provider_id="PR-1", invoice_id="I-1", lines=[{**LINE, "units": 15}]),
+                          "CREDIT_EXCEEDS_INVOICE"),
+    "c-settle-unknown": (command("payments.RecordSettlement", "c-settle-unknown", payment_id="PAY-404",
+                                 amount_pence=100), "UNKNOWN_PAYMENT"),
+    "c-file-no-run": (command("payments.GeneratePaymentFile", "c-file-no-run", run_id="RUN-404",
+                              file_format="bacs18"), "UNKNOWN_RUN"),
+    "c-good": (mutated("c-good", invoice_number="INV-1-CHANGED"), "DUPLICATE_CONFLICT"),
+}
+STATEMENTS = {
+    b"this is not xml": "malformed_xml",
+    b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"><CstmrCdtTrfInitn/></Document>':
+        "unknown_message_type",
+    (b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"><BkToCstmrStmt><GrpHdr><MsgId>M</MsgId>'
+     b'</GrpHdr><Stmt><Id>S</Id><Ntry><Amt Ccy="GBP">abc</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
+     b'<BookgDt><Dt>2026-05-05</Dt></BookgDt></Ntry></Stmt></BkToCstmrStmt></Document>'): "invalid_amount",
+}
+
+
+async def test_bad_invoices_are_dead_lettered_or_refused_with_codes_and_nothing_is_lost(stack, fresh_db, topics, tmp_path,
+                                                                                      capsys):
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    try:
+        await dep.start_payments()
+        await send(stack.bootstrap, dep.names[ALLOCATION], [
+            alloc("ProviderRegistered", "a-prov", provider_id="PR-1", name="Meadowbank", provider_type="private"),
+            alloc("PersonalBudgetAgreed", "a-pb", budget_id="PB-1", person_ref="P-1", amount_pence=5_000_000,
+                  start_date=D0, end_date=date(2027, 4, 4)),
+            alloc("ServiceOrderCommissioned", "a-so", order_id="SO-1", budget_id="PB-1", provider_id="PR-1",
+                  service_type="home_care", unit="hour", rate_pence=2_450, planned_units_per_week=14,
+                  payment_basis="invoice", start_date=D0, end_date=date(2026, 9, 30))])
+        await dep.payments_settled()
+        await send(stack.bootstrap, dep.names[COMMANDS], [GOOD])
+        await dep.payments_settled()
+        sent = [*DEAD.values(), *(m for m, _ in REFUSED.values()), GOOD]  # GOOD again: an exact resend
+        await send(stack.bootstrap, dep.names[COMMANDS], sent)
+        await dep.payments_settled()
+
+        dead = await read_records(stack.bootstrap, dep.names[COMMANDS] + ".dlq")
+        reasons = sorted(dict(r.headers)[DLQ_REASON_HEADER].decode() for r in dead)
+        assert reasons == sorted(label.split("/")[0] for label in DEAD)
+        assert sorted(r.value for r in dead) == sorted(v for _, v in DEAD.values())  # kept byte for byte
+
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        refused = {e.data["command_id"]: e.data["reason_code"] for e in events
+                   if e.type == "payments.CommandRejected.v1"}
+        assert refused == {cid: code for cid, (_, code) in REFUSED.items()}
+        assert [e.type for e in events if e.causationid == "c-good"] == [
+            "invoices.InvoiceReceived.v1", "invoices.InvoiceMatched.v1", "payments.CommandRejected.v1"]
+
+        pool = await dep.pool()
+        processed = await pool.fetchval("SELECT count(*) FROM processed_messages WHERE message_type LIKE '%.%' "
+                                        "AND message_id LIKE 'c-%'")
+        # every command sent is accounted for: dead-lettered, or decided (the exact resend changes nothing)
+        assert len(dead) + processed == len(sent) - 1 + 1  # + the first GOOD, - its exact resend
+
+        # Statement files the parser cannot read: coded error, exit 2, nothing sent.
+        before = await localstack.record_ends(stack.bootstrap, [dep.names[COMMANDS]])
+        capsys.readouterr()
+        for n, (data, code) in enumerate([*STATEMENTS.items(), (None, "STATEMENT_UNREADABLE")]):
+            path = tmp_path / f"bad-{n}.xml"
+            if data is not None:
+                path.write_bytes(data)
+            assert await cli.statement_import(dep.settings, argparse.Namespace(
+                file=str(path), council=COUNCIL, timeout=5.0)) == 2
+            answer = orjson.loads(capsys.readouterr().out)
+            assert answer["error"] == code and answer["detail"], answer
+        assert await localstack.record_ends(stack.bootstrap, [dep.names[COMMANDS]]) == before
+    finally:
+        await dep.stop()
