@@ -17,13 +17,17 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[5]
 DEFAULT_PACKAGE_DIR = REPO_ROOT / ".local" / "node" / "node_modules" / "govuk-frontend"
 _FONT_FACE = re.compile(r"@font-face\{[^}]*\}")
-_TRANSPORT = re.compile(r"(?:\"GDS Transport\"|GDS Transport),?")
+_FONT_STACK = re.compile(r"font-family:([^;}]*)")
+
+
+def _without_transport(match: re.Match[str]) -> str:
+    fonts = [f for f in match.group(1).split(",") if f.strip().strip('"') != "GDS Transport"]
+    return "font-family:" + (",".join(fonts) or "arial,sans-serif")
 
 
 def council_stylesheet(css: str) -> str:
     """GOV.UK Frontend's CSS without the GOV.UK-only typeface: no @font-face, Arial instead."""
-    css = _FONT_FACE.sub("", css)
-    return _TRANSPORT.sub("", css).replace("font-family:;", "font-family:arial,sans-serif;")
+    return _FONT_STACK.sub(_without_transport, _FONT_FACE.sub("", css))
 
 
 @dataclass(frozen=True)
