@@ -26,10 +26,18 @@ from . import pages, routes_api
 from .access import AccessDenied, KeyRing
 from .assets import govuk_frontend
 from .config import WebSettings
-from .layout import PageAssets, page
+from .layout import INLINE_SCRIPT_HASH, PageAssets, page
 from .state import DatabaseUnavailable, WebMetrics, WebState
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Pages load only their own assets; the one inline script is allowed by its hash; nothing may frame them.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (f"default-src 'self'; script-src 'self' '{INLINE_SCRIPT_HASH}'; "
+                                "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
+                                "form-action 'self'; base-uri 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 _DESCRIPTION = """Audit reports of one council's personal budgets, from the reporting projections.
 
 Every request is scoped to one council: send `Authorization: Bearer <key>`; the key decides the council
@@ -97,6 +105,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     async def measure(request: Request, call_next):
         started = time.perf_counter()
         response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if request.url.path.startswith("/councils/"):
+            response.headers["Cache-Control"] = "no-store"  # a council's figures stay out of shared caches
         route = _route_name(request)
         state.metrics.requests.labels(route, str(response.status_code)).inc()
         state.metrics.seconds.labels(route).observe(time.perf_counter() - started)

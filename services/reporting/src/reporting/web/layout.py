@@ -7,6 +7,8 @@ by the HTTP API link the stylesheet and the govuk-frontend script from /assets; 
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -24,6 +26,8 @@ _APP_CSS = (
 )
 _JS_ENABLED = ("document.body.className += ' js-enabled' + ('noModule' in HTMLScriptElement.prototype"
                " ? ' govuk-frontend-supported' : '');")
+# The only inline script, allowed by its hash in the Content-Security-Policy of served pages.
+INLINE_SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_JS_ENABLED.encode()).digest()).decode()
 
 
 @dataclass(frozen=True)
