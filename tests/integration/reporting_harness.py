@@ -133,3 +133,29 @@ class ReportingWorker:
 
 def max_time(messages: list[Message]) -> datetime:
     return max(m.at for m in messages)
+
+
+async def wait_projected(dsn: str, ledger_dsn: str, domain_events: int, timeout_s: float = 120,
+                         worker: ReportingWorker | None = None) -> None:
+    """Until the projection holds every journal entry, every rejection the ledger logged and `domain_events`
+    domain events (the live worker is then caught up with what the ledger has relayed)."""
+    ledger, conn = await asyncpg.connect(ledger_dsn), await asyncpg.connect(dsn)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            want = (await ledger.fetchval("SELECT count(*) FROM journal_entries"),
+                    await ledger.fetchval("SELECT count(*) FROM processed_events WHERE outcome = 'rejected'"),
+                    domain_events)
+            have = (await conn.fetchval("SELECT count(*) FROM rp_entries"),
+                    await conn.fetchval("SELECT count(*) FROM rp_rejections"),
+                    await conn.fetchval("SELECT count(*) FROM rp_domain_events"))
+            if have == want:
+                return
+            if worker is not None and worker.proc.poll() is not None:
+                raise AssertionError(f"reporting worker exited: {worker.log_path.read_text()[-3000:]}")
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"projection not caught up after {timeout_s}s: have {have}, want {want}")
+            await asyncio.sleep(0.25)
+    finally:
+        await ledger.close()
+        await conn.close()
