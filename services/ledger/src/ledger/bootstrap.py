@@ -35,7 +35,8 @@ async def build_worker(settings: Settings) -> Worker:
     pool = await make_pool(settings)
     registry = CollectorRegistry()
     ingest = LedgerIngest(entries_topic=settings.entries_topic, budget_topics=settings.budget_topics,
-                          other_topics=settings.other_topics, max_defer_seconds=settings.max_defer_seconds)
+                          other_topics=settings.other_topics, max_defer_seconds=settings.max_defer_seconds,
+                          checkpoint_interval_s=settings.checkpoint_interval_s)
     # Range assignment keeps partition N of every input topic on one worker: a budget's allocation and
     # payment events share a key, so they share a partition number and thus a worker's in-memory book.
     consumer = BatchConsumer(

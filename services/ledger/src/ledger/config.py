@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # held is not fetched further until its partners catch up (each batch offers them to ordering again).
     max_held_records: int = 1
     max_defer_seconds: float = 30.0
+    # How often a batch also records every shard's chain head as a checkpoint (ledger_checkpoints).
+    checkpoint_interval_s: float = 60.0
     pool_size: int = 4
     health_port: int = 8081
     log_level: str = "INFO"

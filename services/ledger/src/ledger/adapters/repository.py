@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from ..domain import accounts as acct
+from ..domain import chain
 from ..domain.model import Book, Outcome
 from . import state_codec
 
@@ -173,3 +174,28 @@ def _state_rows(book: Book) -> tuple[list, list, list, list]:
                 council, payload = state_codec.council_of(book, kind, obj), state_codec.dump(obj)
             kinds.append(kind), keys.append(key), councils.append(council), data.append(payload)
     return kinds, keys, councils, data
+
+
+# One statement: the heads as this transaction sees them (its own, others' committed), chained to the last
+# checkpoint. The table lock orders concurrent workers' checkpoints; it is taken only when one is due.
+_CHECKPOINT = """
+INSERT INTO ledger_checkpoints (checkpoint_seq, shards, shard_seqs, hashes, prev_hash, hash)
+SELECT coalesce(last.checkpoint_seq, 0) + 1, h.shards, h.seqs, h.hashes, coalesce(last.hash, $1),
+       encode(sha256(convert_to(coalesce(last.hash, $1) || '|' || h.body, 'UTF8')), 'hex')
+  FROM (SELECT array_agg(shard ORDER BY shard COLLATE "C") AS shards,
+               array_agg(shard_seq ORDER BY shard COLLATE "C") AS seqs,
+               array_agg(hash::text ORDER BY shard COLLATE "C") AS hashes,
+               string_agg(shard || ',' || shard_seq || ',' || hash, ';' ORDER BY shard COLLATE "C") AS body
+          FROM shard_heads) AS h
+  LEFT JOIN LATERAL (SELECT checkpoint_seq, hash FROM ledger_checkpoints
+                      ORDER BY checkpoint_seq DESC LIMIT 1) AS last ON true
+ WHERE h.shards IS NOT NULL
+RETURNING checkpoint_seq, hash
+"""
+
+
+async def write_checkpoint(conn) -> tuple[int, str] | None:
+    """Record every shard's head as the next checkpoint (inside the batch transaction); (seq, hash)."""
+    await conn.execute("LOCK TABLE ledger_checkpoints IN SHARE ROW EXCLUSIVE MODE")
+    row = await conn.fetchrow(_CHECKPOINT, chain.GENESIS)
+    return (row["checkpoint_seq"], row["hash"]) if row else None

@@ -31,3 +31,8 @@ def canonical(
 
 def link(prev_hash: str, canonical_text: str) -> str:
     return hashlib.sha256(f"{prev_hash}|{canonical_text}".encode()).hexdigest()
+
+
+def checkpoint_text(heads: Iterable[tuple[str, int, str]]) -> str:
+    """Canonical text of a checkpoint: every (shard, seq, hash), sorted by shard (code point order)."""
+    return ";".join(f"{shard},{seq},{digest}" for shard, seq, digest in sorted(heads))

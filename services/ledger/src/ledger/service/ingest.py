@@ -39,23 +39,29 @@ class PreparedLedgerBatch:
     rows: repository.BatchRows
     messages: list[outbox.OutboxRow] = field(default_factory=list)
     resume: dict = field(default_factory=dict)
+    checkpoint: bool = False  # also record every shard head (repository.write_checkpoint)
 
     async def write(self, conn) -> None:
         await repository.write_rows(conn, self.rows)
         await outbox.append(conn, self.messages)
+        if self.checkpoint:
+            await repository.write_checkpoint(conn)
 
 
 class LedgerIngest:
     """One per worker process; `lag_of(tp)` tells how far a partition's reading is behind its end."""
 
     def __init__(self, *, entries_topic: str, budget_topics: list[str], other_topics: list[str] = (),
-                 lag_of: LagOf | None = None, max_defer_seconds: float = 30.0) -> None:
+                 lag_of: LagOf | None = None, max_defer_seconds: float = 30.0,
+                 checkpoint_interval_s: float = 60.0) -> None:
         self.entries_topic = entries_topic
         self.budget_topics = set(budget_topics)  # where budgets are agreed; others may run ahead of them
         # tie-break at equal recorded times: budget topics first, then the rest, in configured order
         self.topic_rank = {t: i for i, t in enumerate([*budget_topics, *other_topics])}
         self.lag_of = lag_of
         self.max_defer_seconds = max_defer_seconds
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self.last_checkpoint = time.monotonic()
         self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
         self.deferred_since: dict[tuple[str, int, int], float] = {}
         self.stats: dict[str, int] = {}
@@ -170,4 +176,8 @@ class LedgerIngest:
             if tp in batch:
                 held[tp] = {item[0].offset: item for item in batch[tp] if item[0].offset >= offset}
         self.held_items = held
-        return PreparedLedgerBatch(repository.batch_rows(book, results), rows, resume)
+        batch_rows = repository.batch_rows(book, results)
+        checkpoint = bool(batch_rows.heads) and time.monotonic() - self.last_checkpoint >= self.checkpoint_interval_s
+        if checkpoint:
+            self.last_checkpoint = time.monotonic()
+        return PreparedLedgerBatch(batch_rows, rows, resume, checkpoint)

@@ -1,7 +1,10 @@
 """`ledger verify`: recompute every shard's hash chain and cross-check balances against the journal.
 
 Reads the journal in (shard, shard_seq) order through a server-side cursor, so memory stays flat at
-any size. Reports every break it finds; the caller exits non-zero when there is any.
+any size. Checkpoints (migration 0005) are checked as a chain of their own, and the last head each
+checkpoint chain recorded for a shard must still be in the journal with that hash: a shard cut short
+and its head moved back shows up there. (An earlier recorded head is covered by the later one: each
+shard's chain runs through it.) Reports every break it finds; the caller exits non-zero when there is any.
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ _ENTRIES = """SELECT entry_id, shard, shard_seq, effective_date, recorded_at, ca
                      rule_version, reverses_entry_id, accounts, debits, credits, prev_hash, hash
                 FROM journal_entries ORDER BY shard, shard_seq"""
 
+_CHECKPOINTS = """SELECT checkpoint_seq, shards, shard_seqs, hashes, prev_hash, hash
+                     FROM ledger_checkpoints ORDER BY checkpoint_seq"""
+
 _BALANCES = """WITH lines AS (SELECT account, sum(debit_pence - credit_pence) AS net FROM entry_lines GROUP BY account)
                SELECT coalesce(a.account, l.account) AS account, a.balance_pence, l.net
                  FROM accounts a FULL JOIN lines l USING (account)
@@ -47,7 +53,11 @@ async def verify(conn) -> VerifyReport:
     heads = {r["shard"]: (r["shard_seq"], r["hash"]) for r in await conn.fetch("SELECT * FROM shard_heads")}
     shard, seq, prev, seen = None, 0, chain.GENESIS, set()
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        pinned = await _checkpoints(conn, report)  # (shard, seq) -> (checkpoint, hash) it must have
         async for e in conn.cursor(_ENTRIES, prefetch=5000):
+            pin = pinned.pop((e["shard"], e["shard_seq"]), None)
+            if pin is not None and pin[1] != e["hash"]:
+                report.note(f"{e['entry_id']}: checkpoint {pin[0]} recorded hash {pin[1][:12]}…, the journal has another")
             if e["shard"] != shard:
                 _close_shard(report, heads, shard, seq, prev)
                 shard, seq, prev = e["shard"], 0, chain.GENESIS
@@ -70,6 +80,8 @@ async def verify(conn) -> VerifyReport:
                 report.note(f"{e['entry_id']}: hash does not match its content")
             prev = e["hash"]
         _close_shard(report, heads, shard, seq, prev)
+        for (pinned_shard, pinned_seq), (checkpoint, _) in sorted(pinned.items()):
+            report.note(f"{pinned_shard}: checkpoint {checkpoint} recorded seq {pinned_seq}, not in the journal")
         for orphan in sorted(set(heads) - seen):
             report.note(f"{orphan}: a stored head but no entries in the journal")
         for r in await conn.fetch(_BALANCES):
@@ -80,6 +92,28 @@ async def verify(conn) -> VerifyReport:
     if counts["trial"] != 0:
         report.note(f"trial balance does not sum to zero: {counts['trial']}")
     return report
+
+
+async def _checkpoints(conn, report: VerifyReport) -> dict[tuple[str, int], tuple[int, str]]:
+    """Check the checkpoint chain; return the last recorded head of every shard it mentions."""
+    prev, last = chain.GENESIS, {}
+    expected_seq = 1
+    async for cp in conn.cursor(_CHECKPOINTS, prefetch=1000):
+        number = cp["checkpoint_seq"]
+        if number != expected_seq:
+            report.note(f"checkpoint {number}: gap, expected checkpoint {expected_seq}")
+        expected_seq = number + 1
+        heads = list(zip(cp["shards"], cp["shard_seqs"], cp["hashes"]))
+        if not len(cp["shards"]) == len(cp["shard_seqs"]) == len(cp["hashes"]):
+            report.note(f"checkpoint {number}: shards, seqs and hashes differ in length")
+        if cp["prev_hash"] != prev:
+            report.note(f"checkpoint {number}: prev_hash does not match the previous checkpoint's hash")
+        if chain.link(cp["prev_hash"], chain.checkpoint_text(heads)) != cp["hash"]:
+            report.note(f"checkpoint {number}: hash does not match its content")
+        prev = cp["hash"]
+        for shard, seq, digest in heads:
+            last[shard] = (number, seq, digest)
+    return {(shard, seq): (number, digest) for shard, (number, seq, digest) in last.items()}
 
 
 def _close_shard(report: VerifyReport, heads, shard, seq, prev) -> None:
