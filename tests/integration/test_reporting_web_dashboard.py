@@ -150,6 +150,8 @@ async def test_dashboard_in_headless_chromium(site, tmp_path):
 
         assert await page.evaluate("location.pathname") == "/councils/C001/dashboard"
         assert await page.evaluate("document.querySelector('h1').textContent") == "Dashboard"
+        # GOV.UK Frontend's script loaded from the package and started its components
+        assert await page.evaluate("document.querySelector('.govuk-skip-link').hasAttribute('data-govuk-skip-link-init')")
         chart = await page.evaluate("""(() => {
             const svg = document.getElementById('chart-external-share');
             if (!svg) return null;

@@ -11,7 +11,7 @@ import asyncio
 import time
 from html import escape
 from contextlib import asynccontextmanager
-from pathlib import Path
+import logging
 
 from careruntime.health import postgres_check
 from careruntime.metrics import exposition
@@ -29,7 +29,9 @@ from .config import WebSettings
 from .layout import INLINE_SCRIPT_HASH, PageAssets, page
 from .state import DatabaseUnavailable, WebMetrics, WebState
 
-STATIC = Path(__file__).resolve().parent / "static"
+# Starts GOV.UK Frontend's components (skip link, service navigation, buttons, error summary). Kept here,
+# not as a file, so it ships in any install of the package.
+INIT_SCRIPT = 'import { initAll } from "./govuk-frontend.min.js";\ninitAll();\n'
 # Pages load only their own assets; the one inline script is allowed by its hash; nothing may frame them.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (f"default-src 'self'; script-src 'self' '{INLINE_SCRIPT_HASH}'; "
@@ -38,6 +40,7 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+log = logging.getLogger(__name__)
 _DESCRIPTION = """Audit reports of one council's personal budgets, from the reporting projections.
 
 Every request is scoped to one council: send `Authorization: Bearer <key>`; the key decides the council
@@ -145,6 +148,9 @@ def _mount_assets(app: FastAPI, state: WebState) -> None:
     """GOV.UK Frontend from the installed npm package: the council stylesheet, the script, its images."""
     frontend = state.frontend
     year = {"Cache-Control": "public, max-age=86400"}
+    if not frontend.installed:
+        log.warning("govuk-frontend is not installed at %s: pages will be unstyled (make node-deps, or set "
+                    "REPORTING_GOVUK_FRONTEND_DIR)", frontend.package_dir)
 
     @app.get("/assets/govuk-frontend.min.css", include_in_schema=False)
     async def stylesheet() -> Response:
@@ -160,8 +166,8 @@ def _mount_assets(app: FastAPI, state: WebState) -> None:
         return Response(frontend.script, media_type="text/javascript", headers=year)
 
     @app.get("/assets/init.mjs", include_in_schema=False)
-    async def init_script() -> FileResponse:
-        return FileResponse(STATIC / "init.mjs", media_type="text/javascript")
+    async def init_script() -> Response:
+        return Response(INIT_SCRIPT, media_type="text/javascript", headers=year)
 
     @app.get("/assets/images/{name}", include_in_schema=False)
     async def image(name: str) -> Response:
