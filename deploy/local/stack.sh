@@ -11,11 +11,13 @@
 # Environment (defaults): STACK_DIR (<repo>/.local/stack), KAFKA_PORT (9092),
 # KAFKA_CONTROLLER_PORT (9093), PG_PORT (55432), KAFKA_HEAP (512m).
 # Opt-in, off by default, to try the clients' TLS/SASL options (careruntime.kafka_security) against a
-# real broker; the PLAINTEXT listener stays. KAFKA_SASL_PORT adds a SASL_PLAINTEXT listener and
-# KAFKA_SASL_SSL_PORT a SASL_SSL one (a throwaway CA and server certificate for 127.0.0.1 are made in
-# $STACK_DIR/kafka/tls; clients trust tls/ca.crt). Both take mechanisms PLAIN, SCRAM-SHA-256 and
-# SCRAM-SHA-512 for the users of KAFKA_SASL_USERS ("name:password,name2:password2"); SCRAM users are
-# created when the storage is formatted, i.e. in a fresh STACK_DIR.
+# real broker; the PLAINTEXT listener stays. KAFKA_SASL_PORT adds a SASL_PLAINTEXT listener,
+# KAFKA_SASL_SSL_PORT a SASL_SSL one and KAFKA_SSL_PORT an SSL one that requires a client certificate
+# (mutual TLS). A throwaway CA, a server certificate for 127.0.0.1 and a client certificate are made in
+# $STACK_DIR/kafka/tls (clients trust tls/ca.crt and may present tls/client.crt + tls/client.key). The
+# SASL listeners take mechanisms PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 for the users of
+# KAFKA_SASL_USERS ("name:password,name2:password2"); SCRAM users are created when the storage is
+# formatted, i.e. in a fresh STACK_DIR.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,6 +28,7 @@ PG_PORT="${PG_PORT:-55432}"
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-}"
 KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-}"
 KAFKA_SASL_USERS="${KAFKA_SASL_USERS:-}"
 HOST=127.0.0.1
 PG_USER=careledger
@@ -106,11 +109,12 @@ storage_tool() {
     java -Xmx256m "${JAVA_OPTS[@]}" -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool "$@"
 }
 
-# ---- The opt-in SASL listeners (KAFKA_SASL_PORT, KAFKA_SASL_SSL_PORT).
+# ---- The opt-in secured listeners (KAFKA_SASL_PORT, KAFKA_SASL_SSL_PORT, KAFKA_SSL_PORT).
 KAFKA_TLS="$KAFKA_DIR/tls"
 SASL_MECHANISMS="PLAIN,SCRAM-SHA-256,SCRAM-SHA-512"
 
 sasl_wanted() { [[ -n "$KAFKA_SASL_PORT$KAFKA_SASL_SSL_PORT" ]]; }
+tls_wanted() { [[ -n "$KAFKA_SASL_SSL_PORT$KAFKA_SSL_PORT" ]]; }
 
 # name:password pairs of KAFKA_SASL_USERS, one per line, checked.
 sasl_users() {
@@ -124,10 +128,11 @@ sasl_users() {
     done
 }
 
-# A throwaway CA and a server certificate for $HOST, as a PEM keystore (PKCS#8 key + certificate).
+# A throwaway CA, a server certificate for $HOST as a PEM keystore (PKCS#8 key + certificate), and a
+# client certificate signed by the same CA.
 kafka_tls_once() {
-    [[ -f "$KAFKA_TLS/server.pem" ]] && return 0
-    command -v openssl >/dev/null || die "kafka: KAFKA_SASL_SSL_PORT needs openssl"
+    [[ -f "$KAFKA_TLS/client.crt" ]] && return 0
+    command -v openssl >/dev/null || die "kafka: a TLS listener needs openssl"
     mkdir -p "$KAFKA_TLS"
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=careledger local test CA" \
         -keyout "$KAFKA_TLS/ca.key" -out "$KAFKA_TLS/ca.crt" 2>/dev/null
@@ -137,7 +142,11 @@ kafka_tls_once() {
     openssl x509 -req -in "$KAFKA_TLS/server.csr" -CA "$KAFKA_TLS/ca.crt" -CAkey "$KAFKA_TLS/ca.key" \
         -CAcreateserial -days 3650 -extfile "$KAFKA_TLS/server.ext" -out "$KAFKA_TLS/server.crt" 2>/dev/null
     cat "$KAFKA_TLS/server.key" "$KAFKA_TLS/server.crt" > "$KAFKA_TLS/server.pem"
-    say "kafka: test CA for the SASL_SSL listener: $KAFKA_TLS/ca.crt"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=careledger-local-client" -keyout "$KAFKA_TLS/client.key" \
+        -out "$KAFKA_TLS/client.csr" 2>/dev/null
+    openssl x509 -req -in "$KAFKA_TLS/client.csr" -CA "$KAFKA_TLS/ca.crt" -CAkey "$KAFKA_TLS/ca.key" \
+        -CAcreateserial -days 3650 -out "$KAFKA_TLS/client.crt" 2>/dev/null
+    say "kafka: test CA of the TLS listeners: $KAFKA_TLS/ca.crt (client certificate: $KAFKA_TLS/client.crt)"
 }
 
 # Listener lines of the opt-in listeners: "listeners", "map" or "config".
@@ -147,12 +156,22 @@ sasl_props() {
         listeners)
             [[ -n "$KAFKA_SASL_PORT" ]] && printf ',SASL_PLAINTEXT://%s:%s' "$HOST" "$KAFKA_SASL_PORT"
             [[ -n "$KAFKA_SASL_SSL_PORT" ]] && printf ',SASL_SSL://%s:%s' "$HOST" "$KAFKA_SASL_SSL_PORT"
+            [[ -n "$KAFKA_SSL_PORT" ]] && printf ',SSL://%s:%s' "$HOST" "$KAFKA_SSL_PORT"
             ;;
         map)
             [[ -n "$KAFKA_SASL_PORT" ]] && printf ',SASL_PLAINTEXT:SASL_PLAINTEXT'
             [[ -n "$KAFKA_SASL_SSL_PORT" ]] && printf ',SASL_SSL:SASL_SSL'
+            [[ -n "$KAFKA_SSL_PORT" ]] && printf ',SSL:SSL'
             ;;
         config)
+            if [[ -n "$KAFKA_SSL_PORT" ]]; then
+                echo "listener.name.ssl.ssl.keystore.type=PEM"
+                echo "listener.name.ssl.ssl.keystore.location=$KAFKA_TLS/server.pem"
+                echo "listener.name.ssl.ssl.truststore.type=PEM"
+                echo "listener.name.ssl.ssl.truststore.location=$KAFKA_TLS/ca.crt"
+                echo "listener.name.ssl.ssl.client.auth=required"
+            fi
+            sasl_wanted || return 0
             while read -r pair; do jaas_plain+=" user_${pair%%:*}=\"${pair#*:}\""; done < <(sasl_users)
             jaas_scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
             echo "sasl.enabled.mechanisms=$SASL_MECHANISMS"
@@ -186,8 +205,8 @@ write_kafka_props() {
     # Static voters (not controller.quorum.bootstrap.servers + --standalone) keep the controller
     # endpoint out of the formatted metadata, so KAFKA_CONTROLLER_PORT may change between runs.
     local sasl_l="" sasl_m="" sasl_config=""
-    if sasl_wanted; then
-        [[ -n "$KAFKA_SASL_SSL_PORT" ]] && kafka_tls_once
+    if sasl_wanted || tls_wanted; then
+        if tls_wanted; then kafka_tls_once; fi
         sasl_l="$(sasl_props listeners)"; sasl_m="$(sasl_props map)"; sasl_config="$(sasl_props config)"
     fi
     cat > "$KAFKA_PROPS" <<EOF
