@@ -165,3 +165,23 @@ async def test_not_ready_while_postgres_is_unreachable(stack, tmp_path):
                 assert r.status == 503 and (await r.json())["failing"] == ["postgres"]
             async with http.get(SPEND.format(c="C001"), headers=bearer("C001", "finance")) as r:
                 assert r.status == 503 and r.headers["Retry-After"] == "5"
+
+
+async def test_dashboard_as_known_at_a_moment_shows_only_what_was_recorded_by_then(server):
+    http, _ = server
+    url = "/councils/C001/dashboard?as_of=2026-06-30&known_at=2026-04-30T23:59"
+    async with http.get(url, headers=bearer("C001", "auditor")) as r:
+        assert r.status == 200
+        page = await r.text()
+    assert "2026-04: 60.0%" in page and "2026-05: 90.0%" not in page
+    assert "known_at=2026-04-30T23%3A59%3A00%2B00%3A00" in page  # the report links keep the moment
+    async with http.get("/councils/C001/dashboard?known_at=yesterday", headers=bearer("C001", "auditor")) as r:
+        assert r.status == 400 and 'href="#known_at"' in await r.text()
+
+
+async def test_a_parameter_given_twice_is_refused_not_silently_overridden(server):
+    http, _ = server
+    url = "/councils/C001/reports/provider_type_spend?as_of=2026-04-30&as_of=2026-06-30"
+    async with http.get(url, headers=bearer("C001", "auditor")) as r:
+        assert r.status == 422
+        assert (await r.json())["detail"][0]["loc"] == ["query", "as_of"]

@@ -146,7 +146,8 @@ async def test_dashboard_in_headless_chromium(site, tmp_path):
         assert await serious_violations(page) == []
         await page.evaluate(f"document.getElementById('key').value = {orjson.dumps(KEYS[('C001', 'auditor')]).decode()}")
         await page.load(page.evaluate("document.querySelector('form button').click()"))
-        await page.load(page.evaluate("window.location.assign('/councils/C001/dashboard?as_of=2026-06-30')"))
+        await page.load(page.evaluate("document.getElementById('as_of').value = '2026-06-30'; "
+                                      "document.querySelector('form[method=get] button').click()"))
 
         assert await page.evaluate("location.pathname") == "/councils/C001/dashboard"
         assert await page.evaluate("document.querySelector('h1').textContent") == "Dashboard"

@@ -41,6 +41,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 log = logging.getLogger(__name__)
+LIST_PARAMETERS = frozenset({"params"})  # the only query parameter that may be repeated
 _DESCRIPTION = """Audit reports of one council's personal budgets, from the reporting projections.
 
 Every request is scoped to one council: send `Authorization: Bearer <key>`; the key decides the council
@@ -63,6 +64,17 @@ def _problem(request: Request, status: int, detail: str, headers: dict[str, str]
         return HTMLResponse(page("Sign in" if status == 401 else "Sorry", content, assets=PageAssets.served()),
                             status_code=status, headers=headers)
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _repeated_parameter(request: Request) -> Response | None:
+    """A 422 (FastAPI's own shape) when a one-value query parameter is given twice: otherwise the last one
+    would silently win, and a caller could believe the figures answer the first."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    twice = sorted({n for n in names if names.count(n) > 1} - LIST_PARAMETERS)
+    if not twice:
+        return None
+    return JSONResponse({"detail": [{"loc": ["query", n], "msg": "give this parameter once", "type": "value_error"}
+                                    for n in twice]}, status_code=422)
 
 
 def _route_name(request: Request) -> str:
@@ -107,7 +119,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @app.middleware("http")
     async def measure(request: Request, call_next):
         started = time.perf_counter()
-        response = await call_next(request)
+        response = _repeated_parameter(request) or await call_next(request)
         response.headers.update(SECURITY_HEADERS)
         if request.url.path.startswith("/councils/"):
             response.headers["Cache-Control"] = "no-store"  # a council's figures stay out of shared caches

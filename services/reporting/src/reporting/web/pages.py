@@ -7,6 +7,7 @@ every report in every format. Everything here is a GET except signing in and out
 from datetime import UTC, date, datetime
 from html import escape
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -15,6 +16,7 @@ from reporting.reports import ReportQuery
 
 from .access import COOKIE_NAME, MAX_KEY_LENGTH, Principal
 from .api_models import page_problems
+from .forms import error_summary, text_field
 from .html import render_report_section
 from .layout import NavItem, PageAssets, page
 from .runner import report_specs, run_reports
@@ -24,30 +26,14 @@ router = APIRouter(tags=["pages"])
 _HTML_OK = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "An HTML page."}}
 
 
-def _error_summary(message: str, field: str) -> str:
-    return ('<div class="govuk-error-summary" data-module="govuk-error-summary"><div role="alert">'
-            '<h2 class="govuk-error-summary__title">There is a problem</h2><div class="govuk-error-summary__body">'
-            f'<ul class="govuk-list govuk-error-summary__list"><li><a href="#{field}">{escape(message)}</a></li>'
-            "</ul></div></div></div>")
-
-
 def _sign_in_page(error: str | None = None) -> str:
-    group_error = " govuk-form-group--error" if error else ""
-    input_error = " govuk-input--error" if error else ""
-    message = (f'<p id="key-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:</span> '
-               f"{escape(error)}</p>") if error else ""
-    described = "key-hint key-error" if error else "key-hint"
-    content = (
-        (_error_summary(error, "key") if error else "")
-        + '<h1 class="govuk-heading-l">Sign in to the reports</h1>'
-        '<form method="post" action="/sign-in" novalidate>'
-        f'<div class="govuk-form-group{group_error}"><label class="govuk-label govuk-label--s" for="key">'
-        'Access key</label><div id="key-hint" class="govuk-hint">The key your council gave you. '
-        f'It decides which council\'s figures you see.</div>{message}'
-        f'<input class="govuk-input{input_error}" id="key" name="key" type="password" autocomplete="off" '
-        f'spellcheck="false" aria-describedby="{described}"></div>'
-        '<button type="submit" class="govuk-button" data-module="govuk-button">Sign in</button></form>')
-    return page("Sign in" if not error else "Error: Sign in", content, assets=PageAssets.served())
+    errors = {"key": error} if error else {}
+    content = (error_summary(errors) + '<h1 class="govuk-heading-l">Sign in to the reports</h1>'
+               '<form method="post" action="/sign-in" novalidate>'
+               + text_field("key", "Access key", "The key your council gave you. It decides which council's "
+                            "figures you see.", error=error, input_type="password")
+               + '<button type="submit" class="govuk-button" data-module="govuk-button">Sign in</button></form>')
+    return page("Error: Sign in" if error else "Sign in", content, assets=PageAssets.served())
 
 
 @router.get("/", include_in_schema=False)
@@ -83,34 +69,41 @@ async def sign_out() -> RedirectResponse:
     return response
 
 
-def _parse_date(text: str | None) -> tuple[date | None, str | None]:
-    if not text:
-        return datetime.now(UTC).date(), None
-    try:
-        return date.fromisoformat(text), None
-    except ValueError:
-        return None, "Enter the date as year-month-day, for example 2026-03-31"
+def parse_when(as_of: str | None, known_at: str | None) -> tuple[date, datetime | None, dict[str, str]]:
+    """The dashboard's as-at date (today when empty) and as-known-at time (UTC when no offset is given),
+    with a message per field that is not valid."""
+    errors, day, moment = {}, datetime.now(UTC).date(), None
+    if as_of:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            errors["as_of"] = "Enter the date as year-month-day, for example 2026-03-31"
+    if known_at:
+        try:
+            moment = datetime.fromisoformat(known_at)
+            moment = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+        except (ValueError, OverflowError):
+            errors["known_at"] = "Enter the time as year-month-day and hours:minutes, for example 2026-04-01T09:00"
+    return day, moment, errors
 
 
-def _date_form(council: str, text: str, error: str | None) -> str:
-    group_error = " govuk-form-group--error" if error else ""
-    message = (f'<p id="as_of-error" class="govuk-error-message"><span class="govuk-visually-hidden">Error:'
-               f"</span> {escape(error)}</p>") if error else ""
-    described = "as_of-hint as_of-error" if error else "as_of-hint"
+def _when_form(council: str, as_of: str, known_at: str, errors: dict[str, str]) -> str:
     return (f'<form method="get" action="/councils/{escape(council)}/dashboard" novalidate>'
-            f'<div class="govuk-form-group{group_error}"><label class="govuk-label govuk-label--s" for="as_of">'
-            'Figures as at</label><div id="as_of-hint" class="govuk-hint">Effective date, for example 2026-03-31.'
-            f' Leave empty for today.</div>{message}<input class="govuk-input govuk-input--width-10'
-            f'{" govuk-input--error" if error else ""}" id="as_of" name="as_of" type="text" '
-            f'value="{escape(text)}" autocomplete="off" spellcheck="false" aria-describedby="{described}"></div>'
-            '<button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">'
+            + text_field("as_of", "Figures as at", "Effective date, for example 2026-03-31. Leave empty for today.",
+                         as_of, errors.get("as_of"), width="10")
+            + text_field("known_at", "As known at (optional)", "Only what had been recorded by then, for example "
+                         "2026-04-01T09:00 (UTC unless you add an offset). Leave empty for everything recorded.",
+                         known_at, errors.get("known_at"), width="20")
+            + '<button type="submit" class="govuk-button govuk-button--secondary" data-module="govuk-button">'
             "Show figures</button></form>")
 
 
-def _report_links(council: str, as_of: date) -> str:
+def _report_links(council: str, query: ReportQuery) -> str:
+    when = urlencode({"as_of": query.as_of.isoformat(), **({"known_at": query.known_at.isoformat()}
+                                                           if query.known_at else {})})
     rows = []
     for spec in report_specs():
-        base = f"/councils/{escape(council)}/reports/{spec.name}?as_of={as_of.isoformat()}&amp;format="
+        base = f"/councils/{escape(council)}/reports/{spec.name}?{escape(when)}&amp;format="
         links = " ".join(f'<a class="govuk-link" href="{base}{fmt}">{fmt.upper()}'
                          f'<span class="govuk-visually-hidden"> of {escape(spec.title)}</span></a>'
                          for fmt in ("html", "csv", "xlsx", "json"))
@@ -128,31 +121,31 @@ def _report_links(council: str, as_of: date) -> str:
 @router.get("/councils/{council}/dashboard", response_class=HTMLResponse, summary="The council's dashboard",
             responses={**_HTML_OK, **page_problems(401, 403, 503),
                        400: {"content": {"text/html": {"schema": {"type": "string"}}},
-                             "description": "The date is not valid (the page says why)."}})
+                             "description": "A date or time is not valid (the page says why)."}})
 async def dashboard(council: Council,
                     as_of: Annotated[str | None, Query(max_length=10, description="Effective date",
                                                        json_schema_extra={"format": "date"})] = None,
+                    known_at: Annotated[str | None, Query(max_length=40, description="Recorded time",
+                                                          json_schema_extra={"format": "date-time"})] = None,
                     state: WebState = Depends(web_state), who: Principal = Depends(reader)) -> HTMLResponse:
-    day, error = _parse_date(as_of)
-    sections = ""
-    if day is not None:
+    day, moment, errors = parse_when(as_of, known_at)
+    body = ""
+    if not errors:
         available = {s.name for s in report_specs()}
         names = [n for n in state.settings.dashboard_reports if n in available]
         # The external-share target is per council (settings); the report judges against what it is given.
-        query = ReportQuery(council_id=council, as_of=day,
+        query = ReportQuery(council_id=council, as_of=day, known_at=moment,
                             params={"target": str(state.settings.target_for(council))})
         tables = await run_reports(state, names, query)
-        sections = "".join(render_report_section(t, target=state.settings.target_for(council)) for t in tables)
+        body = "".join(render_report_section(t, target=state.settings.target_for(council)) for t in tables)
+        body += _report_links(council, query)
     content = (
-        (_error_summary(error, "as_of") if error else "")
-        + f'<span class="govuk-caption-l">Council {escape(council)}</span>'
+        error_summary(errors) + f'<span class="govuk-caption-l">Council {escape(council)}</span>'
         '<h1 class="govuk-heading-xl">Dashboard</h1>'
         f'<p class="govuk-body">Read-only figures from the ledger. You are signed in as {escape(who.role)}.</p>'
-        + _date_form(council, as_of or "", error) + sections
-        + (_report_links(council, day) if day else "")
+        + _when_form(council, as_of or "", known_at or "", errors) + body
         + '<form method="post" action="/sign-out"><button type="submit" class="govuk-button govuk-button--secondary"'
         ' data-module="govuk-button">Sign out</button></form>')
     nav = [NavItem(f"/councils/{council}/dashboard", "Dashboard", current=True)]
-    title = "Dashboard" if not error else "Error: Dashboard"
-    return HTMLResponse(page(title, content, assets=PageAssets.served(), council=council, nav=nav),
-                        status_code=400 if error else 200)
+    return HTMLResponse(page("Error: Dashboard" if errors else "Dashboard", content, assets=PageAssets.served(),
+                             council=council, nav=nav), status_code=400 if errors else 200)

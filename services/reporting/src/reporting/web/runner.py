@@ -1,18 +1,15 @@
 """Running registered reports for the web: one read-only, repeatable-read transaction per request, and
 database trouble turned into "unavailable" (503) rather than an error page.
 
-Owns which reports exist for the web (the registry, loaded once) and how one is run over the pool.
+Owns which reports the web offers (every one in the registry) and how they are run over the pool.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 import asyncpg
 
-import reporting.reports as reports_package
 from reporting.reports import REGISTRY, ReportQuery, ReportSpec, ReportTable, run_report
 
 from .state import DatabaseUnavailable, WebState
@@ -29,15 +26,9 @@ class ReportParameterError(ValueError):
     """A report refused the parameters it was given (a bad date or number in `params`)."""
 
 
-def load_reports() -> dict[str, ReportSpec]:
-    """Import every module of reporting.reports (each registers its reports) and return the registry."""
-    for module in pkgutil.iter_modules(reports_package.__path__):
-        importlib.import_module(f"{reports_package.__name__}.{module.name}")
-    return REGISTRY
-
-
 def report_specs() -> list[ReportSpec]:
-    return sorted(load_reports().values(), key=lambda s: s.name)
+    """Every registered report (reporting.reports registers them all when imported), by name."""
+    return sorted(REGISTRY.values(), key=lambda s: s.name)
 
 
 async def in_snapshot(state: WebState, work: Callable[[asyncpg.Connection], Awaitable[T]],
