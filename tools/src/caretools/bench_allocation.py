@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import math
 import sys
 import time
@@ -266,10 +265,7 @@ def render(results: dict[str, PathResult], people: int) -> str:
 
 
 async def run(args) -> int:
-    started_stack = not localstack.stack_running()
-    if started_stack:
-        print("starting the local stack (Kafka 4.1 KRaft + PostgreSQL) ...", flush=True)
-        localstack.stack_up()
+    started_stack = localstack.ensure_stack()
     info = StackInfo.from_env(localstack.REPO)
     run_id = time.strftime("%H%M%S")
     deployments: list[Deployment] = []
@@ -304,15 +300,12 @@ async def run(args) -> int:
     finally:
         for dep in deployments:
             await dep.close()
-        if started_stack:
-            localstack.stack_down()
-            print("local stack stopped")
+        localstack.release_stack(started_stack)
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING)
+    localstack.quiet_logging()
     configure_logging("allocation-bench", "WARNING")
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--commands", type=int, default=100_000, help="budget commands of the batched path")
     parser.add_argument("--baseline-commands", type=int, default=2_000, help="commands of the naive path")

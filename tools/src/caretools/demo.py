@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -117,10 +116,7 @@ def start_services(run: DemoRun) -> None:
 
 
 async def run_demo(people: int, seed: int, timeout_s: float) -> int:
-    started_stack = not localstack.stack_running()
-    if started_stack:
-        print("starting the local stack (Kafka 4.1 KRaft + PostgreSQL) ...", flush=True)
-        localstack.stack_up()
+    started_stack = localstack.ensure_stack()
     info = StackInfo.from_env(localstack.REPO)
     run_id = time.strftime("%Y%m%d%H%M%S")
     out = localstack.REPO / "out"
@@ -153,14 +149,11 @@ async def run_demo(people: int, seed: int, timeout_s: float) -> int:
     finally:
         for proc in reversed(run.processes):
             proc.stop()
-        if started_stack:
-            localstack.stack_down()
-            print("local stack stopped")
+        localstack.release_stack(started_stack)
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # leader elections of fresh topics are noisy
+    localstack.quiet_logging()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2026)

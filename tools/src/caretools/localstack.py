@@ -38,6 +38,29 @@ def stack_down(env: dict | None = None) -> None:
     subprocess.run([str(STACK), "down"], env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def ensure_stack() -> bool:
+    """Start the local stack unless it runs; True when this call started it (the caller stops it then)."""
+    if stack_running():
+        return False
+    print("starting the local stack (Kafka 4.1 KRaft + PostgreSQL) ...", flush=True)
+    stack_up()
+    return True
+
+
+def release_stack(started: bool) -> None:
+    """Stop the local stack if `ensure_stack` started it."""
+    if started:
+        stack_down()
+        print("local stack stopped")
+
+
+def quiet_logging() -> None:
+    """Warnings only; aiokafka's leader-election chatter about fresh topics not even that."""
+    import logging
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+
+
 async def fresh_database(info: StackInfo, name: str, service: str = "ledger") -> str:
     """Drop and recreate database `name` with the migrations of `service` applied; its DSN."""
     admin = await asyncpg.connect(info.dsn("postgres"))
