@@ -103,16 +103,25 @@ async def all_reports(dsn: str, query: ReportQuery, skip: tuple[str, ...] = ()) 
         await conn.close()
 
 
+def settings_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The environment that makes `python -m reporting ...` use these settings."""
+    import json
+    return {**os.environ, "REPORTING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "REPORTING_DATABASE_URL": settings.database_url, "REPORTING_LEDGER_DATABASE_URL": settings.ledger_database_url,
+            "REPORTING_GROUP_ID": settings.group_id, "REPORTING_ENTRIES_TOPIC": settings.entries_topic,
+            "REPORTING_DOMAIN_TOPICS": json.dumps(settings.domain_topics), "REPORTING_LOG_LEVEL": "WARNING", **extra}
+
+
+def reporting_cli(settings: Settings, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reporting", *args], env=settings_env(settings),
+                          capture_output=True, timeout=timeout)
+
+
 class ReportingWorker:
     """`python -m reporting worker` as a child process with its own settings."""
 
     def __init__(self, settings: Settings, log_path: Path) -> None:
-        import json
-        self.env = {**os.environ, "REPORTING_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-                    "REPORTING_DATABASE_URL": settings.database_url, "REPORTING_GROUP_ID": settings.group_id,
-                    "REPORTING_ENTRIES_TOPIC": settings.entries_topic,
-                    "REPORTING_DOMAIN_TOPICS": json.dumps(settings.domain_topics),
-                    "REPORTING_HEALTH_PORT": str(free_port_pair()), "REPORTING_LOG_LEVEL": "WARNING"}
+        self.env = settings_env(settings, REPORTING_HEALTH_PORT=str(free_port_pair()))
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
