@@ -1,7 +1,9 @@
-"""python -m reporting.web {serve|keygen}: run the HTTP API and dashboard, or make an access key.
+"""python -m reporting.web {serve|keygen|openapi}: run the HTTP API and dashboard, make an access key, or
+print the OpenAPI document (the committed copy, web/openapi.json, is checked against it by a test).
 
     python -m reporting.web serve                      # REPORTING_DATABASE_URL, REPORTING_API_KEYS, ...
     python -m reporting.web keygen --council C1 --role auditor [--label "External audit 2026"]
+    python -m reporting.web openapi > services/reporting/src/reporting/web/openapi.json
 """
 from __future__ import annotations
 
@@ -18,7 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     keygen.add_argument("--council", required=True)
     keygen.add_argument("--role", choices=["finance", "auditor"], required=True)
     keygen.add_argument("--label", default="")
+    sub.add_parser("openapi", help="print the OpenAPI document of the API")
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        from .app import openapi_document
+        print(openapi_document(), end="")
+        return 0
     if args.command == "keygen":
         from .access import new_key
         key, digest = new_key()

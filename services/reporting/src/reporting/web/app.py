@@ -8,10 +8,11 @@ unknown report 404, database unavailable 503 with Retry-After), request metrics,
 from __future__ import annotations
 
 import asyncio
-import time
-from html import escape
-from contextlib import asynccontextmanager
+import json
 import logging
+import time
+from contextlib import asynccontextmanager
+from html import escape
 
 from careruntime.health import postgres_check
 from careruntime.metrics import exposition
@@ -189,3 +190,8 @@ def _mount_assets(app: FastAPI, state: WebState) -> None:
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:
         return await image("favicon.ico")
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as committed (web/openapi.json): stable key order, one trailing newline."""
+    return json.dumps(create_app(WebSettings(api_keys=[])).openapi(), indent=2, sort_keys=True) + "\n"
