@@ -163,5 +163,42 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
             assert await ledger.fetchval("SELECT sum(balance_pence) FROM accounts") == 0
         finally:
             await ledger.close()
+
+        # A second cycle: a DP surplus recovered by offset, a credit note on a paid invoice clawed back.
+        await send(stack.bootstrap, dep.names[COMMANDS], [
+            command("payments.ReportDirectPaymentBalance", "c-bal-ok", recovery_id="R-0", budget_id="PB-1",
+                    balance_pence=150_000, liabilities_pence=0, effective_date=date(2026, 5, 20)),
+            command("payments.ReportDirectPaymentBalance", "c-bal", recovery_id="R-1", budget_id="PB-1",
+                    balance_pence=300_000, liabilities_pence=100_000, effective_date=date(2026, 5, 20)),
+            command("invoices.ReceiveCreditNote", "c-cn", credit_note_id="CN-1", provider_id="PR-1", invoice_id="I-1",
+                    lines=[line(units=2)], effective_date=date(2026, 5, 20)),
+            invoice("c-i7", "I-7", "INV-0007", [line(start=date(2026, 4, 20), end=date(2026, 4, 26))]),
+            command("invoices.ApproveInvoice", "c-a7", invoice_id="I-7", provider_id="PR-1", approved_by="finance.a",
+                    effective_date=date(2026, 5, 21)),
+            command("payments.CreatePaymentRun", "c-run2", run_id="RUN-2", created_by="alice", due_on=date(2026, 6, 1),
+                    effective_date=date(2026, 6, 1))])
+        await dep.payments_settled()
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        second = {e.causationid: e for e in events if e.causationid in ("c-bal-ok", "c-bal", "c-run2")}
+        assert second["c-bal-ok"].data["reason_code"] == "NO_SURPLUS"  # 150,000 is within 8 weeks of 22,500
+        assert second["c-bal"].data["amount_pence"] == 200_000 - 8 * 22_500  # S-1 pays 90,000 per 4 weeks
+        run2 = {e.data["payment_id"]: e.data["amount_pence"] for e in by_type(events, "PaymentInstructed")
+                if e.data["run_id"] == "RUN-2"}
+        assert run2 == {"S-1-P002": 90_000 - 20_000, "S-2-P003": 80_000, "S-2-P004": 80_000,
+                        "INVPAY-I-7": 14 * 2_450 - 2 * 2_450}
+        recovered = [e.data for e in by_type(events, "SurplusRecovered")]
+        assert recovered == [{**recovered[0], "recovery_id": "R-1", "amount_pence": 20_000,
+                              "offset_payment_id": "S-1-P002"}]
+        await dep.ledger_settled()
+        ledger = await asyncpg.connect(dep.ledger_dsn)
+        try:
+            refused = await ledger.fetch("SELECT event_type, reason_code, detail FROM processed_events "
+                                         "WHERE outcome = 'rejected'")
+            assert refused == [], refused
+            balances = dict(await ledger.fetch("SELECT kind, sum(balance_pence) FROM accounts GROUP BY kind"))
+            assert abs(balances["pending"]) == sum(run2.values())  # reserved, waiting for the bank
+            assert balances["recoverable"] == 0 and await ledger.fetchval("SELECT sum(balance_pence) FROM accounts") == 0
+        finally:
+            await ledger.close()
     finally:
         await dep.stop()

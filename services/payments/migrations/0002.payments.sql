@@ -79,7 +79,6 @@ CREATE TABLE payments (
 );
 CREATE INDEX payments_due ON payments (council_id, due_date) WHERE status = 'due';
 CREATE INDEX payments_run ON payments (council_id, run_id);
-CREATE INDEX payments_budget ON payments (council_id, budget_id);
 
 CREATE TABLE invoices (
     council_id     text   NOT NULL,

@@ -17,7 +17,7 @@ _BUDGET_COLS = ("budget_id, person_ref, start_date, end_date, ended_on, died_on,
 _SCHEDULE_COLS = ("schedule_id, budget_id, amount_pence, frequency_weeks, first_due_date, end_date, "
                   "contribution_mode, status, next_period")
 PAYMENT_COLUMNS = ("council_id", "payment_id", "kind", "budget_id", "provider_id", "invoice_id", "schedule_id",
-                   "period", "due_pence", "due_date", "status", "end_to_end_id")
+                   "period", "due_pence", "due_date", "end_to_end_id", "status", "paid_pence", "run_id", "status_reason")
 
 
 def budget_of(row: asyncpg.Record) -> BudgetView:
@@ -65,12 +65,16 @@ async def save_policy(conn: asyncpg.Connection, council: str, policy_: PaymentsP
         council, orjson.dumps(policy_.to_mapping()).decode())
 
 
-async def add_payments(conn: asyncpg.Connection, council: str, rows: list[tuple]) -> None:
+async def add_payments(conn: asyncpg.Connection, council: str, rows: list[tuple],
+                       final: dict[str, tuple] | None = None) -> None:
     """COPY new payments: rows of (payment_id, kind, budget_id, provider_id, invoice_id, schedule_id,
-    period, due_pence, due_date); status 'due', end-to-end id derived."""
+    period, due_pence, due_date), status 'due' unless `final` gives (status, paid_pence, run_id,
+    status_reason) for the payment id; the end-to-end id is derived."""
     if rows:
+        final = final or {}
+        due = ("due", None, None, None)
         await conn.copy_records_to_table("payments", columns=PAYMENT_COLUMNS, records=[
-            (council, *r, "due", end_to_end_id(council, r[0])) for r in rows])
+            (council, *r, end_to_end_id(council, r[0]), *final.get(r[0], due)) for r in rows])
 
 
 async def set_payment_status(conn: asyncpg.Connection, council: str, ids: list[str], status: str,

@@ -49,19 +49,24 @@ def first_period_on_or_after(schedule: Schedule, day: date) -> int:
 def falling_due(schedule: Schedule, budget: BudgetView, up_to: date) -> tuple[list[DuePayment], int]:
     """The periods from `schedule.next_period` whose due date is on or before `up_to`, and the next
     period after them. A suspended schedule makes nothing due (resume() skips what it missed); a
-    period that pays nothing (fully netted) is passed over but counted, so it is never revisited."""
+    period that pays nothing (fully netted) is passed over but counted, so it is never revisited.
+    (The loop is `payable` unrolled: a payment run calls this for every schedule of a council.)"""
     if schedule.status != "active":
         return [], schedule.next_period
     due: list[DuePayment] = []
     period = schedule.next_period
     amount = period_amount(schedule, budget)
-    while True:
-        day = due_date(schedule, period)
-        if day > up_to or not payable(schedule, budget, period):
-            return due, period
+    ends = min(d for d in (schedule.end_date, budget.end_date, budget.ended_on) if d is not None)
+    died = budget.died_on
+    step = timedelta(weeks=schedule.frequency_weeks)
+    day = schedule.first_due_date + step * period
+    last_day_of_period = step - timedelta(days=1)
+    while day <= up_to and day + last_day_of_period <= ends and (died is None or day <= died):
         if amount > 0:
             due.append(DuePayment(schedule.schedule_id, schedule.budget_id, period, day, amount))
         period += 1
+        day += step
+    return due, period
 
 
 def is_finished(schedule: Schedule, budget: BudgetView) -> bool:

@@ -14,7 +14,7 @@ from ..adapters import repository as repo
 from ..domain import reasons
 from ..domain.runs import Candidate, check_approval, plan_run
 from .context import Ctx, Refused
-from .timer import make_due
+from .timer import advance, collect_due
 
 
 async def _candidates(ctx: Ctx, due_on) -> list[Candidate]:
@@ -39,24 +39,36 @@ async def create_payment_run(ctx: Ctx, c: cmd.CreatePaymentRun) -> None:
     conn, council = ctx.conn, ctx.council
     if await conn.fetchval("SELECT 1 FROM runs WHERE council_id = $1 AND run_id = $2", council, c.run_id):
         raise Refused(reasons.RUN_EXISTS, f"run {c.run_id} already exists")
-    await make_due(conn, council, c.due_on)  # the timer may be behind: never miss a period
+    # The timer may be behind: periods due by the run's date are made due here, and go straight into
+    # the run (one write per payment, not an insert then an update).
+    fresh = await collect_due(conn, council, c.due_on)
+    await advance(conn, council, fresh)
     candidates = await _candidates(ctx, c.due_on)
+    new_ids = {row[0] for row in fresh.payments}
+    candidates += [Candidate(pid, kind, amount, due, budget_id=budget_id)
+                   for pid, kind, budget_id, _, _, _, _, amount, due in fresh.payments]
     budget_ids = sorted({x.budget_id for x in candidates if x.budget_id})
     credits = {r["provider_id"]: r["credit_pence"] for r in await conn.fetch(
         "SELECT provider_id, credit_pence FROM provider_credits WHERE council_id = $1 AND credit_pence > 0 FOR UPDATE",
         council)}
-    plan = plan_run(candidates, await repo.budgets(conn, council, budget_ids), await _recoveries(ctx, budget_ids),
-                    credits)
+    budgets = {**await repo.budgets(conn, council, [b for b in budget_ids if b not in fresh.budgets]), **fresh.budgets}
+    plan = plan_run(candidates, budgets, await _recoveries(ctx, budget_ids), credits)
     if not plan.payments:
         raise Refused(reasons.RUN_EMPTY, f"nothing due on or before {c.due_on}")
+    final = {p.candidate.payment_id: ("instructed", p.amount_pence, c.run_id, None) for p in plan.payments}
+    final.update({pid: ("cancelled", None, None, code) for pid, code, _ in plan.cancelled})
+    final.update({pid: ("offset", None, None, "RECOVERED") for pid in plan.offset_in_full})
+    await repo.add_payments(conn, council, fresh.payments, final)
+    old = [p for p in plan.payments if p.candidate.payment_id not in new_ids]
     await conn.execute(
         """UPDATE payments p SET status = 'instructed', paid_pence = u.paid, run_id = $2
            FROM unnest($3::text[], $4::bigint[]) AS u(payment_id, paid)
            WHERE p.council_id = $1 AND p.payment_id = u.payment_id""",
-        council, c.run_id, [p.candidate.payment_id for p in plan.payments], [p.amount_pence for p in plan.payments])
-    await repo.set_payment_status(conn, council, [x[0] for x in plan.cancelled], "cancelled",
-                                  [x[1] for x in plan.cancelled])
-    await repo.set_payment_status(conn, council, plan.offset_in_full, "offset", ["RECOVERED"] * len(plan.offset_in_full))
+        council, c.run_id, [p.candidate.payment_id for p in old], [p.amount_pence for p in old])
+    cancelled = [x for x in plan.cancelled if x[0] not in new_ids]
+    await repo.set_payment_status(conn, council, [x[0] for x in cancelled], "cancelled", [x[1] for x in cancelled])
+    offset = [pid for pid in plan.offset_in_full if pid not in new_ids]
+    await repo.set_payment_status(conn, council, offset, "offset", ["RECOVERED"] * len(offset))
     for recovery_id, budget_id, amount in plan.recovered:
         await conn.execute("UPDATE recoveries SET outstanding_pence = outstanding_pence - $3 "
                            "WHERE council_id = $1 AND recovery_id = $2", council, recovery_id, amount)

@@ -12,19 +12,31 @@ as that transaction left them.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import asyncpg
 import structlog
 
 from ..adapters import repository as repo
+from ..domain.model import BudgetView, Schedule
 from ..domain.schedules import falling_due, is_finished
 
 log = structlog.get_logger("payments.timer")
 
 
-async def make_due(conn: asyncpg.Connection, council: str, up_to: date) -> int:
-    """Make due every period up to `up_to` of the council's active schedules; returns how many."""
+@dataclass
+class FallingDue:
+    """Periods that fall due, and where each schedule stands after them (not written yet)."""
+
+    payments: list[tuple] = field(default_factory=list)  # repository.add_payments rows
+    moved: list[tuple[str, int]] = field(default_factory=list)  # (schedule id, next period)
+    finished: list[str] = field(default_factory=list)
+    budgets: dict[str, BudgetView] = field(default_factory=dict)  # as read with the schedules
+
+
+async def collect_due(conn: asyncpg.Connection, council: str, up_to: date) -> FallingDue:
+    """Lock the council's active schedules with a period due by `up_to` and work out those periods."""
     rows = await conn.fetch(
         """SELECT s.schedule_id, s.budget_id, s.amount_pence, s.frequency_weeks, s.first_due_date, s.end_date,
                   s.contribution_mode, s.status, s.next_period,
@@ -34,28 +46,39 @@ async def make_due(conn: asyncpg.Connection, council: str, up_to: date) -> int:
            WHERE s.council_id = $1 AND s.status = 'active'
              AND s.first_due_date + (s.next_period * s.frequency_weeks * 7) <= $2
            ORDER BY s.schedule_id FOR UPDATE OF s""", council, up_to)
-    payments, moved, finished = [], [], []
+    out = FallingDue()
     for r in rows:
-        schedule = repo.schedule_of({k: r[k] for k in ("schedule_id", "budget_id", "amount_pence", "frequency_weeks",
-                                                        "first_due_date", "end_date", "contribution_mode", "status",
-                                                        "next_period")})
-        budget = repo.BudgetView(r["budget_id"], r["person_ref"], r["start_date"], r["b_end"], r["ended_on"],
-                                 r["died_on"], r["contribution_weekly_pence"], r["b_mode"], r["dp_account_ref"])
+        schedule = Schedule(r["schedule_id"], r["budget_id"], r["amount_pence"], r["frequency_weeks"],
+                            r["first_due_date"], r["end_date"], r["contribution_mode"], r["status"], r["next_period"])
+        budget = BudgetView(r["budget_id"], r["person_ref"], r["start_date"], r["b_end"], r["ended_on"], r["died_on"],
+                            r["contribution_weekly_pence"], r["b_mode"], r["dp_account_ref"])
+        out.budgets[budget.budget_id] = budget
         due, schedule.next_period = falling_due(schedule, budget, up_to)
-        payments += [(d.payment_id, "direct_payment", d.budget_id, None, None, d.schedule_id, d.period,
-                      d.amount_pence, d.due_date) for d in due]
-        moved.append((schedule.schedule_id, schedule.next_period))
+        out.payments += [(d.payment_id, "direct_payment", d.budget_id, None, None, d.schedule_id, d.period,
+                          d.amount_pence, d.due_date) for d in due]
+        out.moved.append((schedule.schedule_id, schedule.next_period))
         if is_finished(schedule, budget):
-            finished.append(schedule.schedule_id)
-    await repo.add_payments(conn, council, payments)
-    if moved:
+            out.finished.append(schedule.schedule_id)
+    return out
+
+
+async def advance(conn: asyncpg.Connection, council: str, due: FallingDue) -> None:
+    """Store each schedule's next period (and 'finished'), in the caller's transaction."""
+    if due.moved:
         await conn.execute(
             """UPDATE schedules s SET next_period = u.next_period,
                       status = CASE WHEN u.schedule_id = ANY($4::text[]) THEN 'finished' ELSE s.status END
                FROM unnest($2::text[], $3::int[]) AS u(schedule_id, next_period)
                WHERE s.council_id = $1 AND s.schedule_id = u.schedule_id""",
-            council, [m[0] for m in moved], [m[1] for m in moved], finished)
-    return len(payments)
+            council, [m[0] for m in due.moved], [m[1] for m in due.moved], due.finished)
+
+
+async def make_due(conn: asyncpg.Connection, council: str, up_to: date) -> int:
+    """Make due every period up to `up_to` of the council's active schedules; returns how many."""
+    due = await collect_due(conn, council, up_to)
+    await repo.add_payments(conn, council, due.payments)
+    await advance(conn, council, due)
+    return len(due.payments)
 
 
 async def tick(pool: asyncpg.Pool, business_day: date) -> dict[str, int]:
