@@ -53,6 +53,12 @@ def test_the_password_may_come_from_a_file(tmp_path):
     assert "from-a-secret" not in repr(security)
 
 
+def test_a_password_keeps_its_spaces_but_not_a_trailing_newline():
+    security = KafkaSecurity.from_env(env(security_protocol="SASL_SSL", sasl_mechanism="PLAIN",
+                                          sasl_username=" ledger ", sasl_password=" pass word \n"))
+    assert (security.sasl_username, security.sasl_password) == ("ledger", " pass word ")
+
+
 def test_ssl_builds_a_verifying_context_from_the_ca_and_client_certificate(tls_files):
     options = client_options(env(security_protocol="SSL", ssl_cafile=str(tls_files / "ca.crt"),
                                  ssl_certfile=str(tls_files / "client.crt"),

@@ -39,6 +39,7 @@ SETTINGS = (
 VARIABLES = tuple(PREFIX + name for name in SETTINGS)
 _SASL_ONLY = ("SASL_MECHANISM", "SASL_USERNAME", "SASL_PASSWORD", "SASL_PASSWORD_FILE")
 _TLS_ONLY = ("SSL_CAFILE", "SSL_CERTFILE", "SSL_KEYFILE", "SSL_KEY_PASSWORD", "SSL_KEY_PASSWORD_FILE")
+_SECRETS = ("SASL_PASSWORD", "SSL_KEY_PASSWORD")
 
 
 class KafkaSecurityError(ValueError):
@@ -75,7 +76,9 @@ class KafkaSecurity:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> KafkaSecurity:
         """Read and check the CARELEDGER_KAFKA_* variables (password files are read here)."""
         env = os.environ if environ is None else environ
-        raw = {name: env.get(PREFIX + name, "").strip() for name in SETTINGS}
+        # Secrets keep their spaces; a trailing newline (a Secret made with --from-file) is dropped.
+        raw = {name: env.get(PREFIX + name, "").rstrip("\r\n") if name in _SECRETS else
+               env.get(PREFIX + name, "").strip() for name in SETTINGS}
         protocol = (raw["SECURITY_PROTOCOL"] or "PLAINTEXT").upper()
         if protocol not in PROTOCOLS:
             raise KafkaSecurityError(f"{PREFIX}SECURITY_PROTOCOL={raw['SECURITY_PROTOCOL']!r}: "
