@@ -57,6 +57,7 @@ demo: stack-deps
 bench: stack-deps
 	$(PY) -m caretools.bench
 	$(PY) -m caretools.bench_allocation
+	$(PY) -m caretools.bench_reporting
 
 clean:
 	deploy/local/stack.sh down || true
