@@ -56,6 +56,9 @@ def test_the_external_share_chart_is_drawn_against_the_target_the_report_used():
     assert [(b.label, b.value) for b in external.bars] == [("2026-04", 0.6), ("2026-05", 0.9)]
     assert external.target == (0.75, "Target 75%")
     assert "1 of 2 periods meet it" in external.description
+    # weighted by each period's spend: (0.6 * 1000.00 + 0.9 * 1000.00) / 2000.00
+    assert external.headline == ("From 2026-04 to 2026-05, 75.0% of spend went to external providers: "
+                                 "meeting the target of 75%.")
     assert [(b.label, b.value) for b in by_type.bars] == [("private", 150000.0), ("in_house", 50000.0)]
     assert by_type.target is None and by_type.ticks[-1][0] >= 150000
 
@@ -98,6 +101,8 @@ def test_report_page_is_a_whole_accessible_document():
     assert '<th scope="row" class="govuk-table__header">2026-04</th>' in html
     assert 'role="region"' in html and 'tabindex="0"' in html  # wide tables scroll by keyboard
     assert "as known now" in html and "£600.00" in html
+    assert '<p class="govuk-body-l">From 2026-04 to 2026-05, 75.0% of spend went to external providers: below the' \
+           ' target of 80%.</p>' in html
     assert 'href="/assets/govuk-frontend.min.css"' in html
 
 

@@ -37,6 +37,7 @@ class BarChart:
     bars: tuple[Bar, ...]
     ticks: tuple[tuple[float, str], ...]
     target: tuple[float, str] | None = None
+    headline: str = ""  # the one sentence a reader should take away, shown above the chart
 
 
 def _short(label: str, limit: int = 30) -> str:
@@ -113,12 +114,19 @@ def provision_charts(table: ReportTable, target: float) -> list[BarChart] | None
         bars = tuple(Bar(str(r[at["period"]]), float(r[at["external_share"]]),
                          percent(float(r[at["external_share"]]))) for r in totals)
         met = sum(1 for b in bars if b.value >= target)
+        spend = sum(int(r[at["spend_pence"]]) for r in totals)
+        overall = sum(float(r[at["external_share"]]) * int(r[at["spend_pence"]]) for r in totals) / spend \
+            if spend else None
+        span = bars[0].label if len(bars) == 1 else f"{bars[0].label} to {bars[-1].label}"
+        headline = "" if overall is None else (
+            f"From {span}, {percent(overall)} of spend went to external providers: "
+            f"{'meeting' if overall >= target else 'below'} the target of {percent(target, 0)}.")
         charts.append(BarChart(
             chart_id="chart-external-share", title="External-provision share by period",
             description=(f"Bar chart of the share of spend that went to external providers in each of "
                          f"{len(bars)} periods, against a target of {percent(target, 0)}; {met} of {len(bars)} "
                          f"periods meet it. " + "; ".join(f"{b.label}: {b.text}" for b in bars) + "."),
-            bars=bars, ticks=_ratio_ticks(), target=(target, f"Target {percent(target, 0)}")))
+            bars=bars, ticks=_ratio_ticks(), target=(target, f"Target {percent(target, 0)}"), headline=headline))
     by_type: dict[str, int] = {}
     for r in table.rows:
         if r[at["provider_type"]] != "ALL" and r[at["spend_pence"]] is not None:

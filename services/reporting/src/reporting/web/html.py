@@ -67,6 +67,8 @@ def render_report_section(table: ReportTable, *, heading_level: int = 2,
              f'<p class="govuk-body">{escape(_as_at(table))}</p>']
     parts += [f'<div class="govuk-inset-text">{escape(note)}</div>' for note in table.notes]
     for chart in charts_for(table, target):
+        if chart.headline:
+            parts.append(f'<p class="govuk-body-l">{escape(chart.headline)}</p>')
         parts.append(f'<figure class="govuk-!-margin-0 govuk-!-margin-bottom-6">{render_svg(chart)}'
                      f'<figcaption class="govuk-body-s">{escape(chart.title)}. '
                      f'The figures are also in the table below.</figcaption></figure>')
