@@ -137,7 +137,6 @@ class BatchConsumer:
         self._stop = asyncio.Event()
         self._held: dict[TopicPartition, Part] = {}  # decoded, not committed: the next batch starts with them
         self._full: set[TopicPartition] = set()  # paused because max_records of it are held
-        self._progressed = True  # the last batch committed something: do not wait to offer what is held
         self._inflight: asyncio.Task[str] | None = None  # the batch transaction being written, pipelined
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -246,10 +245,11 @@ class BatchConsumer:
     async def _tick(self) -> None:
         await self._housekeeping()
         generation = self._generation
-        # Held records ready to go: take what Kafka has now, without waiting, unless the last batch
-        # committed nothing (then they wait for news, like a re-fetch would).
-        wait_ms = 0 if self._progressed and self._ready_held() else self.settings.fetch_timeout_ms
-        fetched = await self.consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.max_records)
+        # What is held waits for news (a partner partition's records) as a re-fetch of it would: a batch
+        # of nothing but held records, offered at once, would mostly be held again.
+        fetched = await self.consumer.getmany(
+            timeout_ms=self.settings.fetch_timeout_ms, max_records=self.settings.max_records
+        )
         async with self._lock:
             if generation != self._generation:
                 # A rebalance happened during the fetch. These records may have been fetched before or
@@ -265,9 +265,6 @@ class BatchConsumer:
         if status == "failed":
             backoff = self.settings.retry_backoff_s * 2 ** (self._failures - 1)
             await self._sleep(min(backoff, self.settings.retry_backoff_max_s))
-
-    def _ready_held(self) -> bool:
-        return any(tp not in self._deferred for tp in self._held)
 
     async def _compose(self, fetched: Mapping[TopicPartition, list[Any]]) -> dict[TopicPartition, Part]:
         """The next batch: per partition, what is held from earlier batches, then what was just fetched
@@ -420,9 +417,7 @@ class BatchConsumer:
     def _hold(self, parts: dict[TopicPartition, Part], next_offsets: Mapping[TopicPartition, int]) -> None:
         """Keep each partition's records from its next offset on for the next batch (see held.py)."""
         now = time.monotonic()
-        progressed = False
         for tp, part in parts.items():
-            progressed = progressed or next_offsets[tp] > part.records[0].offset
             rest = part.from_offset(next_offsets[tp])
             if rest is None:
                 self._held.pop(tp, None)
@@ -440,7 +435,6 @@ class BatchConsumer:
             elif tp in self._full:
                 self._full.discard(tp)
                 self._resume([tp])
-        self._progressed = progressed
 
     def _resume(self, tps: Iterable[TopicPartition]) -> None:
         """Resume fetching what no other reason keeps paused."""
