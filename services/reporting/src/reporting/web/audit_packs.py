@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import weakref
 from pathlib import Path
 
 _PACK_ID = re.compile(r"^[A-Za-z0-9-]{1,120}$")
-_locks: dict[str, asyncio.Lock] = {}
+# A lock lives only while a request holds it, so the map does not grow with every pack ever asked for.
+_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def council_folder(root: Path, council_id: str) -> Path:
@@ -23,7 +25,10 @@ def council_folder(root: Path, council_id: str) -> Path:
 
 
 def pack_lock(folder: Path) -> asyncio.Lock:
-    return _locks.setdefault(str(folder), asyncio.Lock())
+    lock = _locks.get(str(folder))
+    if lock is None:
+        lock = _locks[str(folder)] = asyncio.Lock()
+    return lock
 
 
 def pack_file(root: Path, council_id: str, pack_id: str, kind: str) -> Path | None:
