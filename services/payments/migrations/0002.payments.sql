@@ -12,6 +12,7 @@ CREATE TABLE budgets (
     contribution_weekly_pence bigint NOT NULL DEFAULT 0 CHECK (contribution_weekly_pence >= 0),
     contribution_mode         text,
     dp_account_ref            text,   -- the DP route's holder (vault token of the payee's account)
+    dp_route_pence            bigint, -- yearly amount allocated to the direct-payment route, if any
     PRIMARY KEY (council_id, budget_id)
 );
 

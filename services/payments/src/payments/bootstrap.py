@@ -35,7 +35,9 @@ def bank_settings(settings: Settings) -> BankSettings:
                             account_number=settings.originator_account_number,
                             service_user_number=settings.originator_service_user_number,
                             iban=settings.originator_iban, bic=settings.originator_bic)
-    return BankSettings(out_dir=settings.out_dir, originator=originator, directory_path=settings.bank_directory)
+    bank = BankSettings(out_dir=settings.out_dir, originator=originator, directory_path=settings.bank_directory)
+    bank.warm()
+    return bank
 
 
 def business_clock(settings: Settings):

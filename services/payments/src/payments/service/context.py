@@ -11,7 +11,7 @@ from careschemas.envelope import Envelope
 
 from ..adapters.wire import Emitter
 from ..domain.policy import PaymentsPolicy
-from ..formats import BankDirectory, Originator
+from ..formats import BankDirectory, Originator, PaymentFileError
 
 
 class Refused(Exception):
@@ -20,20 +20,31 @@ class Refused(Exception):
         self.code, self.detail = code, detail
 
 
-@dataclass(frozen=True)
 class BankSettings:
-    """Where bank files go, who pays, and where the council's bank directory (account tokens to
-    accounts, CSV) is. The directory is read when a file is written, so a changed CSV needs no restart;
-    a missing or malformed one refuses the file (coded), it does not stop the worker."""
+    """Where bank files go, who pays, and the council's bank directory (account tokens to accounts, a
+    CSV). The directory is parsed once and again only when the file changes (its mtime and size), so a
+    changed CSV needs no restart; a missing or malformed one refuses the file (coded) when a file is
+    written, it does not stop the worker."""
 
-    out_dir: Path
-    originator: Originator
-    directory_path: Path | None
+    def __init__(self, out_dir: Path, originator: Originator, directory_path: Path | None) -> None:
+        self.out_dir, self.originator, self.directory_path = out_dir, originator, directory_path
+        self._cached: tuple[tuple[int, int], BankDirectory] | None = None
 
     def directory(self) -> BankDirectory:
         if self.directory_path is None:
             return BankDirectory({})
-        return BankDirectory.from_csv_file(self.directory_path)
+        stat = self.directory_path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if self._cached is None or self._cached[0] != stamp:
+            self._cached = (stamp, BankDirectory.from_csv_file(self.directory_path))
+        return self._cached[1]
+
+    def warm(self) -> None:
+        """Parse the directory now (at start-up), if there is a readable one."""
+        try:
+            self.directory()
+        except (OSError, PaymentFileError):
+            pass  # refused, with its code, when a file is written
 
 
 @dataclass

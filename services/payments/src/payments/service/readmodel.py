@@ -39,9 +39,9 @@ async def _contribution(conn, council: str, e: ev.ContributionAssessed) -> None:
 
 
 async def _route(conn, council: str, e: ev.DeliveryRouteAllocated) -> None:
-    if e.route.value == "direct_payment" and e.holder_ref:
-        await conn.execute("UPDATE budgets SET dp_account_ref = $3 WHERE council_id = $1 AND budget_id = $2",
-                           council, e.budget_id, e.holder_ref)
+    if e.route.value == "direct_payment":
+        await conn.execute("UPDATE budgets SET dp_route_pence = $3, dp_account_ref = coalesce($4, dp_account_ref) "
+                           "WHERE council_id = $1 AND budget_id = $2", council, e.budget_id, e.amount_pence, e.holder_ref)
 
 
 async def _provider(conn, council: str, e: ev.ProviderRegistered) -> None:
