@@ -159,6 +159,21 @@ async def module_deployment(stack: StackInfo, log_dir: Path, partitions: int = 3
             await drop_database(stack, name)
 
 
+@contextlib.asynccontextmanager
+async def database_copy(stack: StackInfo, template: str, prefix: str):
+    """A fresh copy of database `template` (CREATE DATABASE ... TEMPLATE) for one test; yields its DSN."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(stack.dsn("postgres"))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    try:
+        yield stack.dsn(name)
+    finally:
+        await drop_database(stack, name)
+
+
 async def drop_database(stack: StackInfo, name: str) -> None:
     admin = await asyncpg.connect(stack.dsn("postgres"), timeout=10)
     try:

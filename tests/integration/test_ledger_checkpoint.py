@@ -8,7 +8,6 @@ batch; each test works on its own copy of that database.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 import pytest
@@ -17,7 +16,7 @@ from ledger.bootstrap import build_worker
 from ledger.config import Settings
 from ledger.service.verify import verify
 
-from .ledger_harness import ALLOCATION, ENTRIES, PAYMENTS, connect, drop_database, module_deployment, produce
+from .ledger_harness import ALLOCATION, ENTRIES, PAYMENTS, connect, database_copy, module_deployment, produce
 
 pytestmark = [pytest.mark.integration]
 
@@ -46,16 +45,10 @@ async def checkpointed_db(stack, tmp_path_factory):
 
 @pytest.fixture
 async def conn(stack, checkpointed_db):
-    name = f"t_ledger_cp_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.dsn("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{checkpointed_db}"')
-    finally:
-        await admin.close()
-    connection = await connect(stack.dsn(name))
-    yield connection
-    await connection.close()
-    await drop_database(stack, name)
+    async with database_copy(stack, checkpointed_db, "t_ledger_cp") as dsn:
+        connection = await connect(dsn)
+        yield connection
+        await connection.close()
 
 
 async def behind_the_triggers(conn, tables: list[str], *statements: tuple) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import uuid
 from datetime import date
 
 import asyncpg
@@ -24,7 +23,7 @@ from .ledger_harness import (
     ENTRIES,
     PAYMENTS,
     connect,
-    drop_database,
+    database_copy,
     journal,
     module_deployment,
     processed,
@@ -66,14 +65,8 @@ async def template_db(stack, tmp_path_factory):
 
 @pytest.fixture
 async def dsn(stack, template_db):
-    name = f"t_ledger_tamper_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(stack.dsn("postgres"))
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    finally:
-        await admin.close()
-    yield stack.dsn(name)
-    await drop_database(stack, name)
+    async with database_copy(stack, template_db, "t_ledger_tamper") as copy:
+        yield copy
 
 
 @pytest.fixture
