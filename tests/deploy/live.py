@@ -137,3 +137,17 @@ async def wait_status(http: aiohttp.ClientSession, process: Started, path: str, 
         await asyncio.sleep(0.5)
     raise AssertionError(f"{process.name} {path} did not answer {status} in {deadline_s}s: {last}; "
                          f"log:\n{process.log_path.read_text()[-3000:]}")
+
+
+async def metric(http: aiohttp.ClientSession, process: Started, name: str) -> float:
+    """The sum of the samples of `/metrics` whose line starts with `name` (a series, labels and all)."""
+    _, text = await get(http, process.url("/metrics"))
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+async def eventually(check, timeout_s: float = 60.0) -> None:
+    """Poll the async predicate `check` until it holds; its docstring names what did not happen."""
+    deadline = time.monotonic() + timeout_s
+    while not await check():
+        assert time.monotonic() < deadline, f"{check.__doc__} did not happen in {timeout_s}s"
+        await asyncio.sleep(0.5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import asyncio
 import json
 import os
 import re
@@ -19,7 +20,6 @@ import tomllib
 from pathlib import Path
 
 import asyncpg
-
 import pytest
 import yaml
 
@@ -261,8 +261,8 @@ async def test_the_installed_service_migrates_a_database(installed, stack):
     dbname = f"t_image_{service}_{os.getpid()}"
     env = {**env, f"{service.upper()}_DATABASE_URL": stack.dsn(dbname)}
     try:
-        result = subprocess.run([sys.executable, "-m", service, "migrate"], env=env, capture_output=True, text=True,
-                                timeout=120, check=False)
+        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", service, "migrate"], env=env,
+                                         capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stderr
         conn = await asyncpg.connect(stack.dsn(dbname))
         try:

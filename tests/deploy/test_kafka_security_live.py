@@ -36,8 +36,16 @@ from careruntime.stackinfo import kafka_answers
 from careruntime.topics import TopicSpec, ensure_topics
 from careschemas.registry import make_envelope, payload_model
 
-from .conftest import REPO_ROOT, by_name, container_env, of_kind
-from .live import Processes, free_port, free_port_pair, get, process_env, wait_status
+from .conftest import REPO_ROOT, by_name, of_kind
+from .live import (
+    Processes,
+    eventually,
+    free_port,
+    free_port_pair,
+    metric,
+    process_env,
+    wait_status,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -240,26 +248,13 @@ def unknown_budget_command(command_id: str) -> tuple[bytes, bytes]:
     return b"PB-NOT-AGREED", encode(env)
 
 
-async def metric(http, process, name: str) -> float:
-    _, text = await get(http, process.url("/metrics"))
-    values = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name)]
-    return sum(values)
-
-
-async def eventually(check, timeout_s: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, f"{check.__doc__} did not happen in {timeout_s}s"
-        await asyncio.sleep(0.5)
-
-
 @pytest.mark.parametrize("release", list(RELEASES))
 async def test_the_rendered_release_runs_over_tls_and_sasl_and_is_unready_without_kafka(
         render, broker, tmp_path, monkeypatch, rogue_client_cert, release):
     docs = render_release(render, broker, release)
     secrets = secrets_for(broker)
     for job in sorted(of_kind(docs, "Job"), key=lambda j: int(j["metadata"]["annotations"]["helm.sh/hook-weight"])):
-        run_hook_job(docs, job, secrets, tmp_path, broker)
+        await asyncio.to_thread(run_hook_job, docs, job, secrets, tmp_path, broker)
     processes = Processes(tmp_path)
     try:
         for dep in of_kind(docs, "Deployment"):

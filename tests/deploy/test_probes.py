@@ -213,7 +213,7 @@ def test_every_kafka_client_of_a_charted_service_uses_the_kafka_security_options
     from .conftest import CHART, REPO_ROOT
 
     names = re.search(r'define "careledger.serviceNames".*?list ((?:"\w+" ?)+)',
-                      (CHART / "templates" / "_helpers.tpl").read_text(), re.S)
+                      (CHART / "templates" / "_helpers.tpl").read_text(), re.DOTALL)
     services = re.findall(r'"(\w+)"', names.group(1))
     assert services and "ledger" in services
     offenders = []
