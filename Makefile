@@ -58,6 +58,7 @@ bench: stack-deps
 	$(PY) -m caretools.bench
 	$(PY) -m caretools.bench_allocation
 	$(PY) -m caretools.bench_reporting
+	$(PY) -m caretools.bench_payments
 
 clean:
 	deploy/local/stack.sh down || true

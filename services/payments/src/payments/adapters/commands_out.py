@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from careruntime.codec import KAFKA_HEADERS, encode
+from careruntime.kafka_security import client_options
 from careschemas.common import Command
 from careschemas.registry import make_envelope
 from careschemas.topics import message_key
@@ -31,7 +32,8 @@ def envelope_bytes(command: Command, command_id: str, council: str, correlation_
 
 async def send(bootstrap: str, topic: str, messages: Iterable[tuple[bytes, bytes]], progress=None) -> int:
     """Send with an idempotent producer (acks=all); `progress` (a tqdm bar) is advanced per message."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                                **client_options())  # TLS/SASL from the environment, like every client
     await producer.start()
     sent = 0
     try:
