@@ -87,6 +87,15 @@ def chart_values(name: str) -> dict:
     return base if path is None else _merge(base, yaml.safe_load(path.read_text()) or {})
 
 
+# The chart's processes (components) and those with an HPA; add a service's when it joins the chart.
+PROCESSES = {"ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views"}
+AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views"}
+
+
+def component(doc: dict) -> str:
+    return doc["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
 def of_kind(docs: list[dict], kind: str) -> list[dict]:
     return [d for d in docs if d["kind"] == kind]
 

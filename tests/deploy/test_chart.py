@@ -16,26 +16,22 @@ from careruntime.topics import load_topic_specs
 
 from .conftest import (
     CHART,
+    PROCESSES,
     REPO_ROOT,
     VALUE_SETS,
     by_name,
     chart_values,
+    component,
     container_env,
     of_kind,
     pod_specs,
 )
 
 SETS = list(VALUE_SETS)
-PROCESSES = {"ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views"}
-AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views"}
 # Kinds whose schemas are CRDs (Prometheus Operator), not in kubernetes-validate's bundle.
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
 SECRETISH = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|SASL_USERNAME|_KEY$", re.IGNORECASE)
 CREDENTIAL_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
-
-
-def component(doc: dict) -> str:
-    return doc["metadata"]["labels"]["app.kubernetes.io/component"]
 
 
 def hook_weight(doc: dict) -> int:

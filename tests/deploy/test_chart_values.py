@@ -12,21 +12,18 @@ import yaml
 from careruntime.kafka_security import PREFIX as KAFKA_PREFIX
 
 from .conftest import (
+    AUTOSCALED,
     CHART,
     VALUE_SETS,
     by_name,
     chart_values,
+    component,
     container_env,
     of_kind,
     pod_specs,
 )
 
 SETS = list(VALUE_SETS)
-AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views"}
-
-
-def component(doc: dict) -> str:
-    return doc["metadata"]["labels"]["app.kubernetes.io/component"]
 
 
 @pytest.mark.parametrize("name", SETS)
