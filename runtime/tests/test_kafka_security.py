@@ -9,9 +9,12 @@ import subprocess
 
 import faust
 import pytest
-
 from careruntime.kafka_security import (
-    MECHANISMS, PREFIX, KafkaSecurity, KafkaSecurityError, client_options,
+    MECHANISMS,
+    PREFIX,
+    KafkaSecurity,
+    KafkaSecurityError,
+    client_options,
 )
 
 

@@ -173,4 +173,4 @@ def _secret(raw: Mapping[str, str], name: str, *, required: bool) -> str | None:
     return inline or None
 
 
-__all__ = ["KafkaSecurity", "KafkaSecurityError", "MECHANISMS", "PROTOCOLS", "VARIABLES", "client_options"]
+__all__ = ["MECHANISMS", "PROTOCOLS", "VARIABLES", "KafkaSecurity", "KafkaSecurityError", "client_options"]
