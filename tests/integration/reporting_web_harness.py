@@ -94,7 +94,8 @@ async def _seed_journal(conn: asyncpg.Connection, council: str) -> None:
                cause_event_id, cause_type, rule_version, accounts, debits, credits, prev_hash, hash)
                VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'1',$9,$10,$11,$12,$13)""",
             _id(council, "entry", seq), council, f"{council}-in:0", seq, day,
-            datetime.combine(day, datetime.min.time(), UTC), _id(council, "cause", seq), cause_type,
+            datetime.combine(day, datetime.min.time(), UTC).isoformat(),  # rp_entries keeps the ledger's ISO text
+            _id(council, "cause", seq), cause_type,
             accounts, [pence, 0], [0, pence], prev, digest)
         prev = digest
 

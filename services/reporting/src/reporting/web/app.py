@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from contextlib import asynccontextmanager
 from html import escape
 
@@ -70,8 +71,8 @@ def _problem(request: Request, status: int, detail: str, headers: dict[str, str]
 def _repeated_parameter(request: Request) -> Response | None:
     """A 422 (FastAPI's own shape) when a one-value query parameter is given twice: otherwise the last one
     would silently win, and a caller could believe the figures answer the first."""
-    names = [name for name, _ in request.query_params.multi_items()]
-    twice = sorted({n for n in names if names.count(n) > 1} - LIST_PARAMETERS)
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    twice = sorted({n for n, times in counts.items() if times > 1} - LIST_PARAMETERS)
     if not twice:
         return None
     return JSONResponse({"detail": [{"loc": ["query", n], "msg": "give this parameter once", "type": "value_error"}

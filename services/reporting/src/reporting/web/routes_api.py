@@ -27,7 +27,6 @@ from .state import REPORT_NAME_PATTERN, Council, WebState, reader, web_state, wr
 router = APIRouter(tags=["reports"])
 
 
-
 def iso_only(value: object) -> object:
     """Dates and times as ISO 8601 text only (pydantic would also take a number as a Unix time)."""
     if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
