@@ -19,6 +19,8 @@ from pathlib import Path
 
 import asyncpg
 import uvicorn
+from reporting.adapters.store import insert_new
+from reporting.adapters.wire import DOMAIN_COLUMNS, ENTRY_COLUMNS
 from reporting.web.access import hash_key
 from reporting.web.app import create_app
 from reporting.web.config import ApiKey, WebSettings
@@ -55,30 +57,34 @@ def _id(*parts: object) -> str:
 
 
 async def seed_reporting_db(dsn: str) -> None:
-    """Projection rows as the projection consumer writes them: providers, a budget, approved invoices."""
+    """Projection rows written through the projection store (reporting.adapters.store.insert_new, the
+    consumer's own idempotent writer): providers, a budget, its agreement and the approved invoices."""
+    entries = [row for council in COUNCILS for row in _journal(council)]
+    events = [row for council in COUNCILS for row in _domain_events(council)]
     conn = await asyncpg.connect(dsn)
     try:
-        offset = 0
-        for council, providers in PROVIDERS.items():
-            events = [(pid, "allocation.ProviderRegistered.v1", pid,
-                       {"provider_id": pid, "name": f"Provider {pid}", "provider_type": ptype,
-                        "effective_date": "2026-03-01"}) for pid, ptype in providers]
-            budget_id, person_ref = BUDGETS[council]
-            events.append((budget_id, "allocation.PersonalBudgetAgreed.v1", budget_id,
-                           {"budget_id": budget_id, "person_ref": person_ref, "effective_date": "2026-03-01"}))
-            for subject, etype, _, data in events:
-                offset += 1
-                await conn.execute(
-                    """INSERT INTO rp_domain_events (event_id, content_hash, council_id, type, subject, effective_date,
-                       recorded_at, topic, partition, "offset", data) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,0,$9,$10::jsonb)""",
-                    _id(council, etype, subject), "h" * 64, council, etype, subject, date(2026, 3, 1),
-                    datetime(2026, 3, 1, 9, tzinfo=UTC), "allocation.events.v1", offset, json.dumps(data))
-            await _seed_journal(conn, council)
+        async with conn.transaction():
+            await insert_new(conn, "rp_domain_events", [tuple(r[c] for c in DOMAIN_COLUMNS) for r in events])
+            await insert_new(conn, "rp_entries", [tuple(r[c] for c in ENTRY_COLUMNS) for r in entries])
     finally:
         await conn.close()
 
 
-async def _seed_journal(conn: asyncpg.Connection, council: str) -> None:
+def _domain_events(council: str) -> list[dict]:
+    budget_id, person_ref = BUDGETS[council]
+    facts = [("allocation.ProviderRegistered.v1", pid, {"provider_id": pid, "name": f"Provider {pid}",
+                                                         "provider_type": ptype, "effective_date": "2026-03-01"})
+             for pid, ptype in PROVIDERS[council]]
+    facts.append(("allocation.PersonalBudgetAgreed.v1", budget_id,
+                  {"budget_id": budget_id, "person_ref": person_ref, "effective_date": "2026-03-01"}))
+    return [{"event_id": _id(council, etype, subject), "content_hash": "h" * 64, "council_id": council,
+             "type": etype, "subject": subject, "effective_date": date(2026, 3, 1),
+             "recorded_at": datetime(2026, 3, 1, 9, tzinfo=UTC), "topic": "allocation.events.v1", "partition": 0,
+             "offset": offset, "data": json.dumps(data)}
+            for offset, (etype, subject, data) in enumerate(facts)]
+
+
+def _journal(council: str) -> list[dict]:
     """The budget's agreement (funding -> budget), then each approved invoice (committed -> payable),
     chained per shard as the ledger chains them (prev_hash = the previous entry's hash)."""
     budget_id = BUDGETS[council][0]
@@ -86,18 +92,18 @@ async def _seed_journal(conn: asyncpg.Connection, council: str) -> None:
               [f"{council}/funding/{budget_id}/council", f"{council}/budget/{budget_id}"], 1_000_000)
     invoices = [(day, APPROVED, [f"{council}/committed/{budget_id}", f"{council}/payable/{provider}"], pence)
                 for day, provider, pence in INVOICES[council]]
-    prev = "0" * 64
+    rows, prev = [], "0" * 64
     for seq, (day, cause_type, accounts, pence) in enumerate([agreed, *invoices], start=1):
         digest = hashlib.sha256(f"{prev}|{council}|{seq}".encode()).hexdigest()
-        await conn.execute(
-            """INSERT INTO rp_entries (entry_id, council_id, shard, shard_seq, effective_date, recorded_at,
-               cause_event_id, cause_type, rule_version, accounts, debits, credits, prev_hash, hash)
-               VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'1',$9,$10,$11,$12,$13)""",
-            _id(council, "entry", seq), council, f"{council}-in:0", seq, day,
-            datetime.combine(day, datetime.min.time(), UTC).isoformat(),  # rp_entries keeps the ledger's ISO text
-            _id(council, "cause", seq), cause_type,
-            accounts, [pence, 0], [0, pence], prev, digest)
+        rows.append({"entry_id": _id(council, "entry", seq), "council_id": council, "shard": f"{council}-in:0",
+                     "shard_seq": seq, "effective_date": day,
+                     # as the ledger wrote the cause's recorded time: ISO 8601 text
+                     "recorded_at": datetime.combine(day, datetime.min.time(), UTC).isoformat(),
+                     "cause_event_id": _id(council, "cause", seq), "cause_type": cause_type, "rule_version": "1",
+                     "reverses_entry_id": None, "accounts": accounts, "debits": [pence, 0], "credits": [0, pence],
+                     "prev_hash": prev, "hash": digest})
         prev = digest
+    return rows
 
 
 def web_settings(dsn: str, pack_dir: Path, **overrides) -> WebSettings:
