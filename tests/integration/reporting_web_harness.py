@@ -3,8 +3,8 @@ the service's own migrations and seeded with projection rows for two councils, a
 roles of both councils, and the HTTP app served by a real uvicorn server on a free local port.
 
 The seeded figures are small and known, so tests can check them to the penny:
-- C001: a budget of 10,000.00 agreed in March 2026; April 2026 private 600.00 + in-house 400.00 (external share 60%); May 2026 private 800.00 +
-  charity 100.00 + in-house 100.00 (90%).
+- C001: a budget of 10,000.00 agreed in March 2026; April 2026 private 600.00 + in-house 400.00
+  (external share 60%); May 2026 private 800.00 + charity 100.00 + in-house 100.00 (90%).
 - C002: April 2026 private 7,777.00 from a provider only C002 has (100%).
 """
 from __future__ import annotations
