@@ -132,9 +132,9 @@ class Deployment:
         self.pools.append(pool)
         return pool
 
-    async def start_payments(self, relay: bool = True):
+    async def start_payments(self, relay: bool = True, consumer_settings: ConsumerSettings = FAST):
         pool = await self.pool()
-        worker = make_worker(self.settings, pool, FAST)
+        worker = make_worker(self.settings, pool, consumer_settings)
         self.tasks.append(asyncio.create_task(worker.consumer.run()))
         self.stoppers.append(worker.consumer.request_stop)
         if relay:

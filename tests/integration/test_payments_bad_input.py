@@ -10,6 +10,7 @@ from datetime import date
 import orjson
 import pytest
 from careschemas.topics import DLQ_REASON_HEADER
+from careruntime.consumer import ConsumerSettings
 from caretools import localstack
 from payments.entrypoints import cli
 
@@ -120,5 +121,35 @@ async def test_bad_invoices_are_dead_lettered_or_refused_with_codes_and_nothing_
             answer = orjson.loads(capsys.readouterr().out)
             assert answer["error"] == code and answer["detail"], answer
         assert await localstack.record_ends(stack.bootstrap, [dep.names[COMMANDS]]) == before
+    finally:
+        await dep.stop()
+
+
+async def test_commands_read_ahead_of_their_budgets_wait_for_them_and_unknown_ones_are_refused(stack, fresh_db, topics,
+                                                                                            tmp_path):
+    """Both topics are full before the worker starts, so it reads schedules of budgets whose events are
+    still behind on the allocation topic: they wait (are deferred) rather than being refused."""
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    people = 600
+    try:
+        await send(stack.bootstrap, dep.names[ALLOCATION], [
+            alloc("PersonalBudgetAgreed", f"a-{n}", budget_id=f"PB-{n}", person_ref=f"P-{n}", amount_pence=2_000_000,
+                  start_date=D0, end_date=date(2027, 4, 4)) for n in range(people)])
+        schedules = [command("payments.ScheduleDirectPayment", f"c-s{n}", schedule_id=f"S-{n}", budget_id=f"PB-{n}",
+                             amount_pence=100_000, frequency_weeks=4, first_due_date=D0, end_date=date(2027, 4, 4),
+                             contribution_mode="gross") for n in range(people)]
+        await send(stack.bootstrap, dep.names[COMMANDS], [*schedules, command(
+            "payments.ScheduleDirectPayment", "c-nobody", schedule_id="S-X", budget_id="PB-NOBODY",
+            amount_pence=100_000, frequency_weeks=4, first_due_date=D0, end_date=date(2027, 4, 4),
+            contribution_mode="gross")])
+        worker = await dep.start_payments(consumer_settings=ConsumerSettings(
+            max_records=50, fetch_timeout_ms=100, retry_backoff_s=0.05, deferred_retry_s=0.05,
+            kafka_options={"max_partition_fetch_bytes": 16 * 1024}))
+        await dep.payments_settled()
+        pool = await dep.pool()
+        outcomes = dict(await pool.fetch("SELECT message_id, coalesce(reason_code, outcome) FROM processed_messages "
+                                         "WHERE message_id LIKE 'c-%'"))
+        assert outcomes == {**{f"c-s{n}": "accepted" for n in range(people)}, "c-nobody": "UNKNOWN_BUDGET"}
+        assert worker.ingest.stats["command_deferred"] > 0  # some were read before their budget
     finally:
         await dep.stop()

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from tests.integration.payments_harness import (
-    ALLOCATION, COMMANDS, COUNCIL, EVENTS, alloc, command, deployment, read_events, send,
+    ALLOCATION, COMMANDS, EVENTS, alloc, command, deployment, read_events, send,
 )
 
 pytestmark = pytest.mark.integration

@@ -85,6 +85,19 @@ def by_type(envelopes, short):
     return [e for e in envelopes if e.type.split(".")[1] == short]
 
 
+async def ledger_balances(dsn: str) -> dict[str, int]:
+    """Balances by account kind, after checking the ledger refused nothing and balances to zero."""
+    ledger = await asyncpg.connect(dsn)
+    try:
+        refused = await ledger.fetch("SELECT event_type, reason_code, detail FROM processed_events "
+                                     "WHERE outcome = 'rejected'")
+        assert refused == [], refused
+        assert await ledger.fetchval("SELECT sum(balance_pence) FROM accounts") == 0
+        return dict(await ledger.fetch("SELECT kind, sum(balance_pence) FROM accounts GROUP BY kind"))
+    finally:
+        await ledger.close()
+
+
 async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fresh_db, topics, tmp_path):
     dep = await deployment(stack, fresh_db, topics, tmp_path)
     dep.write_directory(["tok-PB-1", "tok-PB-2", "tok-PR-1"])
@@ -152,17 +165,9 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
         assert len(by_type(events, "PaymentSettled")) == 6 and len(by_type(events, "PaymentReturned")) == 1
 
         await dep.ledger_settled()
-        ledger = await asyncpg.connect(dep.ledger_dsn)
-        try:
-            refused = await ledger.fetch("SELECT event_type, reason_code, detail FROM processed_events "
-                                         "WHERE outcome = 'rejected'")
-            assert refused == [], refused
-            balances = dict(await ledger.fetch("SELECT kind, sum(balance_pence) FROM accounts GROUP BY kind"))
-            assert balances["pending"] == 0  # every reservation was posted or released
-            assert abs(balances["bank"]) == created["total_pence"] - 80_000
-            assert await ledger.fetchval("SELECT sum(balance_pence) FROM accounts") == 0
-        finally:
-            await ledger.close()
+        balances = await ledger_balances(dep.ledger_dsn)
+        assert balances["pending"] == 0  # every reservation was posted or released
+        assert abs(balances["bank"]) == created["total_pence"] - 80_000
 
         # A second cycle: a DP surplus recovered by offset, a credit note on a paid invoice clawed back.
         await send(stack.bootstrap, dep.names[COMMANDS], [
@@ -190,15 +195,8 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
         assert recovered == [{**recovered[0], "recovery_id": "R-1", "amount_pence": 20_000,
                               "offset_payment_id": "S-1-P002"}]
         await dep.ledger_settled()
-        ledger = await asyncpg.connect(dep.ledger_dsn)
-        try:
-            refused = await ledger.fetch("SELECT event_type, reason_code, detail FROM processed_events "
-                                         "WHERE outcome = 'rejected'")
-            assert refused == [], refused
-            balances = dict(await ledger.fetch("SELECT kind, sum(balance_pence) FROM accounts GROUP BY kind"))
-            assert abs(balances["pending"]) == sum(run2.values())  # reserved, waiting for the bank
-            assert balances["recoverable"] == 0 and await ledger.fetchval("SELECT sum(balance_pence) FROM accounts") == 0
-        finally:
-            await ledger.close()
+        balances = await ledger_balances(dep.ledger_dsn)
+        assert abs(balances["pending"]) == sum(run2.values())  # reserved, waiting for the bank
+        assert balances["recoverable"] == 0
     finally:
         await dep.stop()

@@ -24,7 +24,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import asyncpg
 from careruntime import outbox

@@ -52,11 +52,26 @@ async def make_pool(settings: Settings) -> asyncpg.Pool:
 def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: ConsumerSettings | None = None) -> Worker:
     registry = CollectorRegistry()
     ingest = PaymentsIngest(allocation_topic=settings.allocation_events_topic, events_topic=settings.events_topic,
-                            bank=bank_settings(settings), group_id=settings.group_id, metrics=IngestMetrics(registry))
+                            bank=bank_settings(settings), group_id=settings.group_id, metrics=IngestMetrics(registry),
+                            max_defer_s=settings.max_defer_s)
     consumer = BatchConsumer(
         settings.kafka_bootstrap, settings.group_id, [settings.allocation_events_topic, settings.commands_topic],
         pool, ingest, consumer_settings or ConsumerSettings(max_records=settings.max_records),
         RuntimeMetrics(registry, namespace="payments"))
+
+    async def allocation_lag() -> int:
+        """Records of the allocation topic's assigned partitions not fetched yet (unknown: 1)."""
+        kafka = consumer.consumer
+        if kafka is None:
+            return 1
+        lag = 0
+        for tp in kafka.assignment():
+            if tp.topic == settings.allocation_events_topic:
+                high = kafka.highwater(tp)
+                lag += 1 if high is None else max(0, high - await kafka.position(tp))
+        return lag
+
+    ingest.allocation_lag = allocation_lag
     return Worker(pool, consumer, ingest, registry)
 
 

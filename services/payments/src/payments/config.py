@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     commands_topic: str = "payments.commands.v1"
     events_topic: str = "payments.events.v1"
     max_records: int = 5000
+    # A command naming a budget or provider not in the read model yet waits this long at most while
+    # allocation.events.v1 has records the worker has not fetched, then is refused.
+    max_defer_s: float = 30.0
     pool_size: int = 4
     health_port: int = 8096  # the relay serves on health_port + 1, the timer on + 2
     log_level: str = "INFO"

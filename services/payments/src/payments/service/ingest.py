@@ -6,17 +6,22 @@ Per batch: allocation events first (a command in the same batch sees the budget 
 then commands, each in (partition, offset) order. Every consumed message is recorded in
 processed_messages with its content hash: a resend with the same content does nothing again, the same
 id with different content is refused DUPLICATE_CONFLICT (the first outcome stands). A command a
-handler refuses (`Refused`) is rolled back to its savepoint and answered with CommandRejected; any
-other error rolls back the whole batch, which the consumer retries. A record on the commands topic
+handler refuses (`Refused`) is rolled back to its savepoint and answered with CommandRejected, except
+that a command naming a budget or provider the read model does not know yet waits (its partition
+stops there and is re-read) while allocation.events.v1 has records this worker has not fetched, for
+at most max_defer_s. Any other error rolls back the whole batch, which the consumer retries. A record on the commands topic
 that is not a payments or invoices command goes to the DLQ (UNKNOWN_TYPE), like undecodable ones.
 """
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from aiokafka.structs import TopicPartition
 from careruntime import outbox
 from careruntime.codec import UNKNOWN_TYPE
 from careruntime.dlq import dlq_row
@@ -35,6 +40,11 @@ from .context import BankSettings, Ctx, Refused
 from .readmodel import apply_event
 
 log = structlog.get_logger("payments.ingest")
+
+# Refusals that may only mean the read model is behind: retried while allocation.events.v1 has records
+# this worker has not fetched yet, for at most max_defer_s, then answered as refused.
+DEFERRABLE = frozenset({reasons.UNKNOWN_BUDGET, reasons.UNKNOWN_PROVIDER})
+_DEFER = object()
 
 HANDLERS: dict[type, Any] = {
     pcmd.ScheduleDirectPayment: schedules.schedule_direct_payment,
@@ -79,10 +89,13 @@ class PaymentsIngest:
     """One per worker process."""
 
     def __init__(self, *, allocation_topic: str, events_topic: str, bank: BankSettings, group_id: str | None = None,
-                 metrics: IngestMetrics | None = None) -> None:
+                 metrics: IngestMetrics | None = None, max_defer_s: float = 30.0) -> None:
         self.allocation_topic, self.events_topic, self.bank = allocation_topic, events_topic, bank
-        self.group_id, self.metrics = group_id, metrics
+        self.group_id, self.metrics, self.max_defer_s = group_id, metrics, max_defer_s
         self.stats: Counter[str] = Counter()
+        # Records of allocation.events.v1 not fetched yet by this worker (set by the composition root).
+        self.allocation_lag: Callable[[], Awaitable[int]] | None = None
+        self._deferred_since: dict[str, float] = {}
 
     async def handle(self, conn, decoded_by_tp: dict, rejects_by_tp: dict | None = None) -> None:
         events, commands, foreign = [], [], []
@@ -102,9 +115,18 @@ class PaymentsIngest:
         rows = list(foreign)
         for item in events:
             await self._event(conn, item, seen)
+        stops: dict[TopicPartition, int] = {}
         for item in commands:
-            rows += await self._command(conn, item, seen)
+            tp = TopicPartition(item.topic, item.partition)
+            if tp in stops:
+                continue  # a partition keeps its order: nothing after a deferred command goes first
+            answer = await self._command(conn, item, seen)
+            if answer is _DEFER:
+                stops[tp] = item.offset
+            else:
+                rows += answer
         await outbox.append(conn, rows)
+        return stops or None
 
     @staticmethod
     async def _seen(conn, ids: list[str]) -> dict[str, set[str]]:
@@ -147,14 +169,27 @@ class PaymentsIngest:
             async with conn.transaction():  # a savepoint: a refusal undoes only this command's writes
                 await HANDLERS[type(cmd)](ctx, cmd)
         except Refused as refused:
+            if refused.code in DEFERRABLE and await self._may_defer(env.id):
+                del seen[env.id]
+                self._count("command", "deferred")
+                return _DEFER
+            self._deferred_since.pop(env.id, None)
             await self._record(conn, item, "rejected", refused.code)
             self._count("command", "rejected", refused.code)
             with event_logging(env):
                 log.info("command rejected", command_type=env.type, reason_code=refused.code, detail=refused.detail)
             return [wire.rejection(self.events_topic, env, cmd.effective_date, refused.code, refused.detail)]
+        self._deferred_since.pop(env.id, None)
         await self._record(conn, item, "accepted")
         self._count("command", "accepted")
         return ctx.emit.rows
+
+    async def _may_defer(self, command_id: str) -> bool:
+        """True while the allocation topic has unfetched records and the command has not waited too long."""
+        if self.allocation_lag is None or await self.allocation_lag() <= 0:
+            return False
+        first = self._deferred_since.setdefault(command_id, time.monotonic())
+        return time.monotonic() - first < self.max_defer_s
 
     def _count(self, kind: str, outcome: str, reason: str | None = None) -> None:
         """Counters for operators; a rolled-back batch is counted again on retry (processed_messages is the record)."""

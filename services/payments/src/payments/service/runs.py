@@ -69,7 +69,7 @@ async def create_payment_run(ctx: Ctx, c: cmd.CreatePaymentRun) -> None:
     await repo.set_payment_status(conn, council, [x[0] for x in cancelled], "cancelled", [x[1] for x in cancelled])
     offset = [pid for pid in plan.offset_in_full if pid not in new_ids]
     await repo.set_payment_status(conn, council, offset, "offset", ["RECOVERED"] * len(offset))
-    for recovery_id, budget_id, amount in plan.recovered:
+    for recovery_id, _, amount in plan.recovered:
         await conn.execute("UPDATE recoveries SET outstanding_pence = outstanding_pence - $3 "
                            "WHERE council_id = $1 AND recovery_id = $2", council, recovery_id, amount)
     for provider_id, used in plan.credits_used.items():

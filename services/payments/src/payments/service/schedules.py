@@ -112,7 +112,7 @@ async def report_direct_payment_balance(ctx: Ctx, c: cmd.ReportDirectPaymentBala
         raise Refused(reasons.UNKNOWN_BUDGET, f"no agreed budget {c.budget_id} in this council")
     rows = await ctx.conn.fetch("SELECT * FROM schedules WHERE council_id = $1 AND budget_id = $2 AND status = 'active'",
                                 ctx.council, c.budget_id)
-    weekly = sum(weekly_rate(period_amount(repo.schedule_of({k: r[k] for k in r.keys() if k != "council_id"}), budget),
+    weekly = sum(weekly_rate(period_amount(repo.schedule_of({k: v for k, v in r.items() if k != "council_id"}), budget),
                              r["frequency_weeks"]) for r in rows)
     surplus = assess_surplus(c.balance_pence, c.liabilities_pence, weekly, ctx.policy.surplus_weeks)
     if surplus is None:
