@@ -17,6 +17,7 @@ from reporting.web.app import create_app
 from reporting.web.runner import report_specs
 from reporting.web.state import COUNCIL_PATTERN, REPORT_NAME_PATTERN
 from schemathesis import GenerationMode
+from schemathesis.python import asgi as schemathesis_asgi
 
 from .reporting_web_harness import bearer, seed_reporting_db, web_settings
 
@@ -55,7 +56,10 @@ async def test_the_api_matches_its_openapi_document_and_never_fails(fresh_db, tm
     await seed_reporting_db(dsn)
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(web_settings(dsn, tmp_path / "packs")))
     seen: list[tuple[str, int]] = []
-    await asyncio.to_thread(fuzz, schema, mode, council, key_council, role, examples, seen)
+    try:
+        await asyncio.to_thread(fuzz, schema, mode, council, key_council, role, examples, seen)
+    finally:  # schemathesis keeps an app's lifespan (our pool) open until exit; close it before the DB goes
+        await asyncio.to_thread(schemathesis_asgi.shutdown_lifespans)
     assert not [s for s in seen if s[1] >= 500]
     if mode is GenerationMode.POSITIVE and council is not None:
         # the fuzzing reached the real reports, not only the refusals
