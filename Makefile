@@ -6,7 +6,7 @@ PIP := $(ROOT)/.venv/bin/pip
 PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e services/payments -e services/reporting -e tools
 VENV_STAMP := .venv/.installed
 
-.PHONY: deps stack-deps venv kafka-jars postgres node-deps helm chromium up down status test unit demo bench clean
+.PHONY: deps stack-deps venv kafka-jars postgres node-deps helm chromium reports-web up down status test unit demo bench clean
 
 # What running the stack needs; the test suite also needs the AsyncAPI schemas and helm.
 stack-deps: venv kafka-jars postgres
@@ -35,6 +35,11 @@ helm:
 # Headless Chromium (Debian's package) for the reporting dashboard's browser tests.
 chromium:
 	deploy/local/install-chromium.sh
+
+# The reporting HTTP API and dashboard (python -m reporting.web serve) against the local stack's reporting
+# database; keys and other settings from REPORTING_* variables (docs/operations.md).
+reports-web: venv node-deps
+	$(PY) -m reporting.web serve
 
 up: stack-deps
 	deploy/local/stack.sh up
