@@ -4,14 +4,16 @@
 -- Rows are only ever inserted; a consumer that sees an id again inserts nothing (idempotent).
 
 -- Journal entries, one row per balanced entry, lines as parallel arrays (the journal's own shape, so a
--- rebuild from the journal is one COPY). recorded_at is the cause event's recorded time.
+-- rebuild from the journal is one COPY). recorded_at is the cause event's recorded time, as the ISO 8601
+-- text the ledger hashed into its chain (kept as text: casting millions of rows during a rebuild costs more
+-- than casting the rows of an "as known at" report).
 CREATE TABLE rp_entries (
     entry_id          text        NOT NULL,
     council_id        text        NOT NULL,
     shard             text        NOT NULL,
     shard_seq         bigint      NOT NULL,
     effective_date    date        NOT NULL,
-    recorded_at       timestamptz NOT NULL,
+    recorded_at       text        NOT NULL,
     cause_event_id    text        NOT NULL,
     cause_type        text        NOT NULL,
     rule_version      text        NOT NULL,

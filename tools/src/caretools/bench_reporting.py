@@ -137,7 +137,7 @@ async def replay_naive(ledger_dsn: str, dsn: str, count: int) -> dict:
     ledger, conn = await asyncpg.connect(ledger_dsn), await asyncpg.connect(dsn)
     try:
         rows = await ledger.fetch(
-            "SELECT entry_id, council_id, shard, shard_seq, effective_date, recorded_at::timestamptz AS recorded_at, "
+            "SELECT entry_id, council_id, shard, shard_seq, effective_date, recorded_at, "
             "cause_event_id, cause_type, rule_version, reverses_entry_id, accounts, debits, credits, "
             "prev_hash::text, hash::text FROM journal_entries ORDER BY seq LIMIT $1", count)
         insert = ("INSERT INTO rp_entries VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
@@ -211,7 +211,8 @@ async def run(entries: int, baseline_entries: int, fresh_journal: bool) -> dict:
         agree = set_tb == naive_tb and set_spend == naive_spend
         budgets = entries // 5
         return {
-            "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                        "load_average_at_end": [round(x, 1) for x in os.getloadavg()]},
             "journal_entries": entries, "budgets": budgets,
             "replay_set_based": replay, "replay_naive": naive,
             "replay_speedup": round(replay["entries_per_s"] / naive["entries_per_s"], 1),
@@ -241,6 +242,8 @@ def main() -> int:
     print(f"spend by provider type:          {figures['provider_type_spend_s']} s (two runs; target < 10 s)")
     print(f"naive baseline, both reports in Python: {figures['naive_both_reports_s']} s; "
           f"figures agree: {figures['figures_agree']}")
+    print(f"machine: {figures['machine']['cpus']} CPUs, load average {figures['machine']['load_average_at_end']} "
+          "(other work on the machine slows every figure)")
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(figures, indent=2) + "\n")

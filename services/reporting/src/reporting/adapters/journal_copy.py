@@ -14,7 +14,7 @@ import asyncpg
 from .wire import ENTRY_COLUMNS
 
 ENTRIES_QUERY = """
-SELECT entry_id, council_id, shard, shard_seq, effective_date, recorded_at::timestamptz, cause_event_id,
+SELECT entry_id, council_id, shard, shard_seq, effective_date, recorded_at, cause_event_id,
        cause_type, rule_version, reverses_entry_id, accounts, debits, credits, prev_hash::text, hash::text
   FROM journal_entries WHERE seq > $1 AND seq <= $2"""
 

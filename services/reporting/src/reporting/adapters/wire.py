@@ -24,7 +24,8 @@ POSTING_REJECTED = "ledger.PostingRejected.v1"
 
 def entry_row(decoded: Decoded) -> tuple[Any, ...]:
     env, p = decoded.envelope, decoded.payload
-    return (p.entry_id, env.councilid, p.shard, p.shard_seq, p.effective_date, p.recorded_at,
+    # recorded_at exactly as the ledger wrote it (and hashed it): the same text as its journal holds.
+    return (p.entry_id, env.councilid, p.shard, p.shard_seq, p.effective_date, env.data["recorded_at"],
             p.cause_event_id, p.cause_type, p.rule_version, p.reverses_entry_id,
             [line.account for line in p.lines], [line.debit_pence for line in p.lines],
             [line.credit_pence for line in p.lines], p.prev_hash, p.hash)

@@ -15,11 +15,11 @@ SELECT count(*) AS entries,
          AS unbalanced,
        coalesce(sum((SELECT sum(x) FROM unnest(e.debits) x) - (SELECT sum(x) FROM unnest(e.credits) x)), 0)::bigint
          AS net
-  FROM rp_entries e WHERE {bitemporal('e')}"""
+  FROM rp_entries e WHERE {bitemporal('e', text_time=True)}"""
 
 ACCOUNTED_SQL = f"""
 WITH consumed AS (SELECT event_id, type FROM {events(None)} ev),
-posted AS (SELECT DISTINCT cause_event_id FROM rp_entries e WHERE {bitemporal('e')}),
+posted AS (SELECT DISTINCT cause_event_id FROM rp_entries e WHERE {bitemporal('e', text_time=True)}),
 rejected AS (SELECT DISTINCT cause_event_id FROM rp_rejections r WHERE {bitemporal('r')}),
 noted AS (SELECT DISTINCT event_id FROM rp_outcomes o WHERE o.council_id = $1 AND o.outcome = 'noted')
 SELECT c.type, count(*) AS consumed,

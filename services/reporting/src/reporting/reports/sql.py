@@ -18,11 +18,13 @@ P = "payments."
 I = "invoices."
 
 KNOWN = "($3::timestamptz IS NULL OR {a}.recorded_at <= $3)"
+KNOWN_TEXT = "($3::timestamptz IS NULL OR {a}.recorded_at::timestamptz <= $3)"  # rp_entries keeps the ledger's text
 
 
-def bitemporal(alias: str) -> str:
-    """Rows of council $1, effective on or before $2, recorded by $3."""
-    return f"{alias}.council_id = $1 AND {alias}.effective_date <= $2 AND {KNOWN.format(a=alias)}"
+def bitemporal(alias: str, text_time: bool = False) -> str:
+    """Rows of council $1, effective on or before $2, recorded by $3 (text_time: recorded_at is ISO text)."""
+    known = (KNOWN_TEXT if text_time else KNOWN).format(a=alias)
+    return f"{alias}.council_id = $1 AND {alias}.effective_date <= $2 AND {known}"
 
 
 def known(alias: str) -> str:
@@ -32,7 +34,7 @@ def known(alias: str) -> str:
 
 def entries(cause_types: Iterable[str] | None = None) -> str:
     """The journal entries in scope, optionally only those caused by some event types."""
-    where = bitemporal("e")
+    where = bitemporal("e", text_time=True)
     if cause_types is not None:
         where += " AND e.cause_type IN (" + ", ".join(f"'{t}'" for t in cause_types) + ")"
     return f"(SELECT e.* FROM rp_entries e WHERE {where})"

@@ -12,6 +12,7 @@ Stop the projection worker while a rebuild runs: the rebuild owns the worker's c
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import dataclass, field
@@ -75,6 +76,16 @@ async def ensure_entry_indexes(conn: asyncpg.Connection) -> None:
             await conn.execute(ddl)
 
 
+async def build_entry_indexes(pool: asyncpg.Pool) -> None:
+    """Each index on its own connection, at the same time (one sort per core)."""
+    async def one(ddl: str) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+            await conn.execute(ddl)
+
+    await asyncio.gather(*(one(ddl) for ddl in ENTRY_INDEXES.values()))
+
+
 async def copy_journal(settings: Settings, pool: asyncpg.Pool, result: RebuildResult, resume: bool = False,
                        progress: bool = True, chunk: int | None = None) -> None:
     """The set-based part of a journal rebuild: journal entries (checkpointed chunks) and the outcome log."""
@@ -103,7 +114,7 @@ async def copy_journal(settings: Settings, pool: asyncpg.Pool, result: RebuildRe
                 bar.update(done - first_seq)
             result.seconds["entries"] = bar.finish()
             bar = (ProgressBar if progress else Silent)("indexes", 1)
-            await ensure_entry_indexes(conn)
+            await build_entry_indexes(pool)
             await conn.execute("ANALYZE rp_entries")
             bar.update(1)
             result.seconds["indexes"] = bar.finish()
