@@ -63,11 +63,15 @@ class DemoRun:
             self.sent[m.topic] = self.sent.get(m.topic, 0) + 1
         return await localstack.produce(self.info.bootstrap, messages, self.topics)
 
-    async def allocation_settled(self) -> float:
-        """Wait until the allocation worker has decided every command sent and its relay published all."""
+    async def settled(self, dsn: str, group: str, topic: str) -> float:
+        """Wait until a service's worker (`group`, database `dsn`) has consumed everything sent to `topic`
+        (a logical name) and its relay has published everything it wrote; the seconds it took."""
         self.assert_alive()
-        targets = await localstack.end_offsets(self.info.bootstrap, [self.topics["allocation.commands.v1"]])
-        return await localstack.wait_consumed(self.allocation_dsn, self.allocation_group, targets, self.timeout_s)
+        targets = await localstack.end_offsets(self.info.bootstrap, [self.topics[topic]])
+        return await localstack.wait_consumed(dsn, group, targets, self.timeout_s)
+
+    async def allocation_settled(self) -> float:
+        return await self.settled(self.allocation_dsn, self.allocation_group, "allocation.commands.v1")
 
     def assert_alive(self) -> None:
         dead = [f"{p.service} {p.command} (see {p.log_path})" for p in self.processes if not p.alive()]
@@ -75,6 +79,9 @@ class DemoRun:
             raise RuntimeError(f"stopped unexpectedly: {', '.join(dead)}")
 
 
+# A stage gets the run, the valid year and the bad input, publishes its part (run.publish) and waits
+# for the services it drives (run.settled). A service joins the demo by starting its processes in
+# start_services and replacing or adding a stage here.
 Stage = Callable[[DemoRun, list[Message], list[Message]], Awaitable[None]]
 
 
