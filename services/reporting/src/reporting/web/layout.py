@@ -58,7 +58,7 @@ class NavItem:
     current: bool = False
 
 
-def _navigation(items: Sequence[NavItem], home_href: str) -> str:
+def _navigation(items: Sequence[NavItem], home_href: str | None) -> str:
     links = []
     for item in items:
         current = ' aria-current="page"' if item.current else ""
@@ -67,16 +67,20 @@ def _navigation(items: Sequence[NavItem], home_href: str) -> str:
                      f' href="{escape(item.href)}"{current}>{escape(item.text)}</a></li>')
     nav = (f'<nav aria-label="Menu" class="govuk-service-navigation__wrapper">'
            f'<ul class="govuk-service-navigation__list" id="navigation">{"".join(links)}</ul></nav>') if links else ""
-    return (f'<section aria-label="Service information" class="govuk-service-navigation" '
-            f'data-module="govuk-service-navigation"><div class="govuk-width-container">'
-            f'<div class="govuk-service-navigation__container"><span class="govuk-service-navigation__service-name">'
-            f'<a href="{escape(home_href)}" class="govuk-service-navigation__link">{SERVICE_NAME}</a></span>'
+    return ('<section aria-label="Service information" class="govuk-service-navigation" '
+            'data-module="govuk-service-navigation"><div class="govuk-width-container">'
+            '<div class="govuk-service-navigation__container"><span class="govuk-service-navigation__service-name">'
+            + (f'<a href="{escape(home_href)}" class="govuk-service-navigation__link">{SERVICE_NAME}</a>'
+               if home_href else f'<span class="govuk-service-navigation__text">{SERVICE_NAME}</span>') + '</span>'
             f'{nav}</div></div></section>')
 
 
 def page(title: str, content: str, *, assets: PageAssets, council: str | None = None,
-         nav: Sequence[NavItem] = (), home_href: str = "#main-content") -> str:
-    """A whole HTML document: `content` is trusted HTML, everything else is escaped here."""
+         nav: Sequence[NavItem] = (), home_href: str | None = None) -> str:
+    """A whole HTML document: `content` is trusted HTML, everything else is escaped here. The service name
+    links to `home_href` when given (served pages); a page written to a file has nowhere to link to."""
+    if home_href is None and assets.stylesheet_href:
+        home_href = f"/councils/{council}/dashboard" if council else "/sign-in"
     head_css = (f'<link rel="stylesheet" href="{escape(assets.stylesheet_href)}">' if assets.stylesheet_href else "")
     if assets.icon_href:
         head_css += f'<link rel="icon" sizes="48x48" href="{escape(assets.icon_href)}">'
