@@ -3,6 +3,7 @@
 Routes: list reports; run one report as at a date (and as known at a time) in a chosen format;
 request an audit pack (a write: refused to the auditor role) and read it back.
 """
+import asyncio
 import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
@@ -101,15 +102,16 @@ async def get_report(council: Council, name: Annotated[str, Path(pattern=REPORT_
     except ReportParameterError as exc:
         raise RequestValidationError([{"loc": ("query", "params"), "msg": str(exc), "type": "value_error"}]) from exc
     state.metrics.reports.labels(name, format).inc()
+    # Rendering a large report is CPU work: off the event loop, so health checks and other callers go on.
     if format == "html":
         nav = [NavItem(f"/councils/{council}/dashboard", "Dashboard")]
-        return HTMLResponse(render_report_page(table, assets=PageAssets.served(), nav=nav,
-                                               target=state.settings.target_for(council)))
-    media_type = FORMATS[format][0]
+        return HTMLResponse(await asyncio.to_thread(render_report_page, table, assets=PageAssets.served(), nav=nav,
+                                                    target=state.settings.target_for(council)))
+    body, media_type = await asyncio.to_thread(render, table, format), FORMATS[format][0]
     if format == "json":
-        return Response(render(table, format), media_type=media_type)
+        return Response(body, media_type=media_type)
     disposition = f'attachment; filename="{download_name(table, format)}"'
-    return Response(render(table, format), media_type=media_type, headers={"Content-Disposition": disposition})
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 @router.post("/councils/{council}/audit-packs", status_code=201, response_model=AuditPack,
