@@ -165,3 +165,34 @@ async def test_reports_of_one_council_never_include_another_councils_rows(year, 
         await conn.close()
     assert theirs.as_dicts()[-1]["debit_pence"] == 2 * mine.as_dicts()[-1]["debit_pence"] > 0
 
+
+
+async def test_an_interrupted_topic_rebuild_resumes_from_its_stored_offsets(stack, year, journal_db):
+    run, dbs = year
+    dsn = await dbs.new()
+    settings = settings_for(stack, dsn, run).model_copy(update={"max_records": 50})
+    pool = await pool_for(dsn)
+    try:
+        task = asyncio.create_task(rebuild_from_topics(settings, pool, progress=False))
+        async with pool.acquire() as conn:
+            for _ in range(2000):
+                stored = await conn.fetchval("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets "
+                                             "WHERE group_id = $1", settings.group_id)
+                if stored >= 200:
+                    break
+                await asyncio.sleep(0.005)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            partial = await conn.fetchval("SELECT count(*) FROM rp_domain_events")
+            state = await conn.fetchrow("SELECT * FROM rp_rebuilds WHERE source = 'topics'")
+        assert state["finished_at"] is None and 0 < partial < len((await projection_rows(journal_db[0]))["rp_domain_events"])
+        result = await rebuild_from_topics(settings, pool, resume=True, progress=False)
+        await sync_outcomes(run.dsn, pool)
+        async with pool.acquire() as conn:
+            after = await conn.fetchrow("SELECT * FROM rp_rebuilds WHERE source = 'topics'")
+    finally:
+        await pool.close()
+    assert after["started_at"] == state["started_at"] and after["finished_at"] is not None  # carried on, not restarted
+    assert result.entries == len((await projection_rows(journal_db[0]))["rp_entries"])
+    assert await projection_rows(dsn) == await projection_rows(journal_db[0])
