@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def distinct_free_ports(n: int) -> list[int]:
+    """`n` ports free now, all different (held open together while they are picked)."""
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def free_port_pair() -> int:
@@ -151,3 +162,12 @@ async def eventually(check, timeout_s: float = 60.0) -> None:
     while not await check():
         assert time.monotonic() < deadline, f"{check.__doc__} did not happen in {timeout_s}s"
         await asyncio.sleep(0.5)
+
+
+def readyz_failing(http: aiohttp.ClientSession, process: Started, expected: set[str]):
+    """A check for `eventually`: /readyz answers 503 naming exactly the `expected` checks."""
+    async def check() -> bool:
+        status, text = await get(http, process.url("/readyz"))
+        return status == 503 and set(json.loads(text)["failing"]) == expected
+    check.__doc__ = f"{process.name}: /readyz failing exactly {sorted(expected)}"
+    return check

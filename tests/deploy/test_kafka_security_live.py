@@ -9,7 +9,8 @@ SASL_PLAINTEXT, SASL_SSL and mutual-TLS SSL listeners, a throwaway CA, PLAIN and
   topics) and all five processes, run with exactly the environment the chart renders (Secrets filled
   in, mounted files at stand-ins), work: a command goes through the allocation worker and relay, and
   the ledger worker and the faust views consume the result.
-- With the broker stopped under them, every process's /readyz answers 503 naming Kafka.
+- With the broker killed under them, every process's /readyz answers 503 naming Kafka; with PostgreSQL
+  stopped as well, naming both (the views, which use no PostgreSQL, still only Kafka).
 """
 from __future__ import annotations
 
@@ -18,10 +19,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
-from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -39,11 +38,13 @@ from careschemas.registry import make_envelope, payload_model
 from .conftest import REPO_ROOT, by_name, of_kind
 from .live import (
     Processes,
+    distinct_free_ports,
     eventually,
     free_port,
     free_port_pair,
     metric,
     process_env,
+    readyz_failing,
     wait_status,
 )
 
@@ -72,14 +73,6 @@ class Broker:
     @property
     def kafka_pid(self) -> int:
         return int((Path(self.stack_env["STACK_DIR"]) / "kafka" / "kafka.pid").read_text())
-
-
-def distinct_free_ports(n: int) -> list[int]:
-    with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
 
 
 def stack_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -300,8 +293,14 @@ async def test_the_rendered_release_runs_over_tls_and_sasl_and_is_unready_withou
                     body = json.loads(await wait_status(http, process, "/readyz", 503, deadline_s=60))
                     assert "kafka" in body["failing"], f"{process.name}: {body}"
                     assert "postgres" not in body["failing"], f"{process.name}: PostgreSQL is still up"
-            finally:
-                up = stack_sh("up", broker.stack_env)  # the broker again, for what runs after
+                # Then PostgreSQL goes too: the processes that use it say so (the views use none).
+                down = await asyncio.to_thread(stack_sh, "down", broker.stack_env)
+                assert down.returncode == 0, down.stderr
+                for process in processes.started:
+                    expected = {"kafka"} if process.kind == "views" else {"kafka", "postgres"}
+                    await eventually(readyz_failing(http, process, expected), timeout_s=60)
+            finally:  # the broker and PostgreSQL again, for what runs after
+                up = await asyncio.to_thread(stack_sh, "up", broker.stack_env)
                 assert up.returncode == 0, f"stack.sh up failed:\n{up.stdout}\n{up.stderr}"
     finally:
         await processes.stop()
