@@ -31,9 +31,8 @@ from datetime import date
 from pathlib import Path
 
 import asyncpg
-from careruntime.migrate import migrate
 from careruntime.stackinfo import StackInfo
-from reporting.config import MIGRATIONS_DIR, Settings
+from reporting.config import Settings
 from reporting.reports import ReportQuery, run_report
 from reporting.service.progress import ProgressBar
 from reporting.service.rebuild import RebuildResult, copy_journal
@@ -94,17 +93,6 @@ async def ensure_journal(info: StackInfo, entries: int, fresh: bool) -> str:
     finally:
         await conn.close()
     print(f"synthesised {entries:,} journal entries in {seconds:.0f} s")
-    return dsn
-
-
-async def fresh_projection(info: StackInfo, name: str) -> str:
-    admin = await asyncpg.connect(info.dsn("postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    dsn = info.dsn(name)
-    await asyncio.to_thread(migrate, dsn, MIGRATIONS_DIR)
     return dsn
 
 
@@ -192,12 +180,12 @@ async def run(entries: int, baseline_entries: int, fresh_journal: bool) -> dict:
     info = StackInfo.from_env(localstack.REPO)
     try:
         ledger_dsn = await ensure_journal(info, entries, fresh_journal)
-        dsn = await fresh_projection(info, PROJECTION_DB)
+        dsn = await localstack.fresh_database(info, PROJECTION_DB, "reporting")
         settings = Settings(database_url=dsn, ledger_database_url=ledger_dsn, kafka_bootstrap=info.bootstrap)
         print(f"replay (set-based) of {entries:,} entries ...", flush=True)
         replay = await replay_set_based(settings)
         print(f"replay (naive, one INSERT and transaction per entry) of {baseline_entries:,} entries ...", flush=True)
-        naive = await replay_naive(ledger_dsn, await fresh_projection(info, NAIVE_DB), baseline_entries)
+        naive = await replay_naive(ledger_dsn, await localstack.fresh_database(info, NAIVE_DB, "reporting"), baseline_entries)
         conn = await asyncpg.connect(dsn)
         try:
             query = ReportQuery(COUNCIL, AS_OF, params={"period": "year"})

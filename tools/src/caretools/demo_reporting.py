@@ -32,20 +32,6 @@ from . import localstack
 ENTRIES, ALLOCATION, PAYMENTS = "ledger.entries.v1", "allocation.events.v1", "payments.events.v1"
 
 
-async def _fresh(info: StackInfo, name: str) -> str:
-    from careruntime.migrate import migrate
-    from reporting.config import MIGRATIONS_DIR
-
-    admin = await asyncpg.connect(info.dsn("postgres"))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-    dsn = info.dsn(name)
-    await asyncio.to_thread(migrate, dsn, MIGRATIONS_DIR)
-    return dsn
-
-
 def year_end_covered(last_day: date) -> date:
     """The last 31 March on or before the last effective date: the latest financial year the data completes."""
     return date(last_day.year if (last_day.month, last_day.day) >= (3, 31) else last_day.year - 1, 3, 31)
@@ -66,9 +52,9 @@ async def run_reporting_stage(info: StackInfo, ledger_dsn: str, topics: dict[str
     out = out or localstack.REPO / "out"
     started = time.perf_counter()
     settings = Settings(kafka_bootstrap=info.bootstrap, ledger_database_url=ledger_dsn,
-                        database_url=await _fresh(info, database), group_id=f"reporting-demo-{int(time.time())}",
+                        database_url=await localstack.fresh_database(info, database, "reporting"), group_id=f"reporting-demo-{int(time.time())}",
                         entries_topic=topics[ENTRIES], domain_topics=[topics[ALLOCATION], topics[PAYMENTS]])
-    from_topics = settings.model_copy(update={"database_url": await _fresh(info, database + "_topics"),
+    from_topics = settings.model_copy(update={"database_url": await localstack.fresh_database(info, database + "_topics", "reporting"),
                                               "group_id": settings.group_id + "-topics"})
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
     tpool = await asyncpg.create_pool(from_topics.database_url, min_size=1, max_size=4)

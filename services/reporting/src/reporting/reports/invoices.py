@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .contract import Column, ReportQuery, ReportSpec, ReportTable
-from .payments import OUTCOME, POSTED
+from .payments import POSTED
 from .sql import A, I, P, PROVIDERS, events, fetch
 
 ORDERS_SQL = f"""
