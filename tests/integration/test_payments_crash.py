@@ -1,6 +1,7 @@
 """Crash-and-restart in the middle of a payment run: `python -m payments worker` is killed with SIGKILL
-while the run's transaction is open, started again, and the run is made exactly once: every due payment
-instructed once (one event id per payment), one run, and the ledger reserves each payment once."""
+while the run's transaction is open (a run made in one transaction), or after some parts of a run made
+in parts have committed, started again, and the run is made exactly once: every due payment instructed
+once (one event id per payment), one run, and the ledger reserves each payment once."""
 from __future__ import annotations
 
 import asyncio
@@ -24,19 +25,38 @@ PEOPLE = 3_000
 RUN_DAY = date(2026, 5, 4)  # two 4-weekly periods each
 
 
-def start(dep, command_name: str, log_path) -> subprocess.Popen:
-    log = open(log_path, "ab")
-    return subprocess.Popen([sys.executable, "-m", "payments", command_name], env={**os.environ, **dep.env()},
-                            stdout=log, stderr=subprocess.STDOUT)
+def start(dep, command_name: str, log_path, part_size: int | None = None) -> subprocess.Popen:
+    env = {**os.environ, **dep.env(), **({"PAYMENTS_RUN_PART_SIZE": str(part_size)} if part_size else {})}
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "payments", command_name], env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
-async def test_a_worker_killed_mid_run_restarts_without_paying_twice(stack, fresh_db, topics, tmp_path):
+async def _kill_inside_the_run_transaction(pool) -> None:
+    for _ in range(3000):
+        busy = await pool.fetchval(
+            """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
+               AND xact_start IS NOT NULL AND (query ILIKE '%schedules%' OR query ILIKE '%payments%')""")
+        if busy:
+            return
+        await asyncio.sleep(0.005)
+
+
+async def _kill_between_parts(pool) -> None:
+    for _ in range(3000):
+        if (await pool.fetchval("SELECT next_part FROM runs") or 0) >= 1:
+            return
+        await asyncio.sleep(0.005)
+
+
+@pytest.mark.parametrize("part_size", [None, 1_000], ids=["one-transaction", "in-parts"])
+async def test_a_worker_killed_mid_run_restarts_without_paying_twice(stack, fresh_db, topics, tmp_path, part_size):
     dep = await deployment(stack, fresh_db, topics, tmp_path)
     pool = await dep.pool()
     procs: list[subprocess.Popen] = []
     try:
         await dep.start_ledger()
-        procs += [start(dep, "worker", tmp_path / "worker.log"), start(dep, "relay", tmp_path / "relay.log")]
+        procs += [start(dep, "worker", tmp_path / "worker.log", part_size), start(dep, "relay", tmp_path / "relay.log")]
         await send(stack.bootstrap, dep.names[ALLOCATION], [
             alloc("PersonalBudgetAgreed", f"a-{n}", budget_id=f"PB-{n}", person_ref=f"P-{n}", amount_pence=2_000_000,
                   start_date=D0, end_date=date(2027, 4, 4)) for n in range(PEOPLE)])
@@ -51,23 +71,26 @@ async def test_a_worker_killed_mid_run_restarts_without_paying_twice(stack, fres
         await send(stack.bootstrap, dep.names[COMMANDS], [command(
             "payments.CreatePaymentRun", "c-run", run_id="RUN-1", created_by="alice", due_on=RUN_DAY,
             effective_date=RUN_DAY)])
-        # Kill the worker while the run's transaction is open (it has started making the periods due).
-        for _ in range(3000):
-            busy = await pool.fetchval(
-                """SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()
-                   AND xact_start IS NOT NULL AND (query ILIKE '%schedules%' OR query ILIKE '%payments%')""")
-            if busy:
-                break
-            await asyncio.sleep(0.005)
+        # Kill the worker inside the run's transaction, or after its first part has committed.
+        await (_kill_between_parts(pool) if part_size else _kill_inside_the_run_transaction(pool))
         os.kill(procs[0].pid, signal.SIGKILL)
         procs[0].wait()
         await asyncio.sleep(0.5)  # PostgreSQL notices the dead connection and rolls its transaction back
-        assert await pool.fetchval("SELECT count(*) FROM runs") == 0, "the kill came after the run committed"
-        assert await pool.fetchval("SELECT count(*) FROM payments WHERE status <> 'due'") == 0
+        if part_size:
+            run = await pool.fetchrow("SELECT status, parts, next_part FROM runs")
+            assert run["status"] == "creating" and 1 <= run["next_part"] < run["parts"], dict(run)
+        else:
+            assert await pool.fetchval("SELECT count(*) FROM runs") == 0, "the kill came after the run committed"
+            assert await pool.fetchval("SELECT count(*) FROM payments") == 0
 
-        procs[0] = start(dep, "worker", tmp_path / "worker2.log")
+        procs[0] = start(dep, "worker", tmp_path / "worker2.log", part_size)
+        for _ in range(1200):  # the remaining parts chain through the commands topic
+            if await pool.fetchval("SELECT status FROM runs") == "created":
+                break
+            assert all(p.poll() is None for p in procs)
+            await asyncio.sleep(0.1)
         await dep.payments_settled(timeout_s=180, procs=procs)
-        assert await pool.fetchval("SELECT count(*) FROM runs") == 1
+        assert await pool.fetchval("SELECT status FROM runs") == "created"
         assert await pool.fetchval("SELECT count(*) FROM payments WHERE status = 'instructed'") == 2 * PEOPLE
 
         events = [e for e in await read_events(stack.bootstrap, dep.names[EVENTS])

@@ -136,6 +136,12 @@ CREATE TABLE runs (
     payment_count int         NOT NULL,
     total_pence   bigint      NOT NULL,
     recorded_at   timestamptz NOT NULL,   -- the command's recorded time (files are reproducible)
+    -- A large run is made in parts (payments.service.runs): which part comes next, under which command id.
+    status           text     NOT NULL DEFAULT 'created' CHECK (status IN ('creating', 'created')),
+    parts            int      NOT NULL DEFAULT 1 CHECK (parts >= 1),
+    next_part        int      NOT NULL DEFAULT 0,
+    next_command_id  text,
+    first_command_id text,
     PRIMARY KEY (council_id, run_id)
 );
 

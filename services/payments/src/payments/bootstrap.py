@@ -53,7 +53,8 @@ def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: Consu
     registry = CollectorRegistry()
     ingest = PaymentsIngest(allocation_topic=settings.allocation_events_topic, events_topic=settings.events_topic,
                             bank=bank_settings(settings), group_id=settings.group_id, metrics=IngestMetrics(registry),
-                            max_defer_s=settings.max_defer_s)
+                            max_defer_s=settings.max_defer_s, commands_topic=settings.commands_topic,
+                            run_part_size=settings.run_part_size)
     consumer = BatchConsumer(
         settings.kafka_bootstrap, settings.group_id, [settings.allocation_events_topic, settings.commands_topic],
         pool, ingest, consumer_settings or ConsumerSettings(max_records=settings.max_records),

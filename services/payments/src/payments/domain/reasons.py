@@ -28,6 +28,7 @@ ORDER_REQUIRED = "ORDER_REQUIRED"
 CREDIT_EXCEEDS_INVOICE = "CREDIT_EXCEEDS_INVOICE"
 RUN_EXISTS = "RUN_EXISTS"
 RUN_EMPTY = "RUN_EMPTY"
+RUN_NOT_READY = "RUN_NOT_READY"
 UNKNOWN_RUN = "UNKNOWN_RUN"
 SELF_APPROVAL = "SELF_APPROVAL"
 RUN_ALREADY_APPROVED = "RUN_ALREADY_APPROVED"
@@ -61,6 +62,7 @@ MEANINGS: dict[str, str] = {
     CREDIT_EXCEEDS_INVOICE: "A credit note may not credit more than its invoice.",
     RUN_EXISTS: "A payment run with that id already exists.",
     RUN_EMPTY: "Nothing is due on or before that date: no run was created.",
+    RUN_NOT_READY: "The run is still being made (in parts); it can be approved once PaymentRunCreated is out.",
     UNKNOWN_RUN: "No payment run with that id.",
     SELF_APPROVAL: "A payment run's creator cannot approve it.",
     RUN_ALREADY_APPROVED: "The payment run was already approved.",

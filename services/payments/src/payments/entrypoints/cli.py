@@ -4,7 +4,9 @@ its decisions, prints them, and exits 0 (accepted), 1 (refused, with the reason 
 with a coded error). Long work shows a progress bar (tqdm, on stderr)."""
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -31,6 +33,27 @@ async def _one(settings: Settings, council: str, command, command_id: str, timeo
         return (await commands_out.outcomes(settings.database_url, [command_id], timeout_s, bar))[command_id]
 
 
+async def _run_created(settings: Settings, council: str, run_id: str, timeout_s: float) -> None:
+    """Wait until a run made in parts is complete (a progress bar over its parts)."""
+    conn = await asyncpg.connect(settings.database_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        with tqdm(desc="run parts", unit="part", file=sys.stderr, leave=False) as bar:
+            while True:
+                run = await conn.fetchrow("SELECT status, parts, next_part FROM runs WHERE council_id = $1 "
+                                          "AND run_id = $2", council, run_id)
+                bar.total = run["parts"]
+                bar.n = run["next_part"]
+                bar.refresh()
+                if run["status"] == "created":
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"run {run_id} not complete after {timeout_s}s")
+                await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
+
+
 async def run_command(settings: Settings, args) -> int:
     today = args.effective_date or date.today()
     cid = args.command_id or f"cli-{uuid.uuid4().hex}"
@@ -42,11 +65,13 @@ async def run_command(settings: Settings, args) -> int:
     else:
         command = cmd.GeneratePaymentFile(run_id=args.run_id, file_format=args.format, effective_date=today)
     outcome, reason = await _one(settings, args.council, command, cid, args.timeout)
+    if args.action == "create" and outcome == "accepted":
+        await _run_created(settings, args.council, args.run_id, args.timeout)
     doc = {"command": type(command).__name__, "command_id": cid, "run_id": args.run_id, "outcome": outcome,
            "reason_code": reason}
     conn = await asyncpg.connect(settings.database_url)
     try:
-        run = await conn.fetchrow("SELECT created_by, approved_by, payment_count, total_pence FROM runs "
+        run = await conn.fetchrow("SELECT created_by, approved_by, status, parts, payment_count, total_pence FROM runs "
                                   "WHERE council_id = $1 AND run_id = $2", args.council, args.run_id)
         files = await conn.fetch("SELECT file_format, file_name, sha256 FROM run_files WHERE council_id = $1 AND "
                                  "run_id = $2 ORDER BY file_format", args.council, args.run_id)

@@ -54,6 +54,8 @@ class Ctx:
     emit: Emitter
     policy: PaymentsPolicy
     bank: BankSettings
+    commands_topic: str = "payments.commands.v1"  # where a run made in parts sends its next part
+    run_part_size: int = 25_000
 
     @property
     def council(self) -> str:

@@ -35,7 +35,7 @@ from prometheus_client import Counter as PromCounter
 from ..adapters import repository as repo
 from ..adapters import wire
 from ..domain import reasons
-from . import files, invoices, runs, schedules
+from . import files, invoices, runs, schedules, settlements
 from .context import BankSettings, Ctx, Refused
 from .readmodel import apply_event
 
@@ -56,8 +56,8 @@ HANDLERS: dict[type, Any] = {
     pcmd.CreatePaymentRun: runs.create_payment_run,
     pcmd.ApprovePaymentRun: runs.approve_payment_run,
     pcmd.GeneratePaymentFile: files.generate_payment_file,
-    pcmd.RecordSettlement: runs.record_settlement,
-    pcmd.RecordReturn: runs.record_return,
+    pcmd.RecordSettlement: settlements.record_settlement,
+    pcmd.RecordReturn: settlements.record_return,
     icmd.ReceiveInvoice: invoices.receive_invoice,
     icmd.ApproveInvoice: invoices.approve_invoice,
     icmd.RejectInvoice: invoices.reject_invoice,
@@ -89,8 +89,10 @@ class PaymentsIngest:
     """One per worker process."""
 
     def __init__(self, *, allocation_topic: str, events_topic: str, bank: BankSettings, group_id: str | None = None,
-                 metrics: IngestMetrics | None = None, max_defer_s: float = 30.0) -> None:
+                 metrics: IngestMetrics | None = None, max_defer_s: float = 30.0,
+                 commands_topic: str = "payments.commands.v1", run_part_size: int = 25_000) -> None:
         self.allocation_topic, self.events_topic, self.bank = allocation_topic, events_topic, bank
+        self.commands_topic, self.run_part_size = commands_topic, run_part_size
         self.group_id, self.metrics, self.max_defer_s = group_id, metrics, max_defer_s
         self.stats: Counter[str] = Counter()
         # Records of allocation.events.v1 not fetched yet by this worker (set by the composition root).
@@ -164,7 +166,8 @@ class PaymentsIngest:
                                    f"command id {env.id} was already used with different content; its first "
                                    "outcome stands", wire.conflict_event_id(env.id, item.content_hash))]
         seen[env.id] = {item.content_hash}
-        ctx = Ctx(conn, env, wire.Emitter(self.events_topic, env), await repo.policy(conn, env.councilid), self.bank)
+        ctx = Ctx(conn, env, wire.Emitter(self.events_topic, env), await repo.policy(conn, env.councilid), self.bank,
+                  self.commands_topic, self.run_part_size)
         try:
             async with conn.transaction():  # a savepoint: a refusal undoes only this command's writes
                 await HANDLERS[type(cmd)](ctx, cmd)

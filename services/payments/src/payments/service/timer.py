@@ -35,8 +35,15 @@ class FallingDue:
     budgets: dict[str, BudgetView] = field(default_factory=dict)  # as read with the schedules
 
 
-async def collect_due(conn: asyncpg.Connection, council: str, up_to: date) -> FallingDue:
-    """Lock the council's active schedules with a period due by `up_to` and work out those periods."""
+PART_OF = "mod(abs(hashtext({column})::bigint), $3) = $4"
+"""SQL: the row belongs to part $4 of $3 (a payment run made in parts splits the council by budget or
+provider id, so each budget's offsets and each provider's credits stay within one part)."""
+
+
+async def collect_due(conn: asyncpg.Connection, council: str, up_to: date,
+                      part: tuple[int, int] = (1, 0)) -> FallingDue:
+    """Lock the council's active schedules with a period due by `up_to` (in `part` = (parts, k) of the
+    council) and work out those periods."""
     rows = await conn.fetch(
         """SELECT s.schedule_id, s.budget_id, s.amount_pence, s.frequency_weeks, s.first_due_date, s.end_date,
                   s.contribution_mode, s.status, s.next_period,
@@ -45,7 +52,8 @@ async def collect_due(conn: asyncpg.Connection, council: str, up_to: date) -> Fa
            FROM schedules s JOIN budgets b USING (council_id, budget_id)
            WHERE s.council_id = $1 AND s.status = 'active'
              AND s.first_due_date + (s.next_period * s.frequency_weeks * 7) <= $2
-           ORDER BY s.schedule_id FOR UPDATE OF s""", council, up_to)
+             AND """ + PART_OF.format(column="s.budget_id") + """
+           ORDER BY s.schedule_id FOR UPDATE OF s""", council, up_to, *part)
     out = FallingDue()
     for r in rows:
         schedule = Schedule(r["schedule_id"], r["budget_id"], r["amount_pence"], r["frequency_weeks"],
