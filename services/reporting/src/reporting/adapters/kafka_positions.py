@@ -8,12 +8,14 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from careruntime.kafka_security import client_options
 
 
 async def consumable_ends(bootstrap: str, topics: Sequence[str]) -> dict[TopicPartition, int]:
     """{partition: offset after its last visible record (0 when it has none)} for every partition of topics."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                isolation_level="read_committed")
+                                isolation_level="read_committed",
+                                **client_options())  # TLS/SASL from the environment, like every client
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
