@@ -26,7 +26,9 @@ CREATE TABLE rp_entries (
 );
 -- An entry's place in its shard's hash chain identifies it (and is a much smaller key than its id).
 CREATE UNIQUE INDEX rp_entries_position ON rp_entries (shard, shard_seq);
-CREATE INDEX rp_entries_council_date ON rp_entries (council_id, effective_date);
+-- No (council_id, effective_date) index: a report reads most of a council's entries, which lie scattered
+-- through the table in journal order, so it scans either way, and the index costs a rebuild as much as the
+-- one above. At national scale the answer is partitioning rp_entries by council, not another index.
 
 -- Postings the ledger refused (ledger.PostingRejected.v1). rejection_id is the event's id, which the
 -- ledger derives from the cause (R + sha256(event id | content hash)), so both rebuilds agree on it.

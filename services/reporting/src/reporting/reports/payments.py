@@ -9,10 +9,6 @@ from .contract import Column, ReportQuery, ReportSpec, ReportTable
 from .sql import A, I, P, events, fetch
 
 POSTED = "EXISTS (SELECT 1 FROM rp_entries e WHERE e.council_id = $1 AND e.cause_event_id = {ev}.event_id)"
-OUTCOME = f"""CASE WHEN {POSTED} THEN 'posted'
-    ELSE coalesce((SELECT 'refused: ' || r.reason_code FROM rp_rejections r
-                    WHERE r.council_id = $1 AND r.cause_event_id = {{ev}}.event_id LIMIT 1), 'not seen by the ledger') END"""
-
 RUNS_SQL = f"""
 WITH created AS (SELECT DISTINCT ON (data->>'run_id') data FROM {events([P + 'PaymentRunCreated.v1'])} c
                  ORDER BY data->>'run_id', recorded_at),
@@ -108,10 +104,19 @@ closures AS (
       LEFT JOIN order_end oe USING (order_id)
       CROSS JOIN LATERAL (VALUES ('death', d.died_on), ('budget ended', en.end_date),
                                  ('budget period end', ag.end_date), ('order ended', oe.end_date)) AS c(closed_by, closed_on)
-     WHERE c.closed_on IS NOT NULL AND p.for_date > c.closed_on)
-SELECT DISTINCT ON (event_id, ref) event_id, ref, kind, budget_id, order_id, for_date, closed_by, closed_on, amount,
-       {OUTCOME.format(ev='closures')} AS outcome
-  FROM closures ORDER BY event_id, ref, closed_on"""
+     WHERE c.closed_on IS NOT NULL AND p.for_date > c.closed_on),
+-- one pass over the journal for all of them (a per-row EXISTS would scan it once per payment)
+posted AS (SELECT DISTINCT e.cause_event_id FROM rp_entries e
+            WHERE e.council_id = $1 AND e.cause_event_id IN (SELECT event_id FROM closures)),
+refused AS (SELECT r.cause_event_id, min(r.reason_code) AS reason_code FROM rp_rejections r
+             WHERE r.council_id = $1 AND r.cause_event_id IN (SELECT event_id FROM closures) GROUP BY 1)
+SELECT DISTINCT ON (c.event_id, c.ref) c.event_id, c.ref, c.kind, c.budget_id, c.order_id, c.for_date, c.closed_by,
+       c.closed_on, c.amount,
+       CASE WHEN p.cause_event_id IS NOT NULL THEN 'posted' WHEN f.reason_code IS NOT NULL
+            THEN 'refused: ' || f.reason_code ELSE 'not seen by the ledger' END AS outcome
+  FROM closures c LEFT JOIN posted p ON p.cause_event_id = c.event_id
+  LEFT JOIN refused f ON f.cause_event_id = c.event_id
+ ORDER BY c.event_id, c.ref, c.closed_on"""
 
 
 async def payments_after_end_or_death(conn, query: ReportQuery) -> ReportTable:

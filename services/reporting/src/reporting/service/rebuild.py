@@ -27,7 +27,6 @@ from .project import ProjectionHandler
 
 ENTRY_INDEXES = {
     "rp_entries_position": "CREATE UNIQUE INDEX IF NOT EXISTS rp_entries_position ON rp_entries (shard, shard_seq)",
-    "rp_entries_council_date": "CREATE INDEX IF NOT EXISTS rp_entries_council_date ON rp_entries (council_id, effective_date)",
 }
 PROJECTIONS = ("rp_entries", "rp_rejections", "rp_domain_events", "rp_outcomes")
 
