@@ -105,10 +105,18 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
     async with pool.acquire() as conn:
         await repository.save_policy(conn, COUNCIL, PaymentsPolicy(dp_frequency_weeks=2))
     try:
-        await dep.start_payments()
+        worker = await dep.start_payments()
         await dep.start_ledger()
         await send(stack.bootstrap, dep.names[ALLOCATION], ALLOCATION_EVENTS)
         await dep.payments_settled()
+        async with pool.acquire() as conn:
+            model = [tuple(r) for r in await conn.fetch("SELECT * FROM budgets ORDER BY budget_id")]
+        # The relay delivers at least once: the same allocation events again change nothing.
+        await send(stack.bootstrap, dep.names[ALLOCATION], ALLOCATION_EVENTS)
+        await dep.payments_settled()
+        async with pool.acquire() as conn:
+            assert [tuple(r) for r in await conn.fetch("SELECT * FROM budgets ORDER BY budget_id")] == model
+        assert worker.ingest.stats["event_duplicate"] == len(ALLOCATION_EVENTS)
         await send(stack.bootstrap, dep.names[COMMANDS], INTAKE)
         await dep.payments_settled()
         await send(stack.bootstrap, dep.names[COMMANDS], RUN)

@@ -104,7 +104,7 @@ async def baseline(dsn: str, n: int) -> float:
         await conn.close()
 
 
-async def run_bench(payments: int, sample: int, timeout_s: float) -> dict:
+async def run_bench(payments: int, sample: int, timeout_s: float, part_size: int | None = None) -> dict:
     started_stack = not localstack.stack_running()
     if started_stack:
         print("starting the local stack (Kafka 4.1 KRaft + PostgreSQL) ...", flush=True)
@@ -132,7 +132,8 @@ async def run_bench(payments: int, sample: int, timeout_s: float) -> dict:
         await localstack.produce(info.bootstrap, agreed, topics)
         group = f"payments-bench-{tag}"
         env = payments_env(info, pay_dsn, topics, group, localstack.free_port_pair(), out_dir=bench_dir,
-                           bank_directory=bench_dir / "directory.csv")
+                           bank_directory=bench_dir / "directory.csv",
+                           **({"run_part_size": part_size} if part_size else {}))
         ledger_env = localstack.ledger_env(info, ledger_dsn, topics, f"ledger-bench-{tag}",
                                            health_port=localstack.free_port_pair())
         for service, command, e in (("ledger", "worker", ledger_env), ("payments", "worker", env),
@@ -221,8 +222,9 @@ def main() -> int:
     parser.add_argument("--payments", type=int, default=100_000)
     parser.add_argument("--baseline", type=int, default=5_000, help="payments of the one-per-transaction baseline")
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--part-size", type=int, default=None, help="PAYMENTS_RUN_PART_SIZE (default: Settings)")
     args = parser.parse_args()
-    report = asyncio.run(run_bench(args.payments, args.baseline, args.timeout))
+    report = asyncio.run(run_bench(args.payments, args.baseline, args.timeout, args.part_size))
     print(render(report))
     out = localstack.REPO / "out" / "bench-payments.json"
     out.write_text(json.dumps(report, indent=2, default=str) + "\n")

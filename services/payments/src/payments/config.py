@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     # allocation.events.v1 has records the worker has not fetched, then is refused.
     max_defer_s: float = 30.0
     # A payment run with more payments than this is made in parts, one transaction each (service.runs).
-    run_part_size: int = 25_000
+    run_part_size: int = 10_000
     pool_size: int = 4
     health_port: int = 8096  # the relay serves on health_port + 1, the timer on + 2
     log_level: str = "INFO"

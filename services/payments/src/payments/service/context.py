@@ -55,7 +55,7 @@ class Ctx:
     policy: PaymentsPolicy
     bank: BankSettings
     commands_topic: str = "payments.commands.v1"  # where a run made in parts sends its next part
-    run_part_size: int = 25_000
+    run_part_size: int = 10_000
 
     @property
     def council(self) -> str:

@@ -90,7 +90,7 @@ class PaymentsIngest:
 
     def __init__(self, *, allocation_topic: str, events_topic: str, bank: BankSettings, group_id: str | None = None,
                  metrics: IngestMetrics | None = None, max_defer_s: float = 30.0,
-                 commands_topic: str = "payments.commands.v1", run_part_size: int = 25_000) -> None:
+                 commands_topic: str = "payments.commands.v1", run_part_size: int = 10_000) -> None:
         self.allocation_topic, self.events_topic, self.bank = allocation_topic, events_topic, bank
         self.commands_topic, self.run_part_size = commands_topic, run_part_size
         self.group_id, self.metrics, self.max_defer_s = group_id, metrics, max_defer_s

@@ -143,7 +143,9 @@ async def create_payment_run(ctx: Ctx, c: cmd.CreatePaymentRun) -> None:
            status = CASE WHEN $7 THEN 'created' ELSE 'creating' END WHERE council_id = $1 AND run_id = $2""",
         council, c.run_id, count, total, part + 1, next_id, last)
     if not last:
-        ctx.emit.rows.append(_continuation(ctx, c, next_id))
+        # First in the outbox: the relay sends it before this part's instructions, so the next part is
+        # made while they are published and reserved.
+        ctx.emit.rows.insert(0, _continuation(ctx, c, next_id))
         return
     ctx.emit.event(ev.PaymentRunCreated(run_id=c.run_id, created_by=c.created_by, payment_count=count,
                                         total_pence=total, due_on=c.due_on, effective_date=c.effective_date))
