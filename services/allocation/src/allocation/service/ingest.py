@@ -7,7 +7,8 @@ state the last commit left). Nothing is cached between batches: the state of a b
 which keeps several workers correct without coordination.
 
 A record that decodes but is not an allocation command (an event, or another family's command, sent
-to the commands topic) is dead-lettered here with UNKNOWN_TYPE, like the records the codec refuses.
+to the commands topic) is dead-lettered here with UNKNOWN_TYPE, like the records the codec refuses;
+a command PostgreSQL could not store (adapters.storable) with INVALID_PAYLOAD.
 """
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from collections import Counter
 
 import structlog
 from careruntime import outbox
-from careruntime.codec import UNKNOWN_TYPE
+from careruntime.codec import INVALID_PAYLOAD, UNKNOWN_TYPE
 from careruntime.dlq import dlq_row
 from careruntime.logging import event_logging
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 
 from ..adapters import repository, wire
+from ..adapters.storable import unstorable
 from ..domain.decide import HANDLERS
 from .process import ACCEPTED, CONFLICT, DUPLICATE, Item, Outcome, process
 
@@ -46,25 +48,27 @@ class AllocationIngest:
         self.stats: Counter[str] = Counter()
 
     async def handle(self, conn, decoded_by_tp: dict, rejects_by_tp: dict | None = None) -> None:
-        items, foreign = [], []
+        items, dead = [], []
         for tp in sorted(decoded_by_tp, key=lambda t: (t.topic, t.partition)):
             for record, decoded in decoded_by_tp[tp]:
-                if type(decoded.payload) in HANDLERS:
+                if type(decoded.payload) not in HANDLERS:
+                    dead.append(dlq_row(tp.topic, record, UNKNOWN_TYPE,
+                                        f"{decoded.envelope.type} is not an allocation command",
+                                        group_id=self.group_id))
+                elif problem := unstorable(decoded.payload):
+                    dead.append(dlq_row(tp.topic, record, INVALID_PAYLOAD, problem, group_id=self.group_id))
+                else:
                     items.append(Item(tp.topic, tp.partition, record.offset, decoded.envelope, decoded.payload,
                                       wire.command_hash(decoded.envelope)))
-                else:
-                    foreign.append(dlq_row(tp.topic, record, UNKNOWN_TYPE,
-                                           f"{decoded.envelope.type} is not an allocation command",
-                                           group_id=self.group_id))
         loaded = await repository.load(conn, items)
         outcomes = process(items, loaded)
         await repository.write(conn, loaded, outcomes)
         rows = [wire.outbox_row(self.events_topic, event, event_id, o.item.envelope)
                 for o in outcomes for event_id, event in o.events]
-        await outbox.append(conn, [*rows, *foreign])
-        self._account(outcomes, len(foreign))
+        await outbox.append(conn, [*rows, *dead])
+        self._account(outcomes, len(dead))
 
-    def _account(self, outcomes: list[Outcome], foreign: int) -> None:
+    def _account(self, outcomes: list[Outcome], dead: int) -> None:
         """Counters and log lines; runs before the commit, so a rolled-back batch is counted again on
         retry (metrics are for operators, processed_commands is the record)."""
         for o in outcomes:
@@ -79,6 +83,6 @@ class AllocationIngest:
                 level = log.warning if o.kind == CONFLICT else log.info
                 level("command rejected", command_type=o.item.envelope.type, reason_code=o.rejection.code,
                       detail=o.rejection.detail)
-        if foreign:
-            self.stats["not_a_command"] += foreign
-            log.warning("records that are not allocation commands sent to the DLQ", count=foreign)
+        if dead:
+            self.stats["dead_lettered"] += dead
+            log.warning("records that decode but cannot be decided sent to the DLQ", count=dead)
