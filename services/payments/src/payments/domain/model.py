@@ -37,7 +37,7 @@ class BudgetView:
         """(reason code, detail) when nothing may be paid for `day`, else None."""
         if self.died_on is not None and day > self.died_on:
             return "PAYMENT_AFTER_DEATH", f"{day} is after the date of death {self.died_on}"
-        end = min(d for d in (self.end_date, self.ended_on) if d is not None)
+        end = self.ended_on if self.ended_on is not None and self.ended_on < self.end_date else self.end_date
         if day > end:
             return "PAYMENT_AFTER_END", f"{day} is after the budget's end {end}"
         return None

@@ -26,14 +26,19 @@ def period_amount(schedule: Schedule, budget: BudgetView) -> int:
     return schedule.amount_pence
 
 
+def _ends(schedule: Schedule, budget: BudgetView) -> date:
+    """The last day a paid period may cover: the schedule's end, the budget's end or its ending."""
+    ends = schedule.end_date if schedule.end_date < budget.end_date else budget.end_date
+    return budget.ended_on if budget.ended_on is not None and budget.ended_on < ends else ends
+
+
 def period_end(schedule: Schedule, period: int) -> date:
     return due_date(schedule, period + 1) - timedelta(days=1)
 
 
 def payable(schedule: Schedule, budget: BudgetView, period: int) -> bool:
     """Whether period `period` may ever be paid (see the module docstring)."""
-    ends = min(d for d in (schedule.end_date, budget.end_date, budget.ended_on) if d is not None)
-    if period_end(schedule, period) > ends:
+    if period_end(schedule, period) > _ends(schedule, budget):
         return False
     return budget.died_on is None or due_date(schedule, period) <= budget.died_on
 
@@ -56,7 +61,7 @@ def falling_due(schedule: Schedule, budget: BudgetView, up_to: date) -> tuple[li
     due: list[DuePayment] = []
     period = schedule.next_period
     amount = period_amount(schedule, budget)
-    ends = min(d for d in (schedule.end_date, budget.end_date, budget.ended_on) if d is not None)
+    ends = _ends(schedule, budget)
     died = budget.died_on
     step = timedelta(weeks=schedule.frequency_weeks)
     day = schedule.first_due_date + step * period
