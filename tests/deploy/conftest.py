@@ -87,9 +87,15 @@ def chart_values(name: str) -> dict:
     return base if path is None else _merge(base, yaml.safe_load(path.read_text()) or {})
 
 
-# The chart's processes (components) and those with an HPA; add a service's when it joins the chart.
-PROCESSES = {"ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views"}
-AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views"}
+# The chart's services, processes (components) and those with an HPA; add a service's when it joins the chart.
+SERVICES = ("ledger", "allocation", "payments", "reporting")
+PROCESSES = {"ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views",
+             "payments-worker", "payments-relay", "payments-timer", "reporting-worker", "reporting-api"}
+AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views", "payments-worker", "reporting-worker",
+              "reporting-api"}
+# What each process kind connects to (careledger.processKinds): egress, credentials and /readyz checks.
+USES = {"worker": {"postgres", "kafka"}, "relay": {"postgres", "kafka"}, "timer": {"postgres"},
+        "views": {"kafka"}, "api": {"postgres"}}
 
 
 def component(doc: dict) -> str:

@@ -18,6 +18,8 @@ from .conftest import (
     CHART,
     PROCESSES,
     REPO_ROOT,
+    SERVICES,
+    USES,
     VALUE_SETS,
     by_name,
     chart_values,
@@ -30,7 +32,7 @@ from .conftest import (
 SETS = list(VALUE_SETS)
 # Kinds whose schemas are CRDs (Prometheus Operator), not in kubernetes-validate's bundle.
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule"}
-SECRETISH = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|SASL_USERNAME|_KEY$", re.IGNORECASE)
+SECRETISH = re.compile(r"PASSWORD|SECRET|TOKEN|DATABASE_URL|SASL_USERNAME|_KEY$|API_KEYS", re.IGNORECASE)
 CREDENTIAL_URL = re.compile(r"://[^/@\s:]+:[^/@\s]+@")
 
 
@@ -106,20 +108,35 @@ def test_network_policies_let_each_process_reach_only_kafka_postgres_and_dns(ren
         postgres = {(p, "TCP") for p in values["postgres"]["ports"]}
         dns = {(p, proto) for p in values["dns"]["ports"] for proto in ("UDP", "TCP")}
         comp = component(policy)
-        if comp == "allocation-views":
-            views_port = chart_values(name)["allocation"]["views"]["port"]
-            assert ports == kafka | dns | {(views_port, "TCP")}
-            # Prometheus scrapes the views' /metrics on their API port: metricsFrom may reach it too.
-            rules = policy["spec"]["ingress"]
-            if values["viewsFrom"] and values["metricsFrom"]:
-                peers = [peer for rule in rules for peer in rule["from"]]
-                assert all(peer in peers for peer in values["metricsFrom"] + values["viewsFrom"])
-            elif not values["viewsFrom"]:
-                assert any("from" not in rule for rule in rules), "views open to any peer when viewsFrom is empty"
-        elif comp == "hooks":
+        if comp == "hooks":
             assert ports == kafka | postgres | dns and policy["spec"]["ingress"] == []
+            continue
+        service, kind = comp.split("-")
+        uses = USES[kind]
+        expected = dns | (kafka if "kafka" in uses else set()) | (postgres if "postgres" in uses else set())
+        rules = policy["spec"]["ingress"]
+        assert all([p["port"] for p in rule["ports"]] == [by_port_name(rendered[name], comp)] for rule in rules), comp
+        if kind == "views":
+            views_port = chart_values(name)["allocation"]["views"]["port"]
+            assert ports == expected | {(views_port, "TCP")}
         else:
-            assert ports == kafka | postgres | dns, comp
+            assert ports == expected, comp
+        if kind in ("views", "api"):  # an HTTP API: its clients, and Prometheus on the same port
+            clients = values["viewsFrom" if kind == "views" else "apiFrom"]
+            if clients and values["metricsFrom"]:
+                peers = [peer for rule in rules for peer in rule["from"]]
+                assert all(peer in peers for peer in values["metricsFrom"] + clients), comp
+            elif not clients:
+                assert any("from" not in rule for rule in rules), f"{comp}: open to any peer when its list is empty"
+        else:  # the health port, to Prometheus only (when metricsFrom is set)
+            assert all(rule.get("from", []) == values["metricsFrom"] for rule in rules), comp
+
+
+def by_port_name(docs: list[dict], comp: str) -> str:
+    """The name of the one port a process's container serves."""
+    (dep,) = [d for d in of_kind(docs, "Deployment") if component(d) == comp]
+    (port,) = dep["spec"]["template"]["spec"]["containers"][0]["ports"]
+    return port["name"]
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -177,8 +194,8 @@ def test_pods_run_as_non_root_read_only_without_privileges(rendered, name):
 def test_migrations_and_topics_run_as_pre_install_and_pre_upgrade_hooks(rendered, name):
     docs = rendered[name]
     jobs = {component(j): j for j in of_kind(docs, "Job")}
-    assert set(jobs) == {"ledger-migrate", "allocation-migrate", "topics"}
-    for service in ("ledger", "allocation"):
+    assert set(jobs) == {f"{s}-migrate" for s in SERVICES} | {"topics"}
+    for service in SERVICES:
         job = jobs[f"{service}-migrate"]
         container = job["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == ["migrate"] and f"/{service}:" in container["image"]
@@ -243,7 +260,7 @@ def test_service_monitor_and_alerts_use_real_ports_and_metric_names(rendered, na
     for rule in rules:
         for group in rule["spec"]["groups"]:
             for alert in group["rules"]:
-                used = set(re.findall(r"\b((?:ledger|allocation)_[a-z_]+)\b", alert["expr"]))
+                used = set(re.findall(rf"\b((?:{'|'.join(SERVICES)})_[a-z_]+)\b", alert["expr"]))
                 assert used <= metric_names, f"{alert['alert']}: unknown metrics {used - metric_names}"
 
 
@@ -252,14 +269,18 @@ def metric_names() -> set[str]:
     """Every series name the workers and relays expose (careruntime.metrics with their namespaces)."""
     from allocation.service.ingest import IngestMetrics
     from careruntime.metrics import RuntimeMetrics
+    from payments.service.ingest import IngestMetrics as PaymentsMetrics
     from prometheus_client import CollectorRegistry
 
     names: set[str] = set()
-    for namespace in ("ledger", "ledger_relay", "allocation", "allocation_relay"):
+    for namespace in ("ledger", "ledger_relay", "allocation", "allocation_relay", "payments", "payments_relay",
+                      "reporting"):
         registry = CollectorRegistry()
         RuntimeMetrics(registry, namespace=namespace)
         if namespace == "allocation":
             IngestMetrics(registry)
+        if namespace == "payments":
+            PaymentsMetrics(registry)
         for family in registry.collect():
             names.add(family.name)
             names.update({f"{family.name}_total", f"{family.name}_bucket", f"{family.name}_count",

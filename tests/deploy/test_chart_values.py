@@ -14,6 +14,7 @@ from careruntime.kafka_security import PREFIX as KAFKA_PREFIX
 from .conftest import (
     AUTOSCALED,
     CHART,
+    USES,
     VALUE_SETS,
     by_name,
     chart_values,
@@ -24,6 +25,7 @@ from .conftest import (
 )
 
 SETS = list(VALUE_SETS)
+KAFKA_KINDS = {kind for kind, uses in USES.items() if "kafka" in uses} | {""}  # "": the topics Job
 
 
 @pytest.mark.parametrize("name", SETS)
@@ -32,17 +34,21 @@ def test_autoscaling_is_capped_by_partitions(rendered, name):
     values = chart_values(name)
     partitions = values["kafka"]["partitions"]
     hpas = {component(h): h for h in of_kind(docs, "HorizontalPodAutoscaler")}
-    expected = {c for c in AUTOSCALED
-                if (values["ledger"] if c.startswith("ledger") else values["allocation"])[c.split("-")[1]][
-                    "autoscaling"]["enabled"]}
-    assert set(hpas) == expected, "HPAs only for the stateless workers and views, not the relays"
+    def process_values(comp: str) -> dict:
+        service, kind = comp.split("-")
+        return values[service][kind]
+
+    expected = {c for c in AUTOSCALED if process_values(c)["autoscaling"]["enabled"]}
+    assert set(hpas) == expected, "HPAs only for the stateless workers, views and API, not the relays or timer"
     for comp, hpa in hpas.items():
         target = hpa["spec"]["scaleTargetRef"]
         assert by_name(docs, "Deployment", target["name"])
-        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= partitions, comp
+        # consumer group members are capped by partitions; an HTTP API by its own maxReplicas
+        ceiling = process_values(comp)["autoscaling"]["maxReplicas"] if comp.endswith("-api") else partitions
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"] <= ceiling, comp
         assert "replicas" not in by_name(docs, "Deployment", target["name"])["spec"], "the HPA owns replicas"
     for dep in of_kind(docs, "Deployment"):
-        if component(dep) in AUTOSCALED and "replicas" in dep["spec"]:
+        if component(dep) in AUTOSCALED - {"reporting-api"} and "replicas" in dep["spec"]:
             assert dep["spec"]["replicas"] <= partitions
 
 
@@ -53,7 +59,19 @@ def test_more_replicas_than_partitions_is_refused(render):
                     "allocation.views.replicas=3", check=False)
     assert result.returncode != 0 and "exceeds kafka.partitions 2" in result.stderr
     docs = render(None, "kafka.partitions=3")  # an unset maxReplicas follows the partitions
-    assert {h["spec"]["maxReplicas"] for h in of_kind(docs, "HorizontalPodAutoscaler")} == {3}
+    assert {component(h): h["spec"]["maxReplicas"] for h in of_kind(docs, "HorizontalPodAutoscaler")} == {
+        "ledger-worker": 3, "allocation-worker": 3, "allocation-views": 3, "payments-worker": 3,
+        "reporting-worker": 3, "reporting-api": 6}  # the API: its own maxReplicas, not the partitions
+    # The API is no consumer group member: more replicas than partitions are fine, an unset ceiling is not.
+    docs = render(None, "kafka.partitions=2", "reporting.api.autoscaling.maxReplicas=8",
+                  "reporting.api.autoscaling.minReplicas=3")
+    assert by_name(docs, "HorizontalPodAutoscaler", "care-careledger-reporting-api")["spec"]["maxReplicas"] == 8
+    for unset in ("reporting.api.autoscaling.maxReplicas=null", "reporting.api.autoscaling.maxReplicas=''"):
+        result = render(None, unset, check=False)
+        assert result.returncode != 0 and "/reporting/api/autoscaling" in result.stderr, result.stderr
+    result = render(None, "kafka.partitions=2", "payments.worker.autoscaling.enabled=false",
+                    "payments.worker.replicas=3", check=False)
+    assert result.returncode != 0 and "payments-worker: replicas 3 exceeds kafka.partitions 2" in result.stderr
 
 
 @pytest.mark.parametrize("bad", [
@@ -67,6 +85,13 @@ def test_more_replicas_than_partitions_is_refused(render):
     "ledger.relay.autoscaling.enabled=true",          # relays are not autoscaled (one leader)
     "allocation.relay.autoscaling.enabled=true",
     "ledger.extraEnv.CARELEDGER_KAFKA_SASL_PASSWORD=x",  # Kafka credentials only from a Secret
+    "reporting.extraEnv.REPORTING_API_KEYS=[]",       # access keys only from a Secret
+    "reporting.extraEnv.REPORTING_LEDGER_DATABASE_URL=postgresql://u:p@h/ledger",
+    "reporting.api.apiKeys.existingSecret=",          # the API's keys must be named
+    "reporting.relay.replicas=2",                     # reporting has no relay
+    "payments.timer.autoscaling.enabled=true",        # the timer is not autoscaled
+    "payments.extraEnv.PAYMENTS_BANK_DIRECTORY=/x",   # the bank directory only from a Secret
+    "reporting.api.ingress.enabled=yes",              # not a boolean
 ])
 def test_values_schema_refuses_typos_and_unsafe_values(render, bad):
     result = render(None, bad, check=False)
@@ -89,6 +114,10 @@ def test_kafka_tls_and_sasl_settings_reach_every_kafka_client(rendered, name):
         if container.get("args") == ["migrate"]:
             assert not any(k.startswith(KAFKA_PREFIX) for k in env), where  # PostgreSQL only
             continue
+        if container.get("args", [""])[0] not in KAFKA_KINDS:  # the timer and the API use no Kafka:
+            assert not any(k.startswith(f"{KAFKA_PREFIX}SASL_") and "secretKeyRef" in v
+                           for k, v in env.items()), f"{where}: Kafka credentials it does not use"
+            continue
         assert env[f"{KAFKA_PREFIX}SECURITY_PROTOCOL"]["value"] == protocol, where
         if protocol.startswith("SASL_"):
             assert env[f"{KAFKA_PREFIX}SASL_MECHANISM"]["value"] == kafka["sasl"]["mechanism"]
@@ -106,28 +135,34 @@ def test_kafka_tls_and_sasl_settings_reach_every_kafka_client(rendered, name):
 
 
 def test_adding_a_service_takes_its_name_its_values_and_its_schema_entry(helm, tmp_path):
-    """The steps of docs/operations.md, "Adding a service", on a copy of the chart: a `payments` service."""
+    """The steps of docs/operations.md, "Adding a service", on a copy of the chart: an `invoicing` service
+    with a worker, a relay and an HTTP API (its blocks copied from allocation's and reporting's)."""
     chart = tmp_path / "careledger"
     shutil.copytree(CHART, chart)
     helpers = chart / "templates" / "_helpers.tpl"
     text = helpers.read_text()
-    assert text.count('list "ledger" "allocation" | toJson') == 1
-    helpers.write_text(text.replace('list "ledger" "allocation" | toJson', 'list "ledger" "allocation" "payments" | toJson'))
+    names = 'list "ledger" "allocation" "payments" "reporting" | toJson'
+    assert text.count(names) == 1
+    helpers.write_text(text.replace(names, names.replace('"reporting"', '"reporting" "invoicing"')))
     values = yaml.safe_load((chart / "values.yaml").read_text())
     block = copy.deepcopy(values["allocation"])
     del block["views"]
-    block.update(healthPort=8101, groupId="payments", extraEnv={"PAYMENTS_BANK_FORMAT": "bacs18"})
-    block["image"]["repository"] = "payments"
-    block["database"]["existingSecret"] = "careledger-payments-database"
-    values["payments"] = block
+    block.update(healthPort=8101, groupId="invoicing", extraEnv={"INVOICING_BANK_FORMAT": "bacs18"},
+                 api=copy.deepcopy(values["reporting"]["api"]))
+    block["api"]["port"] = 8105
+    block["api"]["apiKeys"]["existingSecret"] = "careledger-invoicing-api-keys"
+    block["image"]["repository"] = "invoicing"
+    block["database"]["existingSecret"] = "careledger-invoicing-database"
+    values["invoicing"] = block
     (chart / "values.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
     schema = json.loads((chart / "values.schema.json").read_text())
     entry = copy.deepcopy(schema["properties"]["allocation"])
     del entry["properties"]["views"]
     entry["required"].remove("views")
-    entry["properties"]["extraEnv"]["propertyNames"]["pattern"] = "^PAYMENTS_[A-Z0-9_]+$"
-    schema["properties"]["payments"] = entry
-    schema["required"].append("payments")
+    entry["properties"]["api"] = {"$ref": "#/definitions/apiProcess"}
+    entry["properties"]["extraEnv"]["propertyNames"]["pattern"] = "^INVOICING_[A-Z0-9_]+$"
+    schema["properties"]["invoicing"] = entry
+    schema["required"].append("invoicing")
     (chart / "values.schema.json").write_text(json.dumps(schema, indent=2))
 
     assert helm("lint", "--strict", str(chart)).returncode == 0
@@ -135,19 +170,28 @@ def test_adding_a_service_takes_its_name_its_values_and_its_schema_entry(helm, t
     assert result.returncode == 0, result.stderr
     docs = [d for d in yaml.safe_load_all(result.stdout) if d]
     for kind in ("Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
-        for process in ("payments-worker", "payments-relay"):
+        for process in ("invoicing-worker", "invoicing-relay", "invoicing-api"):
             by_name(docs, kind, f"care-careledger-{process}")
-    assert {h["metadata"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")} >= {"care-careledger-payments-worker"}
-    assert "care-careledger-payments-relay" not in {h["metadata"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")}
-    worker = by_name(docs, "Deployment", "care-careledger-payments-worker")["spec"]["template"]["spec"]["containers"][0]
-    assert worker["image"].endswith("/payments:0.1.0") and worker["args"] == ["worker"]
+    hpas = {h["metadata"]["name"] for h in of_kind(docs, "HorizontalPodAutoscaler")}
+    assert {"care-careledger-invoicing-worker", "care-careledger-invoicing-api"} <= hpas
+    assert "care-careledger-invoicing-relay" not in hpas
+    worker = by_name(docs, "Deployment", "care-careledger-invoicing-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert worker["image"].endswith("/invoicing:0.1.0") and worker["args"] == ["worker"]
     env = container_env(docs, worker)
-    assert env["PAYMENTS_HEALTH_PORT"]["value"] == "8101" and env["PAYMENTS_BANK_FORMAT"]["value"] == "bacs18"
-    assert env["PAYMENTS_DATABASE_URL"]["secretKeyRef"]["name"] == "careledger-payments-database"
+    assert env["INVOICING_HEALTH_PORT"]["value"] == "8101" and env["INVOICING_BANK_FORMAT"]["value"] == "bacs18"
+    assert env["INVOICING_DATABASE_URL"]["secretKeyRef"]["name"] == "careledger-invoicing-database"
     assert env[f"{KAFKA_PREFIX}SECURITY_PROTOCOL"]["value"] == "PLAINTEXT"
-    relay = by_name(docs, "Deployment", "care-careledger-payments-relay")["spec"]["template"]["spec"]["containers"][0]
+    relay = by_name(docs, "Deployment", "care-careledger-invoicing-relay")["spec"]["template"]["spec"]["containers"][0]
     assert relay["ports"][0]["containerPort"] == 8102 and relay["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    migrate = by_name(docs, "Job", "care-careledger-payments-migrate")["spec"]["template"]["spec"]["containers"][0]
+    api = by_name(docs, "Deployment", "care-careledger-invoicing-api")["spec"]["template"]["spec"]["containers"][0]
+    assert api["args"] == ["api"] and api["ports"] == [{"name": "http", "containerPort": 8105, "protocol": "TCP"}]
+    api_env = container_env(docs, api)
+    assert api_env["INVOICING_HTTP_PORT"]["value"] == "8105"
+    assert api_env["INVOICING_API_KEYS"]["secretKeyRef"]["name"] == "careledger-invoicing-api-keys"
+    policy = by_name(docs, "NetworkPolicy", "care-careledger-invoicing-api")["spec"]
+    assert [p["port"] for rule in policy["ingress"] for p in rule["ports"]] == ["http"]
+    assert 9092 not in {p["port"] for rule in policy["egress"] for p in rule["ports"]}, "the API uses no Kafka"
+    migrate = by_name(docs, "Job", "care-careledger-invoicing-migrate")["spec"]["template"]["spec"]["containers"][0]
     assert migrate["args"] == ["migrate"]
 
 

@@ -2,13 +2,15 @@
 
 For each Deployment the container's environment (its ConfigMap plus env) is fed to the service's own
 pydantic Settings; the port the process then serves (entrypoints: a worker on health_port, a relay on
-health_port + 1, the views on views_port) must be the probe's port, and the probe's path must be a
-route of the app the process serves (careruntime.health.health_app, or the faust views app).
+health_port + 1, the payments timer on health_port + 2, the views on views_port, the reporting API on
+its http_port) must be the probe's port, and the probe's path must be a route of the app the process
+serves (careruntime.health.health_app, the faust views app, or the reporting FastAPI app).
 Readiness must be the check that fails when a dependency is down (/readyz everywhere; that it does
 fail is tested live in test_live_probes.py and tests/integration/test_runtime_health.py).
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import re
@@ -19,22 +21,28 @@ from careruntime.kafka_security import VARIABLES as KAFKA_SECURITY_VARIABLES
 from careruntime.kafka_security import KafkaSecurity
 from prometheus_client import CollectorRegistry
 
-from .conftest import VALUE_SETS, container_env, of_kind
+from .conftest import USES, VALUE_SETS, container_env, of_kind
 
 SETS = list(VALUE_SETS)
-PREFIX = {"ledger": "LEDGER_", "allocation": "ALLOCATION_"}
+PREFIX = {"ledger": "LEDGER_", "allocation": "ALLOCATION_", "payments": "PAYMENTS_", "reporting": "REPORTING_"}
 # Read by careruntime.kafka_security in every process (no service prefix: one per process).
 KAFKA_SECURITY = set(KAFKA_SECURITY_VARIABLES)
 # What faust reads from the environment in the views pod (faust's own names, no prefix).
 FAUST_ENV = {"POD_IP", "NODE_CANONICAL_URL", "APP_DATADIR"}
 
 
-def settings_class(service: str):
-    if service == "ledger":
-        from ledger.config import Settings
-    else:
-        from allocation.config import Settings
-    return Settings
+def settings_class(service: str, kind: str = "worker"):
+    """The Settings class the process of `kind` builds from its environment."""
+    if service == "reporting" and kind == "api":
+        from reporting.web.config import WebSettings
+        return WebSettings
+    return importlib.import_module(f"{service}.config").Settings
+
+
+def settings_fields(service: str) -> set[str]:
+    """Every setting any process of the service reads (they share the service's ConfigMap)."""
+    classes = {settings_class(service, kind) for kind in USES}
+    return {f.upper() for cls in classes for f in cls.model_fields}
 
 
 def processes(docs):
@@ -45,7 +53,7 @@ def processes(docs):
         yield comp, service, kind, container
 
 
-def settings_for(docs, service, container, monkeypatch):
+def settings_for(docs, service, container, monkeypatch, kind="worker"):
     """The service's Settings as the container would build them from its environment."""
     for name in list(os.environ):
         if name.startswith(PREFIX[service]):
@@ -56,8 +64,9 @@ def settings_for(docs, service, container, monkeypatch):
         if "value" in source:
             monkeypatch.setenv(name, source["value"])
         elif "secretKeyRef" in source:
-            monkeypatch.setenv(name, "postgresql://from-a-secret@db:5432/x")
-    return settings_class(service)()
+            stand_in = "[]" if name.endswith("_API_KEYS") else "postgresql://from-a-secret@db:5432/x"
+            monkeypatch.setenv(name, stand_in)
+    return settings_class(service, kind)()
 
 
 def served_port(kind: str, settings) -> int:
@@ -65,6 +74,10 @@ def served_port(kind: str, settings) -> int:
         return settings.health_port
     if kind == "relay":
         return settings.health_port + 1
+    if kind == "timer":
+        return settings.health_port + 2
+    if kind == "api":
+        return settings.http_port
     assert kind == "views", kind
     return settings.views_port
 
@@ -74,13 +87,22 @@ def test_the_served_ports_are_what_the_entrypoints_say():
     from allocation.entrypoints import run as allocation_run
     from allocation.entrypoints.views import make_app
     from ledger.entrypoints import run as ledger_run
+    from payments.entrypoints import run as payments_run
+    from reporting.entrypoints import worker as reporting_worker
+    from reporting.web import __main__ as reporting_web
 
-    for module in (ledger_run, allocation_run):
-        worker, relay = inspect.getsource(module.run_worker), inspect.getsource(module.run_relay)
+    for module in (ledger_run, allocation_run, payments_run, reporting_worker):
+        worker = inspect.getsource(module.run_worker)
         assert re.search(r"settings\.health_port\b(?!\s*\+)", worker), "the worker serves on health_port"
         assert not re.search(r"settings\.health_port\s*[-+]", worker)
-        assert re.search(r"settings\.health_port\s*\+\s*1\b", relay), "the relay serves on health_port + 1"
+        if hasattr(module, "run_relay"):
+            relay = inspect.getsource(module.run_relay)
+            assert re.search(r"settings\.health_port\s*\+\s*1\b", relay), "the relay serves on health_port + 1"
+    timer = inspect.getsource(payments_run.run_timer_process)
+    assert re.search(r"port=settings\.health_port\s*\+\s*2\b", timer), "the timer serves on health_port + 2"
     assert "web_port=settings.views_port" in inspect.getsource(make_app)
+    assert re.search(r"uvicorn\.run\(create_app\(settings\), host=settings\.http_host, port=settings\.http_port\b",
+                     inspect.getsource(reporting_web.main)), "the reporting API serves on http_port"
 
 
 def readyz_timeout(kind: str) -> float:
@@ -88,6 +110,11 @@ def readyz_timeout(kind: str) -> float:
     if kind == "views":
         from allocation.entrypoints.views import READYZ_TIMEOUT_S
         return READYZ_TIMEOUT_S
+    if kind == "api":
+        from reporting.web import app
+        (timeout,) = re.findall(r"wait_for\(postgres_check\(state\.pool\)\(\), timeout=([0-9.]+)\)",
+                                inspect.getsource(app.create_app))
+        return float(timeout)
     return inspect.signature(health_app).parameters["timeout_s"].default
 
 
@@ -96,6 +123,9 @@ def routes(kind: str, settings) -> set[str]:
         from allocation.entrypoints.views import make_app
         app = make_app(settings)
         return {r.resource.canonical for r in app.web.web_app.router.routes()}
+    if kind == "api":
+        from reporting.web.app import create_app
+        return {r.path for r in create_app(settings).routes if "GET" in getattr(r, "methods", ())}
     return {r.resource.canonical for r in health_app({}, CollectorRegistry()).router.routes()}
 
 
@@ -109,7 +139,7 @@ def port_number(container: dict, port) -> int:
 def test_probes_point_at_the_paths_and_ports_the_processes_serve(rendered, name, monkeypatch):
     docs = rendered[name]
     for comp, service, kind, container in processes(docs):
-        settings = settings_for(docs, service, container, monkeypatch)
+        settings = settings_for(docs, service, container, monkeypatch, kind)
         port = served_port(kind, settings)
         served = routes(kind, settings)
         assert [p["containerPort"] for p in container["ports"]] == [port], comp
@@ -130,7 +160,7 @@ def test_probes_point_at_the_paths_and_ports_the_processes_serve(rendered, name,
 def test_every_rendered_variable_is_a_setting_the_service_reads(rendered, name):
     docs = rendered[name]
     for comp, service, kind, container in processes(docs):
-        fields = {f.upper() for f in settings_class(service).model_fields}
+        fields = settings_fields(service)
         for var in container_env(docs, container):
             if (kind == "views" and var in FAUST_ENV) or var in KAFKA_SECURITY:
                 continue
@@ -144,7 +174,9 @@ def test_the_rendered_kafka_security_is_what_the_processes_accept(rendered, name
     from .conftest import chart_values
 
     docs, kafka = rendered[name], chart_values(name)["kafka"]
-    for comp, _, _, container in processes(docs):
+    for comp, _, kind, container in processes(docs):
+        if "kafka" not in USES[kind]:
+            continue  # no Kafka client, no credentials (test_chart_values.py checks none are given)
         env = {var: source.get("value", "from-a-secret") for var, source in container_env(docs, container).items()
                if var in KAFKA_SECURITY}
         security = KafkaSecurity.from_env(env)
@@ -160,7 +192,7 @@ def test_the_views_table_is_co_partitioned_with_the_events_topic(rendered, name,
     docs = rendered[name]
     for comp, service, kind, container in processes(docs):
         if kind == "views":
-            settings = settings_for(docs, service, container, monkeypatch)
+            settings = settings_for(docs, service, container, monkeypatch, kind)
             assert settings.views_partitions == chart_values(name)["kafka"]["partitions"]
             env = container_env(docs, container)
             assert env["NODE_CANONICAL_URL"]["value"] == f"http://$(POD_IP):{settings.views_port}"

@@ -83,60 +83,70 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/*
 The services of the release, in the order their objects are rendered. Adding a service: its name here,
-its block in values.yaml (image, database, kafkaUser, healthPort, groupId, ..., worker, relay) and its
-entry in values.schema.json (docs/operations.md, "Adding a service").
+its block in values.yaml (image, database, kafkaUser, healthPort, groupId, ..., and a block per process
+kind it runs) and its entry in values.schema.json (docs/operations.md, "Adding a service").
 */}}
 {{- define "careledger.serviceNames" -}}
-{{- list "ledger" "allocation" | toJson -}}
+{{- list "ledger" "allocation" "payments" "reporting" | toJson -}}
 {{- end -}}
 
 {{/*
-The long-running processes, one Deployment each, from the services' values: a worker and a relay per
-service, and the views where a service has a `views` block. The port is the one the process really
-serves: a worker serves its service's healthPort, a relay healthPort + 1 (entrypoints/run.py), the
-views their faust web port (views.port). Fields: service, kind, port, portName, autoscale, postgres.
+The process kinds a service may run, in rendering order, and what each is (a service runs the kinds it
+has a values block for). The port is the one the process really serves (the services' entrypoints):
+a worker serves its service's healthPort, a relay healthPort + 1, the payments timer healthPort + 2,
+the views their faust web port (views.port), an HTTP API its api.port.
+  autoscale: an HPA when autoscaling.enabled; partitionBound: a consumer group member, so its replicas
+  are capped by kafka.partitions (an API's maxReplicas must be given instead);
+  postgres / kafka: what it connects to (egress, credentials, readiness).
+*/}}
+{{- define "careledger.processKinds" -}}
+worker: {portName: health, portOffset: 0, autoscale: true, partitionBound: true, postgres: true, kafka: true}
+relay: {portName: health, portOffset: 1, autoscale: false, partitionBound: false, postgres: true, kafka: true}
+timer: {portName: health, portOffset: 2, autoscale: false, partitionBound: false, postgres: true, kafka: false}
+views: {portName: http, autoscale: true, partitionBound: true, postgres: false, kafka: true}
+api: {portName: http, autoscale: true, partitionBound: false, postgres: true, kafka: false}
+{{- end -}}
+
+{{/*
+The long-running processes, one Deployment each: for every service, every kind of careledger.processKinds
+it has a block for. Fields: service, kind, port, portName, autoscale, partitionBound, postgres, kafka.
 */}}
 {{- define "careledger.processes" -}}
+{{- $kinds := include "careledger.processKinds" . | fromYaml }}
 {{- range $service := include "careledger.serviceNames" . | fromJsonArray }}
 {{- $v := index $.Values $service }}
-{{ $service }}-worker:
+{{- range $kind := list "worker" "relay" "timer" "views" "api" }}
+{{- if hasKey $v $kind }}
+{{- $k := index $kinds $kind }}
+{{ $service }}-{{ $kind }}:
   service: {{ $service }}
-  kind: worker
-  port: {{ $v.healthPort }}
-  portName: health
-  autoscale: true
-  postgres: true
-{{ $service }}-relay:
-  service: {{ $service }}
-  kind: relay
-  port: {{ add $v.healthPort 1 }}
-  portName: health
-  autoscale: false
-  postgres: true
-{{- if hasKey $v "views" }}
-{{ $service }}-views:
-  service: {{ $service }}
-  kind: views
-  port: {{ $v.views.port }}
-  portName: http
-  autoscale: true
-  postgres: false
+  kind: {{ $kind }}
+  port: {{ if hasKey $k "portOffset" }}{{ add $v.healthPort $k.portOffset }}{{ else }}{{ index $v $kind "port" }}{{ end }}
+  portName: {{ $k.portName }}
+  autoscale: {{ $k.autoscale }}
+  partitionBound: {{ $k.partitionBound }}
+  postgres: {{ $k.postgres }}
+  kafka: {{ $k.kafka }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end -}}
 
 {{/*
-The replica ceiling of an autoscaled process: its maxReplicas, or kafka.partitions when unset.
-More members than partitions would sit idle in the consumer group, so more is refused.
-(dict "root" $ "name" "ledger-worker" "values" <process values>)
+The replica ceiling of an autoscaled process: its maxReplicas, or kafka.partitions when unset. A consumer
+group member (partitionBound) may not exceed kafka.partitions: more members than partitions would sit
+idle. An HTTP API is bound by nothing but its own maxReplicas, which must then be given.
+(dict "root" $ "name" "ledger-worker" "values" <process values> "bound" <partitionBound>)
 */}}
 {{- define "careledger.maxReplicas" -}}
 {{- $partitions := int .root.Values.kafka.partitions -}}
 {{- $max := $partitions -}}
 {{- if not (kindIs "invalid" .values.autoscaling.maxReplicas) -}}
 {{- $max = int .values.autoscaling.maxReplicas -}}
+{{- else if not .bound -}}
+{{- fail (printf "%s: set autoscaling.maxReplicas (an HTTP API is not capped by partitions; size it by PostgreSQL connections)" .name) -}}
 {{- end -}}
-{{- if gt $max $partitions -}}
+{{- if and .bound (gt $max $partitions) -}}
 {{- fail (printf "%s: autoscaling.maxReplicas %d exceeds kafka.partitions %d (extra members of a consumer group sit idle)" .name $max $partitions) -}}
 {{- end -}}
 {{- if gt (int .values.autoscaling.minReplicas) $max -}}
