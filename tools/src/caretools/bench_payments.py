@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import sys
 import time
 import uuid
@@ -169,7 +171,7 @@ async def run_bench(payments: int, sample: int, timeout_s: float, part_size: int
         conn = await asyncpg.connect(ledger_dsn)
         try:
             rejected = await conn.fetchval("SELECT count(*) FROM processed_events WHERE outcome = 'rejected'")
-            pending = await conn.fetchval("SELECT sum(balance_pence) FROM accounts WHERE kind = 'pending'")
+            pending = int(await conn.fetchval("SELECT sum(balance_pence) FROM accounts WHERE kind = 'pending'"))
         finally:
             await conn.close()
         total_s = max(t_file, t_reserved) - t0
@@ -177,13 +179,14 @@ async def run_bench(payments: int, sample: int, timeout_s: float, part_size: int
         base_s = await baseline(base_dsn, sample)
         created_s = t_created - t0
         report = {
-            "payments": payments, "run": run, "file": {**file, "path": str(bench_dir / file["file_name"])},
+            "payments": payments, "run": run, "file": file,  # the file itself is removed with the run's folder
             "seconds": {"run_created": round(created_s, 2), "file_written": round(t_file - t0, 2),
                         "outbox_published": round(t_published - t0, 2), "ledger_reserved": round(t_reserved - t0, 2),
                         "total": round(total_s, 2)},
             "target_s": 20, "met": total_s < 20,
             "ledger": {"rejected": rejected, "pending_pence": pending},
-            "baseline": {"payments": sample, "seconds": round(base_s, 2),
+            "load_average_1m": os.getloadavg()[0],
+        "baseline": {"payments": sample, "seconds": round(base_s, 2),
                          "payments_per_s": round(sample / base_s), "batched_run_creation_per_s":
                          round(payments / created_s), "speedup": round((payments / created_s) / (sample / base_s), 1)},
         }
@@ -191,6 +194,8 @@ async def run_bench(payments: int, sample: int, timeout_s: float, part_size: int
     finally:
         for proc in reversed(procs):
             proc.stop()
+        shutil.rmtree(bench_dir, ignore_errors=True)  # a 100,000-payment file and directory per run
+        await _drop_databases(info, [f"bench_payments_{tag}", f"bench_payments_base_{tag}", f"bench_ledger_{tag}"])
         if topics:
             try:
                 from careruntime.topics import delete_topics
@@ -199,6 +204,18 @@ async def run_bench(payments: int, sample: int, timeout_s: float, part_size: int
                 print(f"bench: could not delete topics: {exc!r}", file=sys.stderr)
         if started_stack:
             localstack.stack_down()
+
+
+async def _drop_databases(info: StackInfo, names: list[str]) -> None:
+    try:
+        admin = await asyncpg.connect(info.dsn("postgres"))
+    except (OSError, asyncpg.PostgresError):
+        return
+    try:
+        for name in names:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 def render(r: dict) -> str:
