@@ -2,7 +2,7 @@
 # Put a service's migrations/ folder exactly where its installed code looks for it: the default of
 # its Settings.migrations_dir (services/<service>/src/<service>/config.py), asked of the installed
 # package itself. `<service> migrate` then needs no <SERVICE>_MIGRATIONS_DIR, and the image and the
-# code cannot disagree about the path. Used by deploy/docker/Dockerfile (and its test).
+# code cannot disagree about the path. Used by services/<service>/Dockerfile (and its test).
 #
 #   install-migrations.sh SERVICE SOURCE_DIR [PYTHON]
 set -eu

@@ -111,7 +111,7 @@ def test_network_policies_let_each_process_reach_only_kafka_postgres_and_dns(ren
         if comp == "hooks":
             assert ports == kafka | postgres | dns and policy["spec"]["ingress"] == []
             continue
-        service, kind = comp.split("-")
+        kind = comp.split("-")[1]
         uses = USES[kind]
         expected = dns | (kafka if "kafka" in uses else set()) | (postgres if "postgres" in uses else set())
         rules = policy["spec"]["ingress"]

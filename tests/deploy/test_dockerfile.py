@@ -1,41 +1,44 @@
-"""deploy/docker/Dockerfile, checked without building it (there is no container engine here).
+"""services/<service>/Dockerfile, checked without building it (there is no container engine here).
 
-A pinned base image, a non-root user that matches the chart's, dependencies only from the pins in
-requirements.txt (less test-only tools the code never imports), one ENTRYPOINT with the process kind
-as its argument, and build inputs that exist and that .dockerignore lets through; the installed service finds its migrations with no environment
-variable (the service is installed here as the image installs it, and migrates a real database).
+The Dockerfiles are generated (deploy/docker/dockerfiles.py) and must be what the generator makes now.
+Each has a pinned base image, a non-root user that matches the chart's, dependencies only from the
+lock of what the tests ran with (test-only tools left out), one ENTRYPOINT (careledger-process) that
+turns every process kind the chart passes into a command the service accepts, and build inputs that
+exist and that .dockerignore lets through. What the image installs, installed here: test_image_install.py.
 """
 from __future__ import annotations
 
 import argparse
 import ast
-import asyncio
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
-import asyncpg
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from .conftest import CHART, REPO_ROOT
+from .conftest import CHART, REPO_ROOT, SERVICES, of_kind
 
-DOCKERFILE = REPO_ROOT / "deploy" / "docker" / "Dockerfile"
+GENERATOR = REPO_ROOT / "deploy" / "docker" / "dockerfiles.py"
+DISPATCHER = REPO_ROOT / "deploy" / "docker" / "careledger-process"
+LOCK = REPO_ROOT / "deploy" / "docker" / "requirements.lock"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
-SERVICES = ("ledger", "allocation")
-RUNTIME_SOURCES = [REPO_ROOT / "schemas" / "src", REPO_ROOT / "runtime" / "src",
-                   *(REPO_ROOT / "services" / s / "src" for s in SERVICES)]
+TEST_ONLY = {"pytest", "pytest-asyncio", "hypothesis", "kubernetes-validate", "schemathesis"}
 
 
-def instructions() -> list[tuple[str, str]]:
+def dockerfile(service: str) -> Path:
+    return REPO_ROOT / "services" / service / "Dockerfile"
+
+
+def instructions(service: str) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
     out, current = [], ""
-    for line in DOCKERFILE.read_text().splitlines():
+    for line in dockerfile(service).read_text().splitlines():
         if line.strip().startswith("#") and not current:
             continue
         current += line.rstrip("\\").strip() + " " if line.rstrip().endswith("\\") else line.strip()
@@ -47,9 +50,9 @@ def instructions() -> list[tuple[str, str]]:
     return out
 
 
-def stages() -> list[list[tuple[str, str]]]:
+def stages(service: str) -> list[list[tuple[str, str]]]:
     result: list[list[tuple[str, str]]] = []
-    for ins in instructions():
+    for ins in instructions(service):
         if ins[0] == "FROM":
             result.append([])
         if result:
@@ -57,33 +60,65 @@ def stages() -> list[list[tuple[str, str]]]:
     return result
 
 
-def global_args() -> dict[str, str]:
+def build_runs(service: str) -> str:
+    return " ".join(rest for word, rest in stages(service)[0] if word == "RUN")
+
+
+def test_every_dockerfile_is_what_the_generator_makes_now():
+    """A hand edit, a new pin or a service joining the chart without regenerating fails here."""
+    result = subprocess.run([sys.executable, str(GENERATOR), "--check"], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, f"{result.stdout}{result.stderr}"
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert {p.parent.name for p in (REPO_ROOT / "services").glob("*/Dockerfile")} == set(SERVICES)
+    assert all(s in values for s in SERVICES)
+
+
+def test_the_generator_check_notices_a_stale_file_and_rewrites_it(tmp_path):
+    """On a copy of the generator's inputs and outputs: --check fails naming a hand-edited Dockerfile,
+    a plain run rewrites it, and --check passes again."""
+    inputs = ["deploy/docker/dockerfiles.py", "deploy/docker/requirements.lock", "deploy/helm/careledger/values.yaml",
+              "deploy/local/install-node-deps.sh", "requirements.txt", *(f"services/{s}/Dockerfile" for s in SERVICES)]
+    for name in inputs:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((REPO_ROOT / name).read_text())
+    copy = [sys.executable, str(tmp_path / "deploy" / "docker" / "dockerfiles.py")]
+
+    def run(*args):
+        return subprocess.run([*copy, *args], capture_output=True, text=True, timeout=120, check=False)
+
+    assert run("--check").returncode == 0
+    edited = tmp_path / "services" / "payments" / "Dockerfile"
+    edited.write_text(edited.read_text().replace("USER 10001:10001", "USER 0"))
+    stale = run("--check")
+    assert stale.returncode == 1 and stale.stdout.strip() == "services/payments/Dockerfile: stale (run python deploy/docker/dockerfiles.py)"
+    assert "USER 0" in edited.read_text(), "--check writes nothing"
+    assert run().returncode == 0 and "USER 10001:10001" in edited.read_text()
+    assert run("--check").returncode == 0
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_base_image_is_pinned_to_an_exact_python_3_11_release(service):
     args = {}
-    for word, rest in instructions():
+    for word, rest in instructions(service):
         if word == "FROM":
             break
         if word == "ARG" and "=" in rest:
             key, _, value = rest.partition("=")
             args[key] = value
-    return args
-
-
-def test_the_base_image_is_pinned_to_an_exact_python_3_11_release():
-    args = global_args()
     stage_names = set()
-    for stage in stages():
-        image = stage[0][1].split()[0]
-        image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], image)
+    for stage in stages(service):
+        image = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], stage[0][1].split()[0])
         assert image in stage_names or re.fullmatch(
             r"python:3\.11\.\d+-slim-(bookworm|trixie)(@sha256:[0-9a-f]{64})?|[^:@]+@sha256:[0-9a-f]{64}", image), image
-        assert "latest" not in image
         parts = stage[0][1].split()
         if len(parts) == 3 and parts[1].upper() == "AS":
             stage_names.add(parts[2])
 
 
-def test_the_final_stage_runs_as_the_charts_non_root_user():
-    final = stages()[-1]
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_final_stage_runs_as_the_charts_non_root_user(service):
+    final = stages(service)[-1]
     users = [rest for word, rest in final if word == "USER"]
     assert users, "the final stage must switch to a non-root USER"
     uid, _, gid = users[-1].partition(":")
@@ -94,20 +129,50 @@ def test_the_final_stage_runs_as_the_charts_non_root_user():
     assert words.index("ENTRYPOINT") > len(words) - 1 - words[::-1].index("USER")
 
 
-def test_one_exec_form_entrypoint_and_the_process_kind_as_argument():
-    final = stages()[-1]
+@pytest.mark.parametrize("service", SERVICES)
+def test_one_entrypoint_the_dispatcher_with_the_process_kind_as_argument(service):
+    final = stages(service)[-1]
     entrypoints = [rest for word, rest in final if word == "ENTRYPOINT"]
-    assert len(entrypoints) == 1 and not any(w == "ENTRYPOINT" for s in stages()[:-1] for w, _ in s)
-    assert json.loads(entrypoints[0]) == ["/opt/venv/bin/careledger-service"]
-    cmd = [rest for word, rest in final if word == "CMD"]
-    assert len(cmd) == 1 and json.loads(cmd[0]) == ["worker"]
-    assert not any(word == "HEALTHCHECK" for word, _ in instructions()), "Kubernetes probes instead"
-    build = " ".join(rest for word, rest in stages()[0] if word == "RUN")
-    assert "ln -s /opt/venv/bin/${SERVICE} /opt/venv/bin/careledger-service" in build
-    # The link's target is each service's console script, whose name is the service's.
-    for service in SERVICES:
-        project = tomllib.loads((REPO_ROOT / "services" / service / "pyproject.toml").read_text())["project"]
-        assert project["scripts"][service] == f"{service}.__main__:main"
+    assert len(entrypoints) == 1 and not any(w == "ENTRYPOINT" for s in stages(service)[:-1] for w, _ in s)
+    assert json.loads(entrypoints[0]) == ["/opt/venv/bin/careledger-process"]
+    assert "install -m 0755 /src/careledger-process /opt/venv/bin/careledger-process" in build_runs(service)
+    env = " ".join(rest for word, rest in final if word == "ENV")
+    assert f"CARELEDGER_SERVICE={service}" in env.split()
+    (cmd,) = [json.loads(rest) for word, rest in final if word == "CMD"]
+    assert cmd == ["worker"]
+    assert not any(word == "HEALTHCHECK" for word, _ in instructions(service)), "Kubernetes probes instead"
+
+
+def dispatch(service: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    """The image's entry point run here, with the venv's console scripts and python on PATH."""
+    env = {k: v for k, v in os.environ.items() if k != "CARELEDGER_SERVICE"}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    if service:
+        env["CARELEDGER_SERVICE"] = service
+    return subprocess.run(["sh", str(DISPATCHER), *args], env=env, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+def test_the_entrypoint_turns_every_kind_the_chart_passes_into_a_command_the_service_accepts(rendered):
+    passed = set()
+    for docs in rendered.values():
+        for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            if "args" in container:  # the topics Job runs a command of its own
+                service = container["image"].rsplit("/", 1)[-1].split(":")[0]
+                passed.add((service, container["args"][0]))
+    assert {kind for _, kind in passed} >= {"worker", "relay", "timer", "views", "api", "migrate"}
+    for service, kind in sorted(passed):
+        result = dispatch(service, kind, "--help")
+        assert result.returncode == 0, f"{service} {kind}: {result.stderr}"
+        if kind == "api":
+            assert result.stdout.startswith("usage: python -m reporting.web serve"), result.stdout[:200]
+        else:
+            assert result.stdout.startswith(f"usage: {service}"), f"{service} {kind}: {result.stdout[:200]}"
+            assert kind in cli_commands(service), f"{service} has no command {kind!r}"
+    assert dispatch("ledger", "verify", "--help").returncode == 0  # any CLI command: kubectl exec ... ledger verify
+    assert dispatch("reporting", "no-such-kind").returncode != 0
+    assert dispatch(None, "worker").returncode != 0 and "CARELEDGER_SERVICE" in dispatch(None, "worker").stderr
 
 
 def cli_commands(service: str) -> set[str]:
@@ -135,21 +200,11 @@ def cli_commands(service: str) -> set[str]:
     return commands
 
 
-def test_the_chart_passes_only_commands_the_services_accept(rendered):
-    for docs in rendered.values():
-        for doc in docs:
-            if doc["kind"] not in ("Deployment", "Job"):
-                continue
-            container = doc["spec"]["template"]["spec"]["containers"][0]
-            if "args" not in container:
-                continue
-            service = container["image"].rsplit("/", 1)[-1].split(":")[0]
-            assert container["args"][0] in cli_commands(service), doc["metadata"]["name"]
-
-
 def imported_top_level_modules() -> set[str]:
     names = set()
-    for root in RUNTIME_SOURCES:
+    roots = [REPO_ROOT / "schemas" / "src", REPO_ROOT / "runtime" / "src",
+             *(REPO_ROOT / "services" / s / "src" for s in SERVICES)]
+    for root in roots:
         for path in root.rglob("*.py"):
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if isinstance(node, ast.Import):
@@ -159,24 +214,34 @@ def imported_top_level_modules() -> set[str]:
     return names
 
 
-def test_dependencies_come_only_from_the_pinned_requirements():
-    run = " ".join(rest for word, rest in stages()[0] if word == "RUN")
+def test_dependencies_come_only_from_the_lock_of_what_the_tests_ran_with():
     pins = {}
     for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, sep, version = line.partition("==")
-            assert sep and version, f"requirements.txt: {line} is not pinned"
-            pins[re.sub(r"\[.*\]", "", name).lower()] = version
-    excluded = re.search(r"grep -v -E '\^\(([^)]*)\)==' /src/requirements.txt", run)
-    assert excluded, "the image installs from requirements.txt less an explicit list of test-only pins"
-    test_only = set(excluded.group(1).split("|"))
-    assert test_only <= pins.keys()
+        line = line.split("#", 1)[0].strip()
+        if line:
+            req = Requirement(line)
+            (spec,) = req.specifier
+            assert spec.operator == "==", f"requirements.txt: {line} is not pinned exactly"
+            pins[canonicalize_name(req.name)] = spec.version
+    locked = {}
+    for line in LOCK.read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            locked[canonicalize_name(name)] = version
+    assert TEST_ONLY <= pins.keys()
+    assert not TEST_ONLY & locked.keys(), "test-only tools stay out of the images"
+    for name, version in pins.items():
+        if name not in TEST_ONLY:
+            assert locked.get(name) == version, f"{name}: requirements.txt {version}, lock {locked.get(name)}"
     used = imported_top_level_modules()
-    for package in test_only:
+    for package in TEST_ONLY:
         assert package.replace("-", "_") not in used, f"{package} is imported by the services: keep it in the image"
-    assert "pip install -r /src/runtime-requirements.txt" in run
-    assert re.search(r"pip install --no-deps --no-build-isolation\s+/src/schemas /src/runtime /src/services/\$\{SERVICE\}",
-                     run)
+    for service in SERVICES:
+        runs = build_runs(service)
+        assert "pip install --no-deps -r /src/requirements.lock" in runs and "pip check" in runs
+        assert re.search(rf"pip install --no-deps --no-build-isolation /src/schemas /src/runtime /src/services/{service}\b",
+                         runs)
+        assert "requirements.txt" not in runs, "nothing resolved at build time"
 
 
 def dockerignore_excludes(path: str) -> bool:
@@ -198,82 +263,25 @@ def dockerignore_excludes(path: str) -> bool:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_build_inputs_exist_and_pass_dockerignore(service):
-    for word, rest in stages()[0]:
+    for word, rest in stages(service)[0]:
         if word == "COPY" and not rest.startswith("--from"):
-            source = rest.split()[0].replace("${SERVICE}", service)
-            assert (REPO_ROOT / source).exists(), source
-            assert not dockerignore_excludes(source), f"{source} is excluded by .dockerignore"
+            for source in rest.split()[:-1]:
+                assert (REPO_ROOT / source).exists(), source
+                assert not dockerignore_excludes(source), f"{source} is excluded by .dockerignore"
     for needed in (f"services/{service}/src/{service}/__main__.py", f"services/{service}/migrations",
                    "runtime/src/careruntime/sql/plumbing.sql", "schemas/pyproject.toml"):
         assert not dockerignore_excludes(needed), needed
     for unwanted in (".venv", ".local", ".git", ".tools", "out", f"services/{service}/tests", "runtime/tests",
-                     "tests/integration", "deploy/helm"):
+                     "tests/integration", "deploy/helm", "requirements.txt"):
         assert dockerignore_excludes(unwanted), unwanted
 
 
-INSTALL_MIGRATIONS = REPO_ROOT / "deploy" / "docker" / "install-migrations.sh"
-
-
-def test_the_image_puts_migrations_where_the_installed_code_looks_without_an_environment_variable():
-    build = " ".join(rest for word, rest in stages()[0] if word == "RUN")
-    install = build.index("pip install --no-deps")
-    step = build.index('sh /src/install-migrations.sh "${SERVICE}" /src/services/${SERVICE}/migrations /opt/venv/bin/python')
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_image_puts_migrations_where_the_installed_code_looks_without_an_environment_variable(service):
+    runs = build_runs(service)
+    install = runs.index("pip install --no-deps --no-build-isolation")
+    step = runs.index(f"sh /src/install-migrations.sh {service} /src/services/{service}/migrations /opt/venv/bin/python")
     assert install < step, "the migrations go where the *installed* package looks: install it first"
-    assert ("COPY", "deploy/docker/install-migrations.sh /src/install-migrations.sh") in stages()[0]
-    final = stages()[-1]
+    final = stages(service)[-1]
     assert not any("MIGRATIONS_DIR" in rest for word, rest in final if word == "ENV"), "no override to drift"
     assert ("COPY", "--from=build /opt/venv /opt/venv") in final
-
-
-@pytest.fixture(scope="module", params=SERVICES)
-def installed(request, tmp_path_factory):
-    """The service installed as the image installs it (not editable) into a folder of its own, with
-    install-migrations.sh run against it: (service, site-packages folder, environment to use it)."""
-    service = request.param
-    root = tmp_path_factory.mktemp(f"{service}-installed")
-    site, source = root / "site-packages", root / "source"
-    # Built from a copy: an in-tree build would leave build/ folders in the checkout.
-    shutil.copytree(REPO_ROOT / "services" / service, source,
-                    ignore=shutil.ignore_patterns("build", "tests", "*.egg-info", "__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--disable-pip-version-check", "--target", str(site), str(source)],
-                   check=True, capture_output=True, timeout=300)
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_MIGRATIONS_DIR")}
-    env["PYTHONPATH"] = str(site)  # ahead of the checkout's editable install
-    subprocess.run(["sh", str(INSTALL_MIGRATIONS), service, str(REPO_ROOT / "services" / service / "migrations"),
-                    sys.executable], check=True, capture_output=True, timeout=60, env=env)
-    return service, site, env
-
-
-def test_the_installed_service_finds_its_migrations_by_default(installed):
-    service, site, env = installed
-    probe = (f"import {service}.config as c; print(c.__file__); print(c.Settings().migrations_dir)")
-    module_file, folder = subprocess.run([sys.executable, "-c", probe], env=env, check=True, capture_output=True,
-                                         text=True, timeout=60).stdout.split()
-    assert Path(module_file).is_relative_to(site), "the installed copy, not the checkout"
-    source = REPO_ROOT / "services" / service / "migrations"
-    assert sorted(p.name for p in Path(folder).iterdir()) == sorted(p.name for p in source.iterdir()
-                                                                       if p.name != "__pycache__")
-
-
-async def test_the_installed_service_migrates_a_database(installed, stack):
-    service, _, env = installed
-    dbname = f"t_image_{service}_{os.getpid()}"
-    env = {**env, f"{service.upper()}_DATABASE_URL": stack.dsn(dbname)}
-    try:
-        result = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", service, "migrate"], env=env,
-                                         capture_output=True, text=True, timeout=120, check=False)
-        assert result.returncode == 0, result.stderr
-        conn = await asyncpg.connect(stack.dsn(dbname))
-        try:
-            applied = await conn.fetchval("SELECT count(*) FROM _yoyo_migration")
-        finally:
-            await conn.close()
-        files = [p for p in (REPO_ROOT / "services" / service / "migrations").iterdir() if p.suffix in (".sql", ".py")]
-        assert applied == len(files) > 0
-    finally:
-        conn = await asyncpg.connect(stack.dsn("postgres"))
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-        finally:
-            await conn.close()
