@@ -177,8 +177,15 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
         assert balances["pending"] == 0  # every reservation was posted or released
         assert abs(balances["bank"]) == created["total_pence"] - 80_000
 
-        # A second cycle: a DP surplus recovered by offset, a credit note on a paid invoice clawed back.
+        # A second cycle: a DP surplus recovered by offset, a credit note on a paid invoice clawed back, a
+        # schedule suspended over a due date (that period is never paid) and resumed.
         await send(stack.bootstrap, dep.names[COMMANDS], [
+            command("payments.SuspendDirectPayment", "c-susp", schedule_id="S-2", budget_id="PB-2",
+                    reason="Account under review", effective_date=date(2026, 5, 10)),
+            command("payments.ResumeDirectPayment", "c-res", schedule_id="S-2", budget_id="PB-2",
+                    reason="Review complete", effective_date=date(2026, 5, 25)),
+            command("payments.ResumeDirectPayment", "c-res2", schedule_id="S-2", budget_id="PB-2",
+                    reason="Again", effective_date=date(2026, 5, 26)),
             command("payments.ReportDirectPaymentBalance", "c-bal-ok", recovery_id="R-0", budget_id="PB-1",
                     balance_pence=150_000, liabilities_pence=0, effective_date=date(2026, 5, 20)),
             command("payments.ReportDirectPaymentBalance", "c-bal", recovery_id="R-1", budget_id="PB-1",
@@ -194,10 +201,13 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
         events = await read_events(stack.bootstrap, dep.names[EVENTS])
         second = {e.causationid: e for e in events if e.causationid in ("c-bal-ok", "c-bal", "c-run2")}
         assert second["c-bal-ok"].data["reason_code"] == "NO_SURPLUS"  # 150,000 is within 8 weeks of 22,500
+        answers = {e.causationid: e.type.split(".")[1] for e in events if e.causationid in ("c-susp", "c-res", "c-res2")}
+        assert answers == {"c-susp": "DirectPaymentSuspended", "c-res": "DirectPaymentResumed",
+                           "c-res2": "CommandRejected"}  # resuming what is not suspended
         assert second["c-bal"].data["amount_pence"] == 200_000 - 8 * 22_500  # S-1 pays 90,000 per 4 weeks
         run2 = {e.data["payment_id"]: e.data["amount_pence"] for e in by_type(events, "PaymentInstructed")
                 if e.data["run_id"] == "RUN-2"}
-        assert run2 == {"S-1-P002": 90_000 - 20_000, "S-2-P003": 80_000, "S-2-P004": 80_000,
+        assert run2 == {"S-1-P002": 90_000 - 20_000, "S-2-P004": 80_000,  # S-2-P003 fell due while suspended
                         "INVPAY-I-7": 14 * 2_450 - 2 * 2_450}
         recovered = [e.data for e in by_type(events, "SurplusRecovered")]
         assert recovered == [{**recovered[0], "recovery_id": "R-1", "amount_pence": 20_000,
