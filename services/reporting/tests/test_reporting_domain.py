@@ -81,3 +81,13 @@ def test_cli_parsing():
     assert parse_params(["period=quarter", "target=0.75"]) == {"period": "quarter", "target": "0.75"}
     with pytest.raises(SystemExit):
         parse_params(["oops"])
+
+
+def test_journal_ranges_cover_every_sequence_number_once():
+    from reporting.service.journal_replay import plan_ranges
+
+    ranges = plan_ranges(10, 35, 10)
+    assert ranges == [(10, 20), (20, 30), (30, 35)]
+    covered = [seq for lo, hi in plan_ranges(0, 1001, 7) for seq in range(lo + 1, hi + 1)]
+    assert covered == list(range(1, 1002))
+    assert plan_ranges(5, 5, 10) == []

@@ -19,12 +19,14 @@ class Settings(BaseSettings):
     entries_topic: str = "ledger.entries.v1"
     domain_topics: list[str] = ["allocation.events.v1", "payments.events.v1"]
     max_records: int = 5000
-    pool_size: int = 4
+    pool_size: int = 4  # at least rebuild_streams + 1
     health_port: int = 8085
     log_level: str = "INFO"
     migrations_dir: Path = MIGRATIONS_DIR
     # Rebuild from the journal: entries per committed (checkpointed) chunk.
     rebuild_chunk: int = 500_000
+    # Rebuild from the journal: parallel COPY streams (each a ledger and a projection connection).
+    rebuild_streams: int = 2
 
     @property
     def topics(self) -> list[str]:
