@@ -163,3 +163,13 @@ def test_applying_an_order_event_twice_leaves_the_same_commitment():
     state = given(agreed(amount=100_000), commissioned(), varied(units=5, on=date(2026, 4, 15)))
     again = after(state, [varied(units=5, on=date(2026, 4, 15))])
     assert again.committed_pence == 60_000
+
+
+def test_a_commissioned_order_keeps_its_terms():
+    state = given(agreed())
+    decision = when(state, commission(rate=2450, units=14, unit="hour", payment_basis="actuals",
+                                      service_type="home_care"))
+    order = after(state, decision).orders["SO-1"]
+    assert (order.provider_id, order.service_type, order.unit, order.rate_pence, order.planned_units_per_week,
+            order.payment_basis, order.start_date, order.end_date, order.status) == (
+        "PR-1", "home_care", "hour", 2450, 14, "actuals", START, date(2026, 4, 28), "active")

@@ -6,6 +6,8 @@ import pytest
 from allocation.domain import reasons
 from allocation.domain.policy import CouncilPolicy, PolicyError
 from allocation_testkit import (
+    DAY,
+    after,
     command,
     event,
     given,
@@ -86,3 +88,10 @@ def test_a_policy_round_trips_through_its_stored_form():
 def test_bad_stored_settings_are_refused_not_ignored(settings):
     with pytest.raises(PolicyError):
         CouncilPolicy.from_mapping(settings)
+
+
+def test_the_provider_keeps_the_new_account_and_who_verified_it():
+    state = given(registered())
+    changed = after(state, when(state, bank("vault-tok-7", "a.verifier@council.example")))
+    assert (changed.account_ref, changed.verified_by, changed.bank_changed_on) == (
+        "vault-tok-7", "a.verifier@council.example", DAY)
