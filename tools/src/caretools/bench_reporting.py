@@ -110,7 +110,7 @@ async def replay_set_based(settings: Settings) -> dict:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
     try:
         result = RebuildResult("journal")
-        await copy_journal(settings, pool, result, progress=True, chunk=1_000_000)
+        await copy_journal(settings, pool, result, progress=True)
         async with pool.acquire() as conn:
             await add_providers(conn)
     finally:

@@ -52,7 +52,7 @@ async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: b
                 "(SELECT 1 FROM rp_domain_events d WHERE d.event_id = o.event_id AND d.content_hash = o.content_hash)")
             if undated:
                 result.notes.append(f"{undated} rejections name an event not (yet) on the domain topics; not dated")
-            await conn.execute("UPDATE rp_rebuilds SET finished_at = now(), detail = $2 WHERE source = $1",
+            await conn.execute("UPDATE rp_rebuilds SET finished_at = now(), detail = detail || $2::jsonb WHERE source = $1",
                                "journal", json.dumps({"entries": result.entries, "outcomes": result.outcomes}))
     return result
 
