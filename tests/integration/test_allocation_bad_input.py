@@ -4,7 +4,8 @@ unchanged) or as a coded rejection, and never stops the partition it arrived on:
 after it on the same key is still decided.
 
 Beyond the shapes `test_allocation_flow.py` sends, this covers records that pass the wire contract but
-that PostgreSQL cannot store as they are (pence beyond a bigint, a NUL character in free text): before
+that this service cannot store or price (pence beyond a bigint, a NUL character in free text, a date
+on the calendar's edge): before
 the fix in `allocation.adapters.storable` each of them rolled its batch back and was retried for ever,
 stalling every command behind it.
 """
@@ -68,11 +69,14 @@ BAD = {
     "end before start": (raw("c-dates", "AgreePersonalBudget", agree_data("PB-R", end_date="2026-03-01"), "PB-R"),
                          "INVALID_PAYLOAD"),
     "another family's command": (payments_command(), "UNKNOWN_TYPE"),
-    # Valid by the wire contract, but not storable: these stalled the worker before the fix.
+    # Valid by the wire contract, but not storable or priceable: these stalled the worker before the fix
+    # (the 9999-12-31 budget only once an order on it was varied or ended).
     "pence beyond a bigint": (raw("c-huge", "AgreePersonalBudget", agree_data("PB-H", amount_pence=2**63), "PB-H"),
                               "INVALID_PAYLOAD"),
     "NUL in a variance reason": (raw("c-nul-reason", "AgreePersonalBudget",
                                      agree_data("PB-N", variance_reason="Night\x00care"), "PB-N"), "INVALID_PAYLOAD"),
+    "open-ended as 9999-12-31": (raw("c-max-date", "AgreePersonalBudget", agree_data("PB-M", end_date="9999-12-31"),
+                                     "PB-M"), "INVALID_PAYLOAD"),
     "NUL in a provider name": (raw("c-nul-name", "RegisterProvider",
                                    {"provider_id": "PR-N", "name": "Bad\x00Name", "provider_type": "private"}, "PR-N"),
                                "INVALID_PAYLOAD"),

@@ -217,6 +217,10 @@ MUTANTS: list[Mutant] = [
       FLOW),
     m("B2", "unstorable commands dead-lettered (integration)", "storable check removed", "service/ingest.py",
       "                elif problem := unstorable(decoded.payload):", "                elif problem := None:", BAD),
+    m("B3", "dates on the calendar's edge dead-lettered", "edge dates let through", "adapters/storable.py",
+      "value in (date.min, date.max)", "value in ()"),
+    m("B3i", "dates on the calendar's edge dead-lettered (integration)", "edge dates let through",
+      "adapters/storable.py", "value in (date.min, date.max)", "value in ()", BAD),
     # -- crash and restart ---------------------------------------------------------------------------------------
     m("X1", "no lost or doubled outcome across a crash (integration)", "event ids differ on each decision", W,
       'return [f"{stem}.e{n}" for n in range(1, count + 1)]',

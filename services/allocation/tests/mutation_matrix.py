@@ -54,7 +54,8 @@ def run(mutant: Mutant, timeout_s: float) -> tuple[str, list[str]]:
                                   timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired:
             return "killed", ["(timed out: the tests never finished)"]
-    failed = sorted({short(line) for line in done.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))})
+    failed = sorted({short(line) for line in done.stdout.splitlines()
+                     if line.startswith(("FAILED ", "ERROR ")) and "::" in line.split()[1]})
     if done.returncode == 0:
         return "SURVIVED", []
     if done.returncode == 1 and failed:

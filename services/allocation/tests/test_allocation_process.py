@@ -166,3 +166,12 @@ def test_state_round_trips_through_its_stored_form():
               for k, o in budget.orders.items()}
     assert state_codec.load_budget(stored, orders) == budget
     assert state_codec.load_budget(orjson.loads(orjson.dumps(state_codec.dump_budget(budget, True)))) == budget
+
+
+def test_command_ids_are_global_so_another_councils_reuse_of_one_is_a_conflict():
+    """As documented (docs/allocation.md, rule 8): processed_commands is keyed by command id alone."""
+    first, other = process([item(agree(), "cmd-1", council="C001"), item(agree(), "cmd-1", council="C002")],
+                           loaded := Loaded())
+    assert (first.kind, other.kind) == (ACCEPTED, CONFLICT)
+    assert other.rejection.code == reasons.DUPLICATE_CONFLICT
+    assert set(loaded.budgets) == {("C001", "PB-1")}

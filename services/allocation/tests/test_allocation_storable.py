@@ -1,10 +1,12 @@
-"""Commands the wire contract accepts but PostgreSQL could not store are caught before the rules
-(the ingest dead-letters them as INVALID_PAYLOAD instead of failing its batch for ever)."""
+"""Commands the wire contract accepts but this service could not store or price are caught before the
+rules (the ingest dead-letters them as INVALID_PAYLOAD instead of failing its batch for ever)."""
 from __future__ import annotations
+
+from datetime import date
 
 import pytest
 from allocation.adapters.storable import MAX_NUMBER, unstorable
-from allocation_testkit import END, START, command
+from allocation_testkit import END, START, agreed, command, commissioned, given, when
 
 
 def agree(**fields):
@@ -14,6 +16,15 @@ def agree(**fields):
 
 def test_an_ordinary_command_is_storable():
     assert unstorable(agree(amount_pence=MAX_NUMBER, variance_reason="Night-time support")) is None
+    assert unstorable(agree(start_date=date(1, 1, 2), end_date=date(9999, 12, 30))) is None
+
+
+def test_an_order_ending_on_the_calendars_last_day_could_not_be_varied():
+    """Why the calendar's edges are refused: re-pricing steps a day past the order's end."""
+    budget = given(agreed(end_date=date.max), commissioned(end=date.max))
+    with pytest.raises(OverflowError):
+        when(budget, command("VaryServiceOrder", order_id="SO-1", budget_id="PB-1", rate_pence=1,
+                             planned_units_per_week=1, end_date=date.max))
 
 
 @pytest.mark.parametrize(("cmd", "field"), [
@@ -25,7 +36,9 @@ def test_an_ordinary_command_is_storable():
     (agree(variance_reason="Night\x00care"), "variance_reason"),
     (command("RegisterProvider", provider_id="PR-1", name="Bad\x00Name", provider_type="private"), "name"),
     (command("AuthoriseOverspend", budget_id="PB-1", authoriser="a\x00b", limit_pence=1, reason="r"), "authoriser"),
+    (agree(end_date=date.max), "end_date"),  # "open-ended" as 9999-12-31
+    (agree(start_date=date.min), "start_date"),
 ])
-def test_numbers_beyond_a_bigint_and_nul_characters_are_not_storable(cmd, field):
+def test_big_numbers_nul_characters_and_the_calendars_edges_are_caught(cmd, field):
     problem = unstorable(cmd)
     assert problem is not None and problem.startswith(field)

@@ -1,11 +1,15 @@
-"""What PostgreSQL can store of a command that the wire contract accepts.
+"""What this service can store and price of a command that the wire contract accepts.
 
-The contract allows any size of non-negative pence and any characters in free text, but a bigint
-column stops at 2**63 - 1 and PostgreSQL text and jsonb refuse the NUL character. A command carrying
-either would fail its batch's write on every retry and stall the partition behind it, so the ingest
-dead-letters it (INVALID_PAYLOAD) before it reaches the rules.
+The contract allows any size of non-negative pence, any characters in free text and any calendar
+date, but a bigint column stops at 2**63 - 1, PostgreSQL text and jsonb refuse the NUL character, and
+pricing an order steps a day past its end (and the ledger's pricing a day before a segment's start),
+which Python's dates cannot do from 9999-12-31 or 0001-01-01. A command carrying any of these would
+fail its batch on every retry and stall the partition behind it, so the ingest dead-letters it
+(INVALID_PAYLOAD) before it reaches the rules.
 """
 from __future__ import annotations
+
+from datetime import date
 
 from pydantic import BaseModel
 
@@ -22,4 +26,6 @@ def unstorable(payload: BaseModel) -> str | None:
             return f"{name} is {value}, more than the largest number stored ({MAX_NUMBER})"
         if type(value) is str and "\x00" in value:
             return f"{name} contains a NUL character, which PostgreSQL cannot store"
+        if type(value) is date and value in (date.min, date.max):
+            return f"{name} is {value.isoformat()}, the calendar's edge, which cannot be priced (no day beyond it)"
     return None

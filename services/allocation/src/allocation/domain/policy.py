@@ -23,10 +23,12 @@ class CouncilPolicy:
     """A council's local allocation policy. All money in pence, all ratios in basis points (1/100 %)."""
 
     payment_frequency_weeks: int = 4
-    """How often direct payments are paid, in advance (DOMAIN: typically every 4 weeks). Shown in the
-    budget summary as the per-payment amount; the payments service schedules by it."""
+    """How often direct payments are paid, in advance (DOMAIN: typically every 4 weeks). Validated and
+    stored only: no allocation decision or summary reads it, and the payments service schedules by its
+    own per-council `dp_frequency_weeks`."""
     contribution_mode: str = ContributionMode.netted.value
-    """The collection mode assumed until a contribution is assessed."""
+    """The council's usual collection mode; must be one of the allowed modes. Validated and stored only:
+    no decision reads it (a budget has no mode until AssessContribution sets one)."""
     allowed_contribution_modes: frozenset[str] = field(default=ALL_MODES)
     """Modes AssessContribution may choose (some councils only net)."""
     variance_tolerance_bp: int = 0
