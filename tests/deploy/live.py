@@ -1,14 +1,18 @@
-"""Running the chart's processes for real, outside Kubernetes: the environment a rendered container gets
-(its ConfigMap, values, Secrets by reference filled in by the test, the downward API), started as
-`python -m <service> <kind>` child processes, and polling their probe endpoints.
+"""Running the chart's processes and hook Jobs for real, outside Kubernetes: the environment a rendered
+container gets (its ConfigMap, values, Secrets by reference filled in by the test, the downward API), started as
+child processes through the images' entry point (deploy/docker/careledger-process <kind>), and polling
+their probe endpoints; a private stack (deploy/local/stack.sh) as a `Broker`, the chart's mounted
+Secret files at local stand-ins.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
@@ -18,10 +22,44 @@ from pathlib import Path
 
 import aiohttp
 
-from .conftest import container_env, of_kind
+from .conftest import REPO_ROOT, by_name, container_env, of_kind
+
+ENTRYPOINT = REPO_ROOT / "deploy" / "docker" / "careledger-process"
 
 # The test runner's own service settings must not leak into a process started from a rendered container.
-LEAKY_PREFIXES = ("LEDGER_", "ALLOCATION_", "CARELEDGER_KAFKA_")
+LEAKY_PREFIXES = ("LEDGER_", "ALLOCATION_", "PAYMENTS_", "REPORTING_", "CARELEDGER_KAFKA_", "CARELEDGER_SERVICE")
+# Where the chart mounts volumes the processes write (payments' bank files, reporting's audit packs).
+MOUNT_ROOT = "/var/lib/careledger/"
+# A reporting API key (its sha256 goes in the Secret the chart references) and the council it may read.
+API_KEY, API_COUNCIL = "test-key-for-the-rendered-reporting-api", "E08000025"
+
+
+def api_keys_json() -> str:
+    """The REPORTING_API_KEYS value of the Secret: the hash of API_KEY, never the key."""
+    digest = hashlib.sha256(API_KEY.encode()).hexdigest()
+    return json.dumps([{"key_sha256": digest, "council_id": API_COUNCIL, "role": "auditor", "label": "live test"}])
+
+
+def with_local_mounts(env: dict[str, str], root: Path) -> dict[str, str]:
+    """Paths of mounted volumes (MOUNT_ROOT...) replaced by folders under root, as a pod would have them."""
+    return {name: str(root / value[len(MOUNT_ROOT):]) if value.startswith(MOUNT_ROOT) else value
+            for name, value in env.items()}
+
+
+def free_ports_from(count: int) -> int:
+    """A port P with P .. P + count - 1 all free (a payments worker serves P, its relay P + 1, its timer P + 2)."""
+    for _ in range(50):
+        base = free_port()
+        if base >= 65000:
+            continue
+        with ExitStack() as stack:
+            try:
+                for offset in range(1, count):
+                    stack.enter_context(socket.socket()).bind(("127.0.0.1", base + offset))
+            except OSError:
+                continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 def free_port() -> int:
@@ -41,16 +79,7 @@ def distinct_free_ports(n: int) -> list[int]:
 
 def free_port_pair() -> int:
     """A port P with P and P + 1 both free (a worker serves P, its relay P + 1)."""
-    for _ in range(50):
-        port = free_port()
-        if port < 65000:
-            with socket.socket() as s2:
-                try:
-                    s2.bind(("127.0.0.1", port + 1))
-                    return port
-                except OSError:
-                    continue
-    raise RuntimeError("no free pair of ports")
+    return free_ports_from(2)
 
 
 def process_env(docs: list[dict], container: dict, secrets: Mapping[tuple[str, str], str],
@@ -105,9 +134,11 @@ class Processes:
         container = dep["spec"]["template"]["spec"]["containers"][0]
         service, kind = component.split("-")
         log_path = self.log_dir / f"{component}.log"
+        # As the image runs it: its entry point, the service it is, its venv first on PATH.
+        env = {**env, "CARELEDGER_SERVICE": service, "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}"}
         with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", service, *container["args"], env=env, stdout=log, stderr=log,
+                "sh", str(ENTRYPOINT), *container["args"], env=env, stdout=log, stderr=log,
                 stdin=asyncio.subprocess.DEVNULL, cwd=cwd)
         started = Started(component, kind, container, proc, log_path)
         self.started.append(started)
@@ -171,3 +202,56 @@ def readyz_failing(http: aiohttp.ClientSession, process: Started, expected: set[
         return status == 503 and set(json.loads(text)["failing"]) == expected
     check.__doc__ = f"{process.name}: /readyz failing exactly {sorted(expected)}"
     return check
+
+
+@dataclass(frozen=True)
+class Broker:
+    plaintext: str
+    sasl: str  # SASL_PLAINTEXT
+    sasl_ssl: str
+    ssl: str  # mutual TLS
+    pg_port: int
+    stack_env: dict[str, str]
+
+    def tls(self, name: str) -> str:
+        """A file stack.sh made: ca.crt, client.crt, client.key."""
+        return str(Path(self.stack_env["STACK_DIR"]) / "kafka" / "tls" / name)
+
+    def dsn(self, db: str) -> str:
+        return f"postgresql://careledger@127.0.0.1:{self.pg_port}/{db}"
+
+    @property
+    def kafka_pid(self) -> int:
+        return int((Path(self.stack_env["STACK_DIR"]) / "kafka" / "kafka.pid").read_text())
+
+
+def stack_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(REPO_ROOT / "deploy" / "local" / "stack.sh"), command], env=env, text=True,
+                          capture_output=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
+
+
+# Where the chart mounts the Kafka TLS files, and the stand-in of each here.
+MOUNTS = {"/etc/careledger/kafka-ca/ca.crt": "ca.crt", "/etc/careledger/kafka-client/tls.crt": "client.crt",
+          "/etc/careledger/kafka-client/tls.key": "client.key"}
+
+
+def with_mounted_files(env: dict[str, str], broker: Broker) -> dict[str, str]:
+    """The rendered paths of mounted Secrets replaced by the local files they stand for."""
+    return {name: broker.tls(MOUNTS[value]) if value in MOUNTS else value for name, value in env.items()}
+
+
+def run_hook_job(docs: list[dict], job: dict, secrets, workdir: Path, broker: Broker) -> None:
+    """A hook Job's container as a local process: its command (or the image's entry point with its args)."""
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = with_mounted_files(process_env(docs, container, secrets), broker)
+    if "command" in container:  # the topics Job: its ConfigMap is mounted at /etc/careledger/topics
+        config = workdir / "topics.json"
+        config.write_text(by_name(docs, "ConfigMap", "care-careledger-topics")["data"]["topics.json"])
+        argv = [sys.executable, *[str(config) if a.startswith("/etc/careledger/topics/") else a
+                                  for a in container["command"][1:]]]
+    else:
+        service = container["image"].rsplit("/", 1)[-1].split(":")[0]
+        env |= {"CARELEDGER_SERVICE": service, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}
+        argv = ["sh", str(ENTRYPOINT), *container["args"]]  # the image's entry point
+    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, cwd=workdir, check=False)
+    assert result.returncode == 0, f"{job['metadata']['name']}: {result.stdout}\n{result.stderr}"

@@ -6,11 +6,13 @@ SASL_PLAINTEXT, SASL_SSL and mutual-TLS SSL listeners, a throwaway CA, PLAIN and
   TLS) without a client certificate or with one the broker's CA did not sign.
 - The chart rendered as national-scale.yaml has it (SASL_SSL, SCRAM-SHA-512, a CA Secret) and as
   small-council.yaml has it plus a client certificate (SSL, mutual TLS): its hook Jobs (migrations,
-  topics) and all five processes, run with exactly the environment the chart renders (Secrets filled
+  topics) and all ten processes, run with exactly the environment the chart renders (Secrets filled
   in, mounted files at stand-ins), work: a command goes through the allocation worker and relay, and
-  the ledger worker and the faust views consume the result.
-- With the broker killed under them, every process's /readyz answers 503 naming Kafka; with PostgreSQL
-  stopped as well, naming both (the views, which use no PostgreSQL, still only Kafka).
+  the ledger, payments and reporting workers and the faust views consume the result.
+- With the broker killed under them, every process that uses Kafka answers /readyz with 503 naming
+  Kafka, and the two that do not (the payments timer, the reporting API) stay ready; with PostgreSQL
+  stopped as well, each names exactly what it uses (the views only Kafka, the timer and API only
+  PostgreSQL, the workers and relays both).
 """
 from __future__ import annotations
 
@@ -20,10 +22,7 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -35,49 +34,30 @@ from careruntime.stackinfo import kafka_answers
 from careruntime.topics import TopicSpec, ensure_topics
 from careschemas.registry import make_envelope, payload_model
 
-from .conftest import REPO_ROOT, by_name, of_kind
+from .conftest import REPO_ROOT, SERVICES, USES, of_kind
 from .live import (
+    Broker,
     Processes,
+    api_keys_json,
     distinct_free_ports,
     eventually,
     free_port,
     free_port_pair,
+    free_ports_from,
     metric,
     process_env,
     readyz_failing,
+    run_hook_job,
+    stack_sh,
     wait_status,
+    with_local_mounts,
+    with_mounted_files,
 )
 
 pytestmark = pytest.mark.integration
 
-USERS = {"ledger": "ledger-secret", "allocation": "allocation-secret", "topics": "topics-secret"}
+USERS = {**{s: f"{s}-secret" for s in SERVICES}, "topics": "topics-secret"}
 COUNCIL = "E08000025"
-
-
-@dataclass(frozen=True)
-class Broker:
-    plaintext: str
-    sasl: str  # SASL_PLAINTEXT
-    sasl_ssl: str
-    ssl: str  # mutual TLS
-    pg_port: int
-    stack_env: dict[str, str]
-
-    def tls(self, name: str) -> str:
-        """A file stack.sh made: ca.crt, client.crt, client.key."""
-        return str(Path(self.stack_env["STACK_DIR"]) / "kafka" / "tls" / name)
-
-    def dsn(self, db: str) -> str:
-        return f"postgresql://careledger@127.0.0.1:{self.pg_port}/{db}"
-
-    @property
-    def kafka_pid(self) -> int:
-        return int((Path(self.stack_env["STACK_DIR"]) / "kafka" / "kafka.pid").read_text())
-
-
-def stack_sh(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(REPO_ROOT / "deploy" / "local" / "stack.sh"), command], env=env, text=True,
-                          capture_output=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -195,40 +175,17 @@ def render_release(render, broker: Broker, release: str) -> list[dict]:
     listener, values = RELEASES[release]
     return render(None, f"kafka.bootstrapServers={getattr(broker, listener)}", *values, "kafka.partitions=6",
                   "kafka.replicationFactor=1", "kafka.minInsyncReplicas=1", f"ledger.healthPort={free_port_pair()}",
-                  f"allocation.healthPort={free_port_pair()}", f"allocation.views.port={free_port()}")
+                  f"allocation.healthPort={free_port_pair()}", f"allocation.views.port={free_port()}",
+                  f"payments.healthPort={free_ports_from(3)}", f"reporting.healthPort={free_port()}",
+                  f"reporting.api.port={free_port()}")
 
 
 def secrets_for(broker: Broker) -> dict[tuple[str, str], str]:
-    secrets = {(f"careledger-{svc}-database", "url"): broker.dsn(svc) for svc in ("ledger", "allocation")}
+    secrets = {(f"careledger-{svc}-database", "url"): broker.dsn(svc) for svc in SERVICES}
+    secrets[("careledger-reporting-api-keys", "api-keys.json")] = api_keys_json()
     for who, password in USERS.items():
         secrets |= {(f"{who}-kafka", "username"): who, (f"{who}-kafka", "password"): password}
     return secrets
-
-
-# Where the chart mounts the Kafka TLS files, and the stand-in of each here.
-MOUNTS = {"/etc/careledger/kafka-ca/ca.crt": "ca.crt", "/etc/careledger/kafka-client/tls.crt": "client.crt",
-          "/etc/careledger/kafka-client/tls.key": "client.key"}
-
-
-def with_mounted_files(env: dict[str, str], broker: Broker) -> dict[str, str]:
-    """The rendered paths of mounted Secrets replaced by the local files they stand for."""
-    return {name: broker.tls(MOUNTS[value]) if value in MOUNTS else value for name, value in env.items()}
-
-
-def run_hook_job(docs: list[dict], job: dict, secrets, workdir: Path, broker: Broker) -> None:
-    """A hook Job's container as a local process: its command (or the image's entry point with its args)."""
-    container = job["spec"]["template"]["spec"]["containers"][0]
-    env = with_mounted_files(process_env(docs, container, secrets), broker)
-    if "command" in container:  # the topics Job: its ConfigMap is mounted at /etc/careledger/topics
-        config = workdir / "topics.json"
-        config.write_text(by_name(docs, "ConfigMap", "care-careledger-topics")["data"]["topics.json"])
-        argv = [sys.executable, *[str(config) if a.startswith("/etc/careledger/topics/") else a
-                                  for a in container["command"][1:]]]
-    else:
-        service = container["image"].rsplit("/", 1)[-1].split(":")[0]
-        argv = [sys.executable, "-m", service, *container["args"]]
-    result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=180, cwd=workdir, check=False)
-    assert result.returncode == 0, f"{job['metadata']['name']}: {result.stdout}\n{result.stderr}"
 
 
 def unknown_budget_command(command_id: str) -> tuple[bytes, bytes]:
@@ -255,7 +212,8 @@ async def test_the_rendered_release_runs_over_tls_and_sasl_and_is_unready_withou
             container = dep["spec"]["template"]["spec"]["containers"][0]
             env = process_env(docs, container, secrets, {"APP_DATADIR": str(tmp_path / "views-data")})
             assert env[f"{PREFIX}SSL_CAFILE"] == "/etc/careledger/kafka-ca/ca.crt", component
-            await processes.start(docs, component, with_mounted_files(env, broker), cwd=tmp_path)
+            env = with_local_mounts(with_mounted_files(env, broker), tmp_path / "mounts")
+            await processes.start(docs, component, env, cwd=tmp_path)
         by_component = {p.name: p for p in processes.started}
         async with aiohttp.ClientSession() as http:
             for process in processes.started:
@@ -271,7 +229,7 @@ async def test_the_rendered_release_runs_over_tls_and_sasl_and_is_unready_withou
             finally:
                 await producer.stop()
             worker, relay = by_component["allocation-worker"], by_component["allocation-relay"]
-            views, ledger = by_component["allocation-views"], by_component["ledger-worker"]
+            views = by_component["allocation-views"]
 
             # The processes are new, so their counters start at 0: any count is this release's traffic.
             async def rejected_and_relayed():
@@ -280,9 +238,12 @@ async def test_the_rendered_release_runs_over_tls_and_sasl_and_is_unready_withou
                         and await metric(http, relay, "allocation_relay_relay_published_total") >= 1)
 
             async def consumed_downstream():
-                """the views (faust) and the ledger worker consumed the rejection event"""
+                """the views (faust) and the ledger, payments and reporting workers consumed the rejection event"""
+                series = '_consumed_total{topic="allocation.events.v1"}'
+                consumed = [await metric(http, by_component[f"{svc}-worker"], svc + series)
+                            for svc in ("ledger", "payments", "reporting")]
                 return (await metric(http, views, 'allocation_views_projected_events_total{outcome="not_a_budget_event"}')
-                        >= 1 and await metric(http, ledger, 'ledger_consumed_total{topic="allocation.events.v1"}') >= 1)
+                        >= 1 and min(consumed) >= 1)
 
             await eventually(rejected_and_relayed)
             await eventually(consumed_downstream)
@@ -290,15 +251,19 @@ async def test_the_rendered_release_runs_over_tls_and_sasl_and_is_unready_withou
             os.kill(broker.kafka_pid, signal.SIGKILL)  # the broker this module started
             try:
                 for process in processes.started:
+                    if "kafka" not in USES[process.kind]:
+                        continue
                     body = json.loads(await wait_status(http, process, "/readyz", 503, deadline_s=60))
                     assert "kafka" in body["failing"], f"{process.name}: {body}"
                     assert "postgres" not in body["failing"], f"{process.name}: PostgreSQL is still up"
-                # Then PostgreSQL goes too: the processes that use it say so (the views use none).
+                for process in processes.started:  # what uses no Kafka stays ready without it
+                    if "kafka" not in USES[process.kind]:
+                        await wait_status(http, process, "/readyz", 200, deadline_s=5)
+                # Then PostgreSQL goes too: each process names exactly what it uses.
                 down = await asyncio.to_thread(stack_sh, "down", broker.stack_env)
                 assert down.returncode == 0, down.stderr
                 for process in processes.started:
-                    expected = {"kafka"} if process.kind == "views" else {"kafka", "postgres"}
-                    await eventually(readyz_failing(http, process, expected), timeout_s=60)
+                    await eventually(readyz_failing(http, process, USES[process.kind]), timeout_s=60)
             finally:  # the broker and PostgreSQL again, for what runs after
                 up = await asyncio.to_thread(stack_sh, "up", broker.stack_env)
                 assert up.returncode == 0, f"stack.sh up failed:\n{up.stdout}\n{up.stderr}"

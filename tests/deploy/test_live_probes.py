@@ -1,10 +1,10 @@
-"""The chart's processes, started as real processes with the environment the chart renders, answer
-their probes on the rendered ports and serve Prometheus metrics (integration: the test stack's Kafka
-and PostgreSQL).
+"""The chart's processes, started as real processes through the images' entry point with the environment
+the chart renders, answer their probes on the rendered ports and serve Prometheus metrics (integration:
+the test stack's Kafka and PostgreSQL). The reporting API accepts the key whose hash its Secret holds.
 
-That /readyz turns 503 when a dependency is unreachable: for workers and relays against the same health
-app in tests/integration/test_runtime_health.py; for every rendered process, Kafka stopped under them,
-in test_kafka_security_live.py (which runs its own broker).
+That /readyz turns 503 when a dependency is unreachable: for every rendered process, Kafka and then
+PostgreSQL stopped under them, in test_kafka_security_live.py (which runs a broker and a database of its
+own); for workers and relays also against the health app in tests/integration/test_runtime_health.py.
 """
 from __future__ import annotations
 
@@ -13,33 +13,57 @@ import uuid
 
 import aiohttp
 
-from .conftest import of_kind
-from .live import Processes, free_port, free_port_pair, get, process_env, wait_status
+from .conftest import PROCESSES, SERVICES, of_kind
+from .live import (
+    API_COUNCIL,
+    API_KEY,
+    Processes,
+    api_keys_json,
+    free_port,
+    free_port_pair,
+    free_ports_from,
+    get,
+    process_env,
+    wait_status,
+    with_local_mounts,
+)
 
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
+# What a process's /metrics must show: a series of its own (faust's sensors for the views).
+OWN_SERIES = {"worker": "{service}_consumed_total", "relay": "{service}_relay_relay_published_total",
+              "views": "allocation_views_messages_received_total", "api": "reporting_http_requests_total",
+              "timer": None}  # the timer serves an empty registry: it has no metrics of its own yet
 
 
 async def test_rendered_processes_answer_their_probes_and_serve_metrics(render, stack, fresh_db, topics, tmp_path):
     suffix = uuid.uuid4().hex[:8]
-    views_port = free_port()
     docs = render(None, f"ledger.healthPort={free_port_pair()}", f"allocation.healthPort={free_port_pair()}",
-                  f"allocation.views.port={views_port}", f"kafka.bootstrapServers={stack.bootstrap}",
-                  f"ledger.groupId=t-ledger-{suffix}", f"allocation.groupId=t-allocation-{suffix}")
-    secrets = {("careledger-ledger-database", "url"): await fresh_db("ledger"),
-               ("careledger-allocation-database", "url"): await fresh_db("allocation")}
-    # The views get topics and an app id of their own, so that they share nothing on the shared broker.
-    events = (await topics(["allocation.events.v1"], partitions=6))["allocation.events.v1"]
-    views_env = {"ALLOCATION_EVENTS_TOPIC": events, "ALLOCATION_VIEWS_APP_ID": f"t-views-{suffix}",
-                 "APP_DATADIR": str(tmp_path / "views-data")}
+                  f"allocation.views.port={free_port()}", f"payments.healthPort={free_ports_from(3)}",
+                  f"reporting.healthPort={free_port()}", f"reporting.api.port={free_port()}",
+                  f"kafka.bootstrapServers={stack.bootstrap}",
+                  *(f"{s}.groupId=t-{s}-{suffix}" for s in SERVICES))
+    secrets = {(f"careledger-{s}-database", "url"): await fresh_db(s) for s in SERVICES}
+    secrets[("careledger-reporting-api-keys", "api-keys.json")] = api_keys_json()
+    # Topics of their own for the views, payments and reporting, so that they share nothing on the shared broker.
+    own = await topics(["allocation.events.v1", "payments.commands.v1", "payments.events.v1", "ledger.entries.v1"],
+                       partitions=6)
+    overrides = {
+        "allocation-views": {"ALLOCATION_EVENTS_TOPIC": own["allocation.events.v1"],
+                             "ALLOCATION_VIEWS_APP_ID": f"t-views-{suffix}", "APP_DATADIR": str(tmp_path / "views-data")},
+        "payments-worker": {"PAYMENTS_ALLOCATION_EVENTS_TOPIC": own["allocation.events.v1"],
+                            "PAYMENTS_COMMANDS_TOPIC": own["payments.commands.v1"],
+                            "PAYMENTS_EVENTS_TOPIC": own["payments.events.v1"]},
+        "reporting-worker": {"REPORTING_ENTRIES_TOPIC": own["ledger.entries.v1"], "REPORTING_DOMAIN_TOPICS": json.dumps(
+            [own["allocation.events.v1"], own["payments.events.v1"]])},
+    }
     processes = Processes(tmp_path)
     try:
         for dep in of_kind(docs, "Deployment"):
             component = dep["metadata"]["labels"]["app.kubernetes.io/component"]
             container = dep["spec"]["template"]["spec"]["containers"][0]
-            overrides = views_env if component == "allocation-views" else {}
-            await processes.start(docs, component, process_env(docs, container, secrets, overrides), cwd=tmp_path)
-        assert {p.name for p in processes.started} == {
-            "ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views"}
+            env = process_env(docs, container, secrets, overrides.get(component, {}))
+            await processes.start(docs, component, with_local_mounts(env, tmp_path / "mounts"), cwd=tmp_path)
+        assert {p.name for p in processes.started} == PROCESSES
         async with aiohttp.ClientSession() as http:
             for process in processes.started:
                 for probe in PROBES:
@@ -48,8 +72,16 @@ async def test_rendered_processes_answer_their_probes_and_serve_metrics(render, 
                 assert status == 200 and json.loads(body)["status"] == "ready", process.name
                 status, text = await get(http, process.url("/metrics"))
                 service, kind = process.name.split("-")
-                namespace = {"worker": service, "relay": f"{service}_relay", "views": "allocation_views"}[kind]
-                expected = "_messages_received_total" if kind == "views" else "_consumed_total"  # faust sensors, ours
-                assert status == 200 and f"{namespace}{expected}" in text, f"{process.name}: {text[:500]}"
+                series = OWN_SERIES[kind]
+                assert status == 200, process.name
+                if series:
+                    assert series.format(service=service) in text, f"{process.name}: {text[:500]}"
+            api = next(p for p in processes.started if p.name == "reporting-api")
+            reports = api.url(f"/councils/{API_COUNCIL}/reports")
+            async with http.get(reports) as anonymous:
+                assert anonymous.status == 401
+            async with http.get(reports, headers={"Authorization": f"Bearer {API_KEY}"}) as response:
+                assert response.status == 200, await response.text()  # the key's hash came from the Secret
+                assert {r["name"] for r in (await response.json())["reports"]}
     finally:
         await processes.stop()

@@ -70,17 +70,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- upper . -}}
 {{- end -}}
 
-{{/* The prefix of the Kafka security variables every process reads (careruntime.kafka_security). */}}
-{{- define "careledger.kafkaEnvPrefix" -}}CARELEDGER_KAFKA_{{- end -}}
-
-{{- define "careledger.kafkaUsesSasl" -}}
-{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol -}}true{{- end -}}
-{{- end -}}
-
-{{- define "careledger.kafkaUsesTls" -}}
-{{- if has .Values.kafka.securityProtocol (list "SSL" "SASL_SSL") -}}true{{- end -}}
-{{- end -}}
-
 {{/*
 The services of the release, in the order their objects are rendered. Adding a service: its name here,
 its block in values.yaml (image, database, kafkaUser, healthPort, groupId, ..., and a block per process
@@ -153,47 +142,6 @@ idle. An HTTP API is bound by nothing but its own maxReplicas, which must then b
 {{- fail (printf "%s: autoscaling.minReplicas %d exceeds maxReplicas %d" .name (int .values.autoscaling.minReplicas) $max) -}}
 {{- end -}}
 {{- $max -}}
-{{- end -}}
-
-{{/*
-The SASL user of a process as CARELEDGER_KAFKA_SASL_* variables, only ever as secretKeyRef (careruntime.
-kafka_security reads them). (dict "root" $ "who" "ledger" "user" <kafkaUser values>)
-*/}}
-{{- define "careledger.kafkaSecretEnv" -}}
-{{- $p := include "careledger.kafkaEnvPrefix" . }}
-{{- if include "careledger.kafkaUsesSasl" .root }}
-{{- if not .user.existingSecret }}
-{{- fail (printf "kafka.securityProtocol is %s: set %s.kafkaUser.existingSecret (a Secret with the Kafka user's name and password)" .root.Values.kafka.securityProtocol .who) }}
-{{- end }}
-- name: {{ $p }}SASL_USERNAME
-  valueFrom:
-    secretKeyRef:
-      name: {{ .user.existingSecret }}
-      key: {{ .user.usernameKey }}
-- name: {{ $p }}SASL_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ .user.existingSecret }}
-      key: {{ .user.passwordKey }}
-{{- end }}
-{{- end -}}
-
-{{/* Non-secret Kafka security settings, as CARELEDGER_KAFKA_* (ConfigMap data or env values): the root context. */}}
-{{- define "careledger.kafkaSecurityConfig" -}}
-{{- $p := include "careledger.kafkaEnvPrefix" . }}
-{{ $p }}SECURITY_PROTOCOL: {{ .Values.kafka.securityProtocol | quote }}
-{{- if include "careledger.kafkaUsesSasl" . }}
-{{ $p }}SASL_MECHANISM: {{ .Values.kafka.sasl.mechanism | quote }}
-{{- end }}
-{{- if include "careledger.kafkaUsesTls" . }}
-{{- if .Values.kafka.tls.caSecret.name }}
-{{ $p }}SSL_CAFILE: {{ printf "/etc/careledger/kafka-ca/%s" .Values.kafka.tls.caSecret.key | quote }}
-{{- end }}
-{{- if .Values.kafka.tls.clientSecret }}
-{{ $p }}SSL_CERTFILE: "/etc/careledger/kafka-client/tls.crt"
-{{ $p }}SSL_KEYFILE: "/etc/careledger/kafka-client/tls.key"
-{{- end }}
-{{- end }}
 {{- end -}}
 
 {{/* Volumes every pod gets: a writable /tmp (the root filesystem is read-only) and the CA bundles. */}}
@@ -313,47 +261,4 @@ capabilities:
 helm.sh/hook: pre-install,pre-upgrade
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation
-{{- end -}}
-
-{{/*
-The topic declarations for `python -m careruntime.topics ensure`, the same topics and settings as
-deploy/topics.yaml (a test keeps the two in step) with the cluster's partitions and replication.
-Retention is forever: a service rebuilds its state by replaying from offset zero.
-*/}}
-{{- define "careledger.topicsConfig" -}}
-{{- $k := .Values.kafka -}}
-{{- if gt (int $k.minInsyncReplicas) (int $k.replicationFactor) -}}
-{{- fail (printf "kafka.minInsyncReplicas %d exceeds kafka.replicationFactor %d" (int $k.minInsyncReplicas) (int $k.replicationFactor)) -}}
-{{- end -}}
-{{- $topics := list -}}
-{{- range (list "allocation.commands.v1" "allocation.events.v1" "payments.commands.v1" "payments.events.v1" "ledger.entries.v1") -}}
-{{- $topics = append $topics (dict "name" .) -}}
-{{- end -}}
-{{- /* dead letters keep their order of arrival: one partition */ -}}
-{{- range (list "allocation.commands.v1.dlq" "allocation.events.v1.dlq" "payments.commands.v1.dlq" "payments.events.v1.dlq") -}}
-{{- $topics = append $topics (dict "name" . "partitions" 1) -}}
-{{- end -}}
-{{- /* the allocation views' faust table changelog (co-partitioned with allocation.events.v1) and leader topic */ -}}
-{{- $topics = append $topics (dict "name" "allocation-views-budget_summaries-changelog" "config" (dict "cleanup.policy" "compact")) -}}
-{{- $topics = append $topics (dict "name" "allocation-views-__assignor-__leader" "partitions" 1) -}}
-{{- $defaults := dict
-      "partitions" (int $k.partitions)
-      "replication_factor" (int $k.replicationFactor)
-      "config" (dict
-        "cleanup.policy" "delete"
-        "retention.ms" "-1"
-        "retention.bytes" "-1"
-        "compression.type" "producer"
-        "min.insync.replicas" (toString (int $k.minInsyncReplicas))) -}}
-{{- dict "defaults" $defaults "topics" $topics | toPrettyJson -}}
-{{- end -}}
-
-{{/* Kafka security as a container env list (for the hook Jobs, which run before any ConfigMap exists):
-(dict "root" $ "who" "topics" "user" <kafkaUser values>) */}}
-{{- define "careledger.kafkaSecurityEnvList" -}}
-{{- range $name, $value := include "careledger.kafkaSecurityConfig" .root | fromYaml }}
-- name: {{ $name }}
-  value: {{ $value | quote }}
-{{- end }}
-{{- include "careledger.kafkaSecretEnv" . }}
 {{- end -}}
