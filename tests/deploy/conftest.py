@@ -112,10 +112,15 @@ def by_name(docs: list[dict], kind: str, name: str) -> dict:
     return found[0]
 
 
+def pod_template(doc: dict) -> dict:
+    """The pod template of a Deployment, Job or CronJob."""
+    return doc["spec"]["jobTemplate"]["spec"]["template"] if doc["kind"] == "CronJob" else doc["spec"]["template"]
+
+
 def pod_specs(docs: list[dict]) -> list[tuple[str, dict]]:
-    """(kind/name, pod spec) of every Deployment and Job."""
-    return [(f"{d['kind']}/{d['metadata']['name']}", d["spec"]["template"]["spec"])
-            for d in docs if d["kind"] in ("Deployment", "Job")]
+    """(kind/name, pod spec) of every Deployment, Job and CronJob."""
+    return [(f"{d['kind']}/{d['metadata']['name']}", pod_template(d)["spec"])
+            for d in docs if d["kind"] in ("Deployment", "Job", "CronJob")]
 
 
 def container_env(docs: list[dict], container: dict) -> dict[str, dict]:

@@ -101,6 +101,9 @@ def test_a_deployment_per_process_with_service_pdb_and_network_policy(rendered, 
 @pytest.mark.parametrize("name", SETS)
 def test_network_policies_let_each_process_reach_only_kafka_postgres_and_dns(rendered, name):
     values = chart_values(name)["networkPolicy"]
+    cronjobs = {component(c) for c in of_kind(rendered[name], "CronJob")}
+    policies = {component(p) for p in of_kind(rendered[name], "NetworkPolicy")}
+    assert cronjobs <= policies, "every CronJob's pods have a NetworkPolicy"
     for policy in of_kind(rendered[name], "NetworkPolicy"):
         assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
         ports = {(p["port"], p.get("protocol", "TCP")) for rule in policy["spec"]["egress"] for p in rule["ports"]}
@@ -108,8 +111,8 @@ def test_network_policies_let_each_process_reach_only_kafka_postgres_and_dns(ren
         postgres = {(p, "TCP") for p in values["postgres"]["ports"]}
         dns = {(p, proto) for p in values["dns"]["ports"] for proto in ("UDP", "TCP")}
         comp = component(policy)
-        if comp == "hooks":
-            assert ports == kafka | postgres | dns and policy["spec"]["ingress"] == []
+        if comp == "hooks" or comp in cronjobs:  # one-off commands: out only
+            assert ports == kafka | postgres | dns and policy["spec"]["ingress"] == [], comp
             continue
         kind = comp.split("-")[1]
         uses = USES[kind]

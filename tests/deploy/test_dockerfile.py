@@ -22,7 +22,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from .conftest import CHART, REPO_ROOT, SERVICES, of_kind
+from .conftest import CHART, REPO_ROOT, SERVICES, pod_specs
 
 GENERATOR = REPO_ROOT / "deploy" / "docker" / "dockerfiles.py"
 DISPATCHER = REPO_ROOT / "deploy" / "docker" / "careledger-process"
@@ -156,12 +156,15 @@ def dispatch(service: str | None, *args: str) -> subprocess.CompletedProcess[str
 def test_the_entrypoint_turns_every_kind_the_chart_passes_into_a_command_the_service_accepts(rendered):
     passed = set()
     for docs in rendered.values():
-        for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
-            container = doc["spec"]["template"]["spec"]["containers"][0]
+        for _, spec in pod_specs(docs):
+            container = spec["containers"][0]
             if "args" in container:  # the topics Job runs a command of its own
                 service = container["image"].rsplit("/", 1)[-1].split(":")[0]
                 passed.add((service, container["args"][0]))
-    assert {kind for _, kind in passed} >= {"worker", "relay", "timer", "views", "api", "migrate"}
+                if container["args"][0] not in ("api", "views"):  # every argument, parsed by the service's CLI
+                    cli_parser(service).parse_args(container["args"])
+    assert {kind for _, kind in passed} >= {"worker", "relay", "timer", "views", "api", "migrate", "sync-ledger",
+                                            "rebuild"}
     for service, kind in sorted(passed):
         result = dispatch(service, kind, "--help")
         assert result.returncode == 0, f"{service} {kind}: {result.stderr}"
@@ -177,6 +180,15 @@ def test_the_entrypoint_turns_every_kind_the_chart_passes_into_a_command_the_ser
 
 def cli_commands(service: str) -> set[str]:
     """The commands `python -m <service>` accepts, read from its argparse parser."""
+    commands = set()
+    for action in cli_parser(service)._actions:
+        if isinstance(action, argparse._SubParsersAction) or action.dest == "command":
+            commands |= set(action.choices)
+    return commands
+
+
+def cli_parser(service: str) -> argparse.ArgumentParser:
+    """The argparse parser `python -m <service>` builds (caught as main() calls parse_args)."""
     module = __import__(f"{service}.__main__", fromlist=["main"])
 
     class Captured(Exception):
@@ -193,11 +205,7 @@ def cli_commands(service: str) -> set[str]:
         parser = captured.args[0]
     finally:
         argparse.ArgumentParser.parse_args = original
-    commands = set()
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction) or action.dest == "command":
-            commands |= set(action.choices)
-    return commands
+    return parser
 
 
 def imported_top_level_modules() -> set[str]:
@@ -285,3 +293,18 @@ def test_the_image_puts_migrations_where_the_installed_code_looks_without_an_env
     final = stages(service)[-1]
     assert not any("MIGRATIONS_DIR" in rest for word, rest in final if word == "ENV"), "no override to drift"
     assert ("COPY", "--from=build /opt/venv /opt/venv") in final
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_an_image_installs_every_service_cli_its_code_runs(service):
+    """Services never import each other, but one may run another's CLI (`python -m ledger verify` in
+    `reporting sync-ledger`): its image must install that service too, or the command fails in the pod."""
+    runs = set()
+    for path in (REPO_ROOT / "services" / service / "src").rglob("*.py"):
+        runs |= set(re.findall(r'"-m",\s*"(\w+)"', path.read_text())) & set(SERVICES)
+    installed = set(re.findall(r"/src/services/(\w+)", re.search(r"pip install --no-deps --no-build-isolation[^&]*",
+                                                                  build_runs(service)).group(0)))
+    assert runs - {service} <= installed, f"{service}'s image lacks the CLI of {runs - installed}"
+    assert service in installed
+    if service == "reporting":
+        assert runs == {"ledger"}, "the check sees the subprocess it guards against"

@@ -33,8 +33,15 @@ AUDIT_PACK_DIR: /var/lib/careledger/audit-packs
       name: {{ .svc.api.apiKeys.existingSecret }}
       key: {{ .svc.api.apiKeys.key }}
 {{- end }}
-{{- if and (eq .proc.kind "worker") (hasKey .svc "ledgerDatabase") .svc.ledgerDatabase.existingSecret }}
-- name: {{ $p }}_LEDGER_DATABASE_URL
+{{- if eq .proc.kind "worker" }}
+{{- include "careledger.ledgerDatabaseEnv" (dict "service" .proc.service "svc" .svc) }}
+{{- end }}
+{{- end -}}
+
+{{/* The ledger database's read-only URL, where a service is given one: (dict "service" "reporting" "svc" <values>) */}}
+{{- define "careledger.ledgerDatabaseEnv" -}}
+{{- if and (hasKey .svc "ledgerDatabase") .svc.ledgerDatabase.existingSecret }}
+- name: {{ upper .service }}_LEDGER_DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ .svc.ledgerDatabase.existingSecret }}
