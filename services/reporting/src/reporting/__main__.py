@@ -32,6 +32,8 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--from", dest="source", required=True, choices=["journal", "topics"])
     rebuild.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
+    rebuild.add_argument("--until", help="keep only what was recorded by this time (ISO 8601): the projection "
+                                         "as it was then; do not run the worker on it afterwards")
     sub.add_parser("sync-ledger", help="copy the ledger's outcome log and record `ledger verify`")
     auditor = sub.add_parser("auditor-rebuild", help="fresh database + rebuild from the journal + audit pack "
                                                      "as at the last year end")

@@ -8,6 +8,7 @@ column to the exact type of the target column.
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import asyncpg
 
@@ -16,7 +17,8 @@ from .wire import ENTRY_COLUMNS
 ENTRIES_QUERY = """
 SELECT entry_id, council_id, shard, shard_seq, effective_date, recorded_at, cause_event_id,
        cause_type, rule_version, reverses_entry_id, accounts, debits, credits, prev_hash::text, hash::text
-  FROM journal_entries WHERE seq > $1 AND seq <= $2"""
+  FROM journal_entries WHERE seq > $1 AND seq <= $2
+   AND ($3::timestamptz IS NULL OR recorded_at::timestamptz <= $3)"""
 
 OUTCOME_COLUMNS = ("event_id", "content_hash", "council_id", "event_type", "shard", "outcome", "entry_id",
                    "reason_code", "detail")
@@ -69,8 +71,10 @@ async def pipe(source: asyncpg.Connection, query: str, args: tuple, target: asyn
     return int(status.split()[-1])
 
 
-async def copy_entries(ledger: asyncpg.Connection, target: asyncpg.Connection, after_seq: int, upto_seq: int) -> int:
-    return await pipe(ledger, ENTRIES_QUERY, (after_seq, upto_seq), target, "rp_entries", ENTRY_COLUMNS)
+async def copy_entries(ledger: asyncpg.Connection, target: asyncpg.Connection, after_seq: int, upto_seq: int,
+                       until: datetime | None = None) -> int:
+    """Entries with after_seq < seq <= upto_seq (and, with until, recorded by then)."""
+    return await pipe(ledger, ENTRIES_QUERY, (after_seq, upto_seq, until), target, "rp_entries", ENTRY_COLUMNS)
 
 
 async def copy_outcomes(ledger: asyncpg.Connection, target: asyncpg.Connection) -> int:

@@ -83,10 +83,13 @@ async def cmd_audit_pack(settings: Settings, args) -> int:
 async def cmd_rebuild(settings: Settings, args) -> int:
     pool = await make_pool(settings)
     try:
+        until = parse_known_at(args.until)
         if args.source == "journal":
-            result = await rebuild_from_journal(settings, pool, resume=args.resume, progress=not args.quiet)
+            result = await rebuild_from_journal(settings, pool, resume=args.resume, progress=not args.quiet,
+                                                until=until)
         else:
-            result = await rebuild_from_topics(settings, pool, resume=args.resume, progress=not args.quiet)
+            result = await rebuild_from_topics(settings, pool, resume=args.resume, progress=not args.quiet,
+                                               until=until)
     finally:
         await pool.close()
     print(f"rebuilt from {result.source}: {result.entries:,} entries, {result.rejections:,} rejections, "

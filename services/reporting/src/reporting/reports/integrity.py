@@ -30,8 +30,8 @@ SELECT c.type, count(*) AS consumed,
   LEFT JOIN rejected r ON r.cause_event_id = c.event_id LEFT JOIN noted n ON n.event_id = c.event_id
  GROUP BY c.type ORDER BY c.type"""
 
-MISSING_SQL = """
-SELECT count(*) FROM rp_outcomes o
+MISSING_SQL = f"""
+SELECT count(*) FROM rp_outcomes o JOIN {events(None)} ev ON ev.event_id = o.event_id AND ev.content_hash = o.content_hash
  WHERE o.council_id = $1 AND o.outcome = 'posted'
    AND NOT EXISTS (SELECT 1 FROM rp_entries e WHERE e.entry_id = o.entry_id)"""
 
@@ -61,10 +61,10 @@ async def ledger_integrity(conn, query: ReportQuery) -> ReportTable:
     rows.append(("check", "trial balance is zero", _status(links["net"] == 0), None, None, None, None, None,
                  f"debits - credits = {links['net']} pence"))
     synced = await conn.fetchval("SELECT count(*) FROM rp_outcomes WHERE council_id = $1", query.council_id)
-    missing = await conn.fetchval(MISSING_SQL, query.council_id)
+    missing = (await fetch(conn, MISSING_SQL, query))[0][0]
     rows.append(("check", "posted outcomes present in the projection", _status(missing == 0 if synced else None),
                  None, None, None, None, missing if synced else None,
-                 "every outcome the ledger logged as posted has its entry in the projection" if synced else "outcome log not synced"))
+                 "every event in scope the ledger logged as posted has its entry in the projection" if synced else "outcome log not synced"))
     all_ok = True
     for r in await fetch(conn, ACCOUNTED_SQL, query):
         noted = r["noted"] if synced else None

@@ -55,7 +55,7 @@ def events(types: Iterable[str] | None, dated: bool = True) -> str:
     where = bitemporal("d") if dated else known("d")
     if types is not None:
         where += " AND d.type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
-    return f"""(SELECT DISTINCT ON (d.event_id) d.event_id, d.type, d.subject, d.effective_date, d.recorded_at,
+    return f"""(SELECT DISTINCT ON (d.event_id) d.event_id, d.content_hash, d.type, d.subject, d.effective_date, d.recorded_at,
         d."offset", d.data FROM rp_domain_events d WHERE {where}
       ORDER BY d.event_id, d.topic, d.partition, d."offset")"""
 

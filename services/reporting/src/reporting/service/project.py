@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime
 
 import asyncpg
 from aiokafka.structs import TopicPartition
@@ -20,14 +21,17 @@ from ..adapters.wire import ENTRY_POSTED, POSTING_REJECTED, domain_row, entry_ro
 class ProjectionHandler:
     """Routes records by topic: the entries topic feeds the ledger facts, every other topic the dimensions."""
 
-    def __init__(self, entries_topic: str) -> None:
+    def __init__(self, entries_topic: str, until: datetime | None = None) -> None:
         self.entries_topic = entries_topic
+        self.until = until  # a rebuild "as known at": facts recorded later are read past, not kept
         self.stats: Counter[str] = Counter()
 
     async def handle(self, conn: asyncpg.Connection, decoded: DecodedBatch,
                      rejects: RejectedBatch) -> Mapping[TopicPartition, int] | None:
         entries, rejections, domain = [], [], []
         for tp, items in decoded.items():
+            if self.until is not None:
+                items = [(r, d) for r, d in items if _recorded(d) <= self.until]
             if tp.topic == self.entries_topic:
                 for _record, dec in items:
                     if dec.envelope.type == ENTRY_POSTED:
@@ -42,3 +46,10 @@ class ProjectionHandler:
         self.stats["dead_letters"] += sum(len(v) for v in rejects.values())
         self.stats["records"] += sum(len(v) for v in decoded.values())
         return None
+
+
+def _recorded(decoded) -> datetime:
+    """When the fact was recorded: an entry's cause time (what the ledger hashed), else the envelope time."""
+    if decoded.envelope.type == ENTRY_POSTED:
+        return decoded.payload.recorded_at
+    return decoded.envelope.time

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 
 import asyncpg
 
@@ -35,10 +36,12 @@ ON CONFLICT DO NOTHING"""
 
 
 async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: bool = False,
-                               progress: bool = True, chunk: int | None = None) -> RebuildResult:
+                               progress: bool = True, chunk: int | None = None,
+                               until: datetime | None = None) -> RebuildResult:
+    """until: only what was recorded by then (the projection as it would have been), e.g. for an audit."""
     result = RebuildResult("journal")
-    await copy_journal(settings, pool, result, resume, progress, chunk)
-    handler = ProjectionHandler(settings.entries_topic)
+    until = await copy_journal(settings, pool, result, resume, progress, chunk, until=until)
+    handler = ProjectionHandler(settings.entries_topic, until)
     result.domain_events = await consume_until_caught_up(
         settings.kafka_bootstrap, settings.group_id, settings.domain_topics, pool, handler, "domain topics",
         progress, max_records=settings.max_records)
@@ -50,7 +53,7 @@ async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: b
             undated = await conn.fetchval(
                 "SELECT count(*) FROM rp_outcomes o WHERE outcome = 'rejected' AND NOT EXISTS "
                 "(SELECT 1 FROM rp_domain_events d WHERE d.event_id = o.event_id AND d.content_hash = o.content_hash)")
-            if undated:
+            if undated and until is None:
                 result.notes.append(f"{undated} rejections name an event not (yet) on the domain topics; not dated")
             await conn.execute("UPDATE rp_rebuilds SET finished_at = now(), detail = detail || $2::jsonb WHERE source = $1",
                                "journal", json.dumps({"entries": result.entries, "outcomes": result.outcomes}))
@@ -58,15 +61,18 @@ async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: b
 
 
 async def rebuild_from_topics(settings: Settings, pool: asyncpg.Pool, resume: bool = False,
-                              progress: bool = True) -> RebuildResult:
+                              progress: bool = True, until: datetime | None = None) -> RebuildResult:
     result = RebuildResult("topics")
     async with pool.acquire() as conn:
         state = await load_state(conn, "topics")
         if not (resume and state is not None and state["finished_at"] is None):
-            await start_rebuild(conn, "topics", 0, PROJECTIONS)
+            await start_rebuild(conn, "topics", 0, PROJECTIONS, {"until": until.isoformat() if until else None})
             await forget_offsets(conn, settings.group_id, settings.topics)
+            state = await load_state(conn, "topics")
         await ensure_entry_indexes(conn)
-    handler = ProjectionHandler(settings.entries_topic)
+    detail = json.loads(state["detail"]) if isinstance(state["detail"], str) else dict(state["detail"])
+    until = datetime.fromisoformat(detail["until"]) if detail.get("until") else None
+    handler = ProjectionHandler(settings.entries_topic, until)
     started = time.perf_counter()
     await consume_until_caught_up(settings.kafka_bootstrap, settings.group_id, settings.topics, pool, handler,
                                   "topics", progress, max_records=settings.max_records)
