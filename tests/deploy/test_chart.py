@@ -289,3 +289,21 @@ def metric_names() -> set[str]:
             names.update({f"{family.name}_total", f"{family.name}_bucket", f"{family.name}_count",
                           f"{family.name}_sum"})
     return names
+
+
+@pytest.mark.parametrize("name", SETS)
+def test_the_reporting_ingress_reaches_the_api_service_port(rendered, name):
+    docs = rendered[name]
+    api = chart_values(name)["reporting"]["api"]
+    ingresses = of_kind(docs, "Ingress")
+    assert len(ingresses) == int(api["ingress"]["enabled"])
+    for ingress in ingresses:
+        (rule,) = ingress["spec"]["rules"]
+        assert rule["host"] == api["ingress"]["host"]
+        (path,) = rule["http"]["paths"]
+        backend = path["backend"]["service"]
+        service = by_name(docs, "Service", backend["name"])
+        assert component(service) == "reporting-api"
+        assert backend["port"]["name"] in {p["name"] for p in service["spec"]["ports"]}
+        if api["ingress"]["tlsSecret"]:
+            assert ingress["spec"]["tls"] == [{"hosts": [api["ingress"]["host"]], "secretName": api["ingress"]["tlsSecret"]}]
