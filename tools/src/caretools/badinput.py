@@ -7,7 +7,10 @@ dropped silently and nothing was applied twice.
   allocation.events.v1, resends, conflicting settlements, and events the ledger must refuse.
 - `bad_commands`: for a year whose allocation side is commands (the demo): malformed, invalid,
   foreign, resent and conflicting commands on allocation.commands.v1 and commands the allocation
-  service must refuse with a reason code, plus bad payment events for the ledger.
+  service must refuse with a reason code; bad invoice commands for the payments service
+  (`bad_payments_commands`); and bad payment events for the ledger (undecodable ones, and events the
+  ledger must refuse). `resent_payment_events` makes resends and conflicts for the ledger from what the
+  payments service really published.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import orjson
 from .messages import Message, message
 
 COMMANDS, EVENTS, PAYMENTS = "allocation.commands.v1", "allocation.events.v1", "payments.events.v1"
+COMMANDS_PAYMENTS = "payments.commands.v1"
 
 # What the allocation service must answer to each command of `_command_mistakes` (CommandRejected.reason_code).
 COMMAND_MISTAKES = {
@@ -141,18 +145,78 @@ def bad_commands(valid: list[Message], council_id: str, seed: int = 7) -> list[M
     env = orjson.loads(payments[0].value)
     env["id"], env["data"] = "bad-payment", dict(env["data"], amount_pence=-1)
     out.append(Message(PAYMENTS, b"bad", orjson.dumps(env), last + timedelta(seconds=31)))
-    # Exact resends (same id, same content): 20 commands and 10 payment events.
-    for i, original in enumerate(rng.sample(commands, 20) + rng.sample(payments, 10)):
+    # Exact resends (same id, same content): 20 commands. (Resent payment events come from the payments
+    # service's own events: `resent_payment_events`.)
+    for i, original in enumerate(rng.sample(commands, 20)):
         out.append(replace(original, at=last + timedelta(seconds=100 + i)))
     # The same command id with changed content: DUPLICATE_CONFLICT, the first outcome stands.
     for i, original in enumerate(rng.sample(agree, 5)):
         env = orjson.loads(original.value)
         env["data"]["amount_pence"] += 100
         out.append(replace(original, value=orjson.dumps(env), at=last + timedelta(seconds=150 + i)))
-    out += _conflicting_settlements(valid, rng, last)
     when = last + timedelta(seconds=300)
     out += _command_mistakes(valid, council_id, when)
     out += _payment_mistakes(valid, council_id, when)
+    out += bad_payments_commands(valid, council_id, when)
+    return out
+
+
+# What the payments service must answer to each command of `bad_payments_commands` (its outcome in
+# processed_messages, or the invoice's hold reason); the undecodable ones are dead letters instead.
+PAYMENTS_MISTAKES = {
+    "mistake-invoice-number-again": "DUPLICATE_INVOICE_NUMBER",
+    "mistake-invoice-changed": "DUPLICATE_CONFLICT",
+    "mistake-invoice-after-end": "FUTURE_PERIOD",  # held: the order ended with the budget (death or end)
+}
+PAYMENTS_DEAD_LETTERS = {"MALFORMED_JSON": 1, "INVALID_PAYLOAD": 1}
+
+
+def bad_payments_commands(valid: list[Message], council_id: str, when) -> list[Message]:
+    """Bad input for the payments service (payments.commands.v1), sent after the year's cycles: a
+    malformed invoice command, one with an invalid payload (negative units), a provider's invoice number
+    used again, an exact resend (nothing new), the same command id with changed content, and an invoice
+    for a period after the budget closed (a death, or an end)."""
+    received = [m for m in valid if b"invoices.InvoiceReceived" in m.value]
+    first = _data(received[0])
+    receive = {k: first[k] for k in ("invoice_id", "provider_id", "invoice_number", "invoice_date", "lines",
+                                     "effective_date")}
+    out = [Message(COMMANDS_PAYMENTS, b"bad", b'{"specversion": "1.0", "type": "invoices.ReceiveInvoice.v1", "data": {',
+                   when)]
+    env = orjson.loads(message("invoices.ReceiveInvoice.v1", "mistake-invoice-units", council_id, when,
+                               **receive).value)
+    env["data"]["lines"][0]["units"] = -3
+    out.append(Message(COMMANDS_PAYMENTS, b"bad", orjson.dumps(env), when))
+    out.append(message("invoices.ReceiveInvoice.v1", "mistake-invoice-number-again", council_id, when,
+                       **{**receive, "invoice_id": "INV-NUMBER-AGAIN"}))
+    # The demo sends each invoice as `recv-<invoice id>` (demo_payments_year): a resend, then a change.
+    out.append(message("invoices.ReceiveInvoice.v1", f"recv-{first['invoice_id']}", council_id, when, **receive))
+    changed = dict(receive, lines=[dict(ln, units=ln["units"] + 1) for ln in receive["lines"]])
+    out.append(message("invoices.ReceiveInvoice.v1", f"recv-{first['invoice_id']}", council_id, when, **changed))
+    closed = {d["budget_id"]: d.get("date_of_death") or d["end_date"] for d in
+              (_data(m) for m in valid if b"RecordDeath" in m.value or b"EndPersonalBudget" in m.value)}
+    order = next(d for d in (_data(m) for m in valid if b"CommissionServiceOrder" in m.value) if d["budget_id"] in closed)
+    gone = date.fromisoformat(str(closed[order["budget_id"]]))
+    start = gone + timedelta(days=1)
+    out.append(message("invoices.ReceiveInvoice.v1", "mistake-invoice-after-end", council_id, when,
+                       invoice_id="INV-AFTER-END", provider_id=order["provider_id"], invoice_number="AFTER-END-1",
+                       invoice_date=start + timedelta(days=10), effective_date=start + timedelta(days=10),
+                       lines=[{"line_no": 1, "order_id": order["order_id"], "budget_id": order["budget_id"],
+                               "period_start": start, "period_end": start + timedelta(days=6), "units": 1,
+                               "rate_pence": order["rate_pence"]}]))
+    return out
+
+
+def resent_payment_events(service_events: list[tuple[bytes, bytes]], seed: int = 7) -> list[tuple[bytes, bytes]]:
+    """Bad input for the ledger from what the payments service published on payments.events.v1: ten
+    exact resends (nothing new) and five settlements resent under their own id with a penny more
+    (DUPLICATE_CONFLICT). Same keys, so each lands after its original on the same partition."""
+    rng = random.Random(seed)
+    out = list(rng.sample(service_events, min(10, len(service_events))))
+    settled = [(k, v) for k, v in service_events if b"payments.PaymentSettled" in v]
+    for key, value in rng.sample(settled, min(5, len(settled))):
+        env = orjson.loads(value)
+        env["data"]["amount_pence"] += 1
+        out.append((key, orjson.dumps(env)))
     return out
 
 

@@ -55,10 +55,14 @@ def release_stack(started: bool) -> None:
 
 
 def quiet_logging() -> None:
-    """Warnings only; aiokafka's leader-election chatter about fresh topics not even that."""
+    """Warnings only (stdlib logging and structlog, which services' code run in-process uses); aiokafka's
+    leader-election chatter about fresh topics not even that."""
     import logging
+
+    import structlog
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
 
 async def fresh_database(info: StackInfo, name: str, service: str = "ledger") -> str:
@@ -135,6 +139,25 @@ async def record_ends(bootstrap: str, topics: Sequence[str], window: int = 64) -
     finally:
         await consumer.stop()
     return out
+
+
+async def read_records(bootstrap: str, topic: str) -> list[tuple[bytes, bytes]]:
+    """(key, value) of every committed record of `topic` up to its end now, partition by partition."""
+    ends = {tp: end for tp, end in (await record_ends(bootstrap, [topic])).items() if end > 0}
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
+                                enable_auto_commit=False)
+    await consumer.start()
+    records: list[tuple[bytes, bytes]] = []
+    try:
+        if ends:
+            consumer.assign(list(ends))
+            await consumer.seek_to_beginning(*ends)
+        while [tp for tp in ends if await consumer.position(tp) < ends[tp]]:
+            for batch in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
+                records += [(r.key, r.value) for r in batch if r.offset < ends[TopicPartition(r.topic, r.partition)]]
+    finally:
+        await consumer.stop()
+    return records
 
 
 async def wait_consumed(dsn: str, group: str, targets: dict[TopicPartition, int], timeout_s: float,

@@ -1,6 +1,7 @@
 """The demo's closing summary, all read back from PostgreSQL and Kafka: the allocation service's
 outcomes (commands accepted, rejected by reason, conflicts, dead letters, events published), the
-ledger's entries, outcomes, rejections and dead letters by reason, the trial balance by account kind,
+payments service's (commands, invoices and holds, runs, files, statements, payments by status, refusals,
+dead letters), the ledger's entries, outcomes, rejections and dead letters by reason, the trial balance by account kind,
 and the verify result."""
 from __future__ import annotations
 
@@ -107,6 +108,73 @@ def render_allocation(a: dict, sent: int) -> list[str]:
     return lines
 
 
+async def collect_payments(dsn: str, ledger_dsn: str, bootstrap: str, topics: dict[str, str], council: str) -> dict:
+    """What the payments service decided (processed_messages), holds, runs and payments by status, what
+    it refused to read (its DLQ) and published; and what the ledger still holds reserved."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        outcomes = dict(await conn.fetch(
+            "SELECT CASE WHEN conflict THEN 'conflict' ELSE outcome END, count(*) FROM processed_messages "
+            "WHERE message_type NOT LIKE 'allocation.%' GROUP BY 1 ORDER BY 1"))
+        refused = dict(await conn.fetch(
+            "SELECT coalesce(reason_code, 'DUPLICATE_CONFLICT'), count(*) FROM processed_messages WHERE "
+            "message_type NOT LIKE 'allocation.%' AND (outcome = 'rejected' OR conflict) GROUP BY 1 ORDER BY 2 DESC, 1"))
+        invoices = dict(await conn.fetch("SELECT status, count(*) FROM invoices WHERE council_id = $1 GROUP BY 1 "
+                                         "ORDER BY 1", council))
+        holds = dict(await conn.fetch("SELECT hold_reason, count(*) FROM invoices WHERE council_id = $1 AND "
+                                      "status = 'held' GROUP BY 1 ORDER BY 1", council))
+        payments = [dict(r) for r in await conn.fetch(
+            "SELECT kind, status, count(*) AS n, coalesce(sum(coalesce(paid_pence, due_pence)), 0) AS pence "
+            "FROM payments WHERE council_id = $1 GROUP BY 1, 2 ORDER BY 1, 2", council)]
+        schedules = dict(await conn.fetch("SELECT status, count(*) FROM schedules WHERE council_id = $1 GROUP BY 1",
+                                          council))
+        files = dict(await conn.fetch("SELECT file_format, count(*) FROM run_files WHERE council_id = $1 GROUP BY 1",
+                                      council))
+    finally:
+        await conn.close()
+    ledger = await asyncpg.connect(ledger_dsn)
+    try:
+        reserved = await ledger.fetchval("SELECT coalesce(sum(balance_pence), 0) FROM accounts WHERE kind = 'pending'")
+    finally:
+        await ledger.close()
+    dlq = await count_topic(bootstrap, topics["payments.commands.v1"] + ".dlq", "dlq.reason")
+    published = sum((await count_topic(bootstrap, topics["payments.events.v1"])).values())
+    return {"outcomes": outcomes, "refused": refused, "invoices": invoices, "holds": holds, "payments": payments,
+            "schedules": schedules, "files": files, "dead_letters": dict(dlq), "events_on_topic": published,
+            "left_reserved": reserved}
+
+
+def render_payments(p: dict, sent: int) -> list[str]:
+    c, o = p.get("cycles", {}), p["outcomes"]
+    lines = [
+        "--- payments service: schedules, invoices, runs, bank files, statements ---",
+        f"commands decided         {sum(o.values()):>10,}   ({o.get('accepted', 0):,} accepted; "
+        f"{sent:,} bad ones sent after the year)",
+        f"DP schedules             {sum(p['schedules'].values()):>10,}   "
+        + ", ".join(f"{k} {v:,}" for k, v in sorted(p["schedules"].items())),
+        f"invoices received        {c.get('invoices_received', 0):>10,}   ("
+        + ", ".join(f"{k} {v:,}" for k, v in p["invoices"].items()) + " at the end)",
+    ]
+    lines += [f"    held {code:<21}{n:>8,}" for code, n in p["holds"].items()]
+    lines += [
+        f"payment runs             {c.get('runs', 0):>10,}   ({c.get('payments_instructed', 0):,} payments instructed "
+        f"= reserved in the ledger; the creator's own approval refused: {c.get('self_approval_refused', 0)})",
+        "bank files written       " + f"{sum(p['files'].values()):>10,}   ("
+        + ", ".join(f"{k} {v}" for k, v in sorted(p["files"].items())) + ")",
+        f"statements imported      {c.get('statements', 0):>10,}   ({c.get('statement_settled', 0):,} settled, "
+        f"{c.get('statement_returned', 0):,} returned, {c.get('statement_unmatched', 0)} lines not ours listed)",
+        "payments by status",
+    ]
+    lines += [f"    {r['kind'] + '/' + r['status']:<26}{r['n']:>8,}{pounds(r['pence']):>20}" for r in p["payments"]]
+    lines.append(f"commands refused         {sum(p['refused'].values()):>10,}   (CommandRejected with a reason code)")
+    lines += [f"    {code:<26}{n:>8,}" for code, n in p["refused"].items()]
+    lines.append(f"dead letters             {sum(p['dead_letters'].values()):>10,}")
+    lines += [f"    {code:<26}{n:>8,}" for code, n in sorted(p["dead_letters"].items())]
+    lines.append(f"left reserved in ledger  {pounds(p['left_reserved']):>10}   (pending accounts: every instructed "
+                 "payment settled or returned)")
+    return lines
+
+
 def pounds(pence: int) -> str:
     return f"£{pence / 100:,.2f}"
 
@@ -121,6 +189,10 @@ def render(s: dict, sent: int, seconds: float) -> str:
     if "allocation" in s:
         lines += render_allocation(s["allocation"], s["sent"].get("allocation.commands.v1", 0))
         ledger_in = s["allocation"]["events_published"] + s["sent"].get("payments.events.v1", 0)
+    if "payments" in s:
+        lines += render_payments(s["payments"], s["sent"].get("payments.commands.v1", 0))
+        ledger_in = s["allocation"]["events_published"] + s["payments"]["events_on_topic"]
+    if "allocation" in s:
         lines += ["--- ledger: allocation events + payment events in, entries out ---",
                   f"events in                {ledger_in:>10,}"]
     lines += [
