@@ -57,6 +57,7 @@ async def rebuild_from_journal(settings: Settings, pool: asyncpg.Pool, resume: b
                 result.notes.append(f"{undated} rejections name an event not (yet) on the domain topics; not dated")
             await conn.execute("UPDATE rp_rebuilds SET finished_at = now(), detail = detail || $2::jsonb WHERE source = $1",
                                "journal", json.dumps({"entries": result.entries, "outcomes": result.outcomes}))
+        await conn.execute("ANALYZE")  # planner statistics of the fresh projections (a report's plan needs them)
     return result
 
 
@@ -84,6 +85,7 @@ async def rebuild_from_topics(settings: Settings, pool: asyncpg.Pool, resume: bo
         result.entries, result.rejections, result.domain_events = counts["e"], counts["r"], counts["d"]
         await conn.execute("UPDATE rp_rebuilds SET finished_at = now(), done_upto = $1 WHERE source = 'topics'",
                            result.entries)
+        await conn.execute("ANALYZE")  # planner statistics of the fresh projections (a report's plan needs them)
     return result
 
 
