@@ -1,7 +1,9 @@
 """The chart's processes, started as real processes through the images' entry point with the environment
 the chart renders, answer their probes on the rendered ports and serve Prometheus metrics (integration:
 the test stack's Kafka and PostgreSQL). The reporting API accepts the key whose hash its Secret holds,
-and reporting's nightly CronJob (`sync-ledger`, run as its pod would run it) records the ledger's verdict.
+and reporting's CronJobs, run as their pods would run them, work: `sync-ledger` records the ledger's
+verdict, and `rebuild` (once the worker is stopped, as docs/operations.md says) rebuilds the projections
+from the ledger's journal and the domain topics.
 
 That /readyz turns 503 when a dependency is unreachable: for every rendered process, Kafka and then
 PostgreSQL stopped under them, in test_kafka_security_live.py (which runs a broker and a database of its
@@ -14,11 +16,15 @@ import json
 import subprocess
 import sys
 import uuid
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiohttp
 import asyncpg
 import yaml
+from aiokafka import AIOKafkaProducer
+from careruntime.codec import KAFKA_HEADERS, encode
+from careschemas.registry import make_envelope, payload_model
 
 from .conftest import PROCESSES, SERVICES, by_name, of_kind, pod_template
 from .live import (
@@ -45,9 +51,9 @@ OWN_SERIES = {"worker": "{service}_consumed_total", "relay": "{service}_relay_re
 
 SYNC_LEDGER = {"reporting": {
     "ledgerDatabase": {"existingSecret": "careledger-reporting-ledger-ro", "urlKey": "url"},
-    "jobs": {"sync-ledger": {"args": ["sync-ledger"], "schedule": "15 2 * * *", "suspend": False,
-                             "activeDeadlineSeconds": 600,
-                             "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}}}}}
+    "jobs": {name: {"args": args, "schedule": "15 2 * * *", "suspend": name == "rebuild", "activeDeadlineSeconds": 600,
+                    "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}}}
+             for name, args in (("sync-ledger", ["sync-ledger"]), ("rebuild", ["rebuild", "--from", "journal", "--resume"]))}}}
 
 
 async def test_rendered_processes_answer_their_probes_and_serve_metrics(render, stack, fresh_db, topics, tmp_path):
@@ -101,21 +107,61 @@ async def test_rendered_processes_answer_their_probes_and_serve_metrics(render, 
             async with http.get(reports, headers={"Authorization": f"Bearer {API_KEY}"}) as response:
                 assert response.status == 200, await response.text()  # the key's hash came from the Secret
                 assert {r["name"] for r in (await response.json())["reports"]}
-        await run_sync_ledger_cronjob(docs, secrets, tmp_path)
+        synced = await run_cronjob(docs, "sync-ledger", secrets, tmp_path)
+        assert "ledger verify: OK" in synced
+        assert await reporting_value(secrets, "SELECT ok FROM rp_chain_checks ORDER BY checked_at DESC LIMIT 1") is True
+
+        # The rebuild, with the worker stopped: one domain event on the (own) allocation topic is projected.
+        await publish_provider_registered(stack.bootstrap, own["allocation.events.v1"])
+        worker = next(p for p in processes.started if p.name == "reporting-worker")
+        worker.proc.terminate()
+        await worker.proc.wait()
+        await fresh_projections(secrets)
+        rebuilt = await run_cronjob(docs, "rebuild", secrets, tmp_path, overrides["reporting-worker"])
+        assert "rebuilt from journal: 0 entries, 0 rejections, 1 domain events" in rebuilt, rebuilt
+        assert await reporting_value(secrets, "SELECT count(*) FROM rp_domain_events") == 1
     finally:
         await processes.stop()
 
 
-async def run_sync_ledger_cronjob(docs: list[dict], secrets, tmp_path) -> None:
-    cronjob = by_name(docs, "CronJob", "care-careledger-reporting-sync-ledger")
-    container = pod_template(cronjob)["spec"]["containers"][0]
-    env = process_env(docs, container, secrets)
+async def run_cronjob(docs: list[dict], job: str, secrets, tmp_path, overrides=None) -> str:
+    """reporting's CronJob `job`, its container run through the image's entry point; its output."""
+    container = pod_template(by_name(docs, "CronJob", f"care-careledger-reporting-{job}"))["spec"]["containers"][0]
+    env = process_env(docs, container, secrets, overrides)
     env |= {"CARELEDGER_SERVICE": "reporting", "PATH": f"{Path(sys.executable).parent}:{env['PATH']}"}
     result = await asyncio.to_thread(subprocess.run, ["sh", str(ENTRYPOINT), *container["args"]], env=env,
                                      capture_output=True, text=True, timeout=300, cwd=tmp_path, check=False)
-    assert result.returncode == 0 and "ledger verify: OK" in result.stdout, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+async def reporting_value(secrets, query: str):
     conn = await asyncpg.connect(secrets[("careledger-reporting-database", "url")])
     try:
-        assert await conn.fetchval("SELECT ok FROM rp_chain_checks ORDER BY checked_at DESC LIMIT 1") is True
+        return await conn.fetchval(query)
     finally:
         await conn.close()
+
+
+async def fresh_projections(secrets) -> None:
+    """Forget what the live worker projected (its rows and offsets), as a rebuild into a fresh database starts."""
+    conn = await asyncpg.connect(secrets[("careledger-reporting-database", "url")])
+    try:
+        await conn.execute("TRUNCATE rp_domain_events, consumer_offsets")
+    finally:
+        await conn.close()
+
+
+async def publish_provider_registered(bootstrap: str, topic: str) -> None:
+    payload = payload_model("allocation.ProviderRegistered.v1").model_validate(
+        {"provider_id": "P-LIVE", "name": "Live Test Care", "provider_type": "private",
+         "effective_date": date(2026, 4, 1)})
+    envelope = make_envelope(payload, id="evt-live-1", source="urn:allocation:test", subject="P-LIVE",
+                             council_id=API_COUNCIL, correlation_id="conv-live-1",
+                             time=datetime(2026, 4, 1, 9, tzinfo=UTC))
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, encode(envelope), key=b"P-LIVE", headers=KAFKA_HEADERS)
+    finally:
+        await producer.stop()
