@@ -1,9 +1,10 @@
-"""The payments stage of `make demo`: a DP run and an invoice run through the payments service, bank
-files written to out/, a bank statement imported, every payment settled or returned in the ledger.
+"""One payments cycle through the payments service: a DP run and an invoice run, bank files written to
+out/, a bank statement imported, every payment settled or returned in the ledger. Also the payments
+processes (`PaymentsDemo`) that `make demo`'s year of cycles (demo_payments_year) runs on.
 
-`payments_stage(...)` is what demo.py calls after its allocation stage (the budgets, providers and
-orders are on allocation.events.v1 by then). It starts `python -m payments worker|relay`, waits for
-the payments read model to catch up, then, as a council's staff would:
+`payments_stage(...)` runs on budgets, providers and orders already on allocation.events.v1. It starts
+`python -m payments worker|relay`, waits for the payments read model to catch up, then, as a council's
+staff would:
 1. schedules a 4-weekly direct payment for budgets with a DP route (from the read model);
 2. takes in one week's invoice from the provider of each of some service orders (one deliberately
    over plan, one a suspected duplicate: both held with their reasons);

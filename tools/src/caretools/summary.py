@@ -184,7 +184,9 @@ def render(s: dict, sent: int, seconds: float) -> str:
     what the allocation service published plus the payment events sent."""
     o, t = s["outcomes"], s["totals"]
     lines = ["", "=== Care budget ledger: demo summary ===",
-             f"messages sent            {sent:>10,}   consumed and settled in {seconds:.1f} s"]
+             f"messages sent            {sent:>10,}   consumed and settled in {seconds:.1f} s"
+             + ("   (case-system commands and bad input; the payments commands are counted below)"
+                if "payments" in s else "")]
     ledger_in = sent
     if "allocation" in s:
         lines += render_allocation(s["allocation"], s["sent"].get("allocation.commands.v1", 0))
