@@ -1,6 +1,7 @@
 """Crash and restart mid-stream: `python -m allocation worker` and `relay` as real processes, killed
-with SIGKILL while commands flow, then restarted. Every command gets exactly one recorded outcome, and
-every expected event reaches the events topic; a relay crash may publish an event again, but only
+with SIGKILL while commands flow (the worker three times), then restarted. Every command gets exactly
+one recorded outcome, the one it gets without a crash, every expected event reaches the events
+topic with the type it should have, and PostgreSQL never shows a batch half written; a relay crash may publish an event again, but only
 ever with the same id and the same bytes (consumers dedupe by id)."""
 from __future__ import annotations
 
@@ -61,22 +62,39 @@ class Process:
         return self.proc.returncode
 
 
-def workload() -> tuple[list, set[str]]:
+def workload() -> tuple[list, dict[str, str]]:
     """Per budget: agree, revise (accepted) and, for every tenth, a revision of a budget that does not
-    exist (rejected). Returns the commands and the ids of the events they must lead to."""
-    messages, expected = [], set()
+    exist (rejected). Returns the commands and the events they must lead to: {event id: type}."""
+    messages, expected = [], {}
     for n in range(BUDGETS):
         budget = f"PB-{n:04d}"
         messages.append(command("AgreePersonalBudget", f"{budget}-agree", budget_id=budget, person_ref=f"P-{n}",
                                 amount_pence=1_000_000 + n, start_date=date(2026, 4, 1), end_date=date(2027, 3, 31)))
         messages.append(command("RevisePersonalBudget", f"{budget}-revise", budget_id=budget,
                                 amount_pence=1_100_000 + n, reason="Annual review"))
-        expected |= {f"{budget}-agree.e1", f"{budget}-revise.e1"}
+        expected |= {f"{budget}-agree.e1": "PersonalBudgetAgreed", f"{budget}-revise.e1": "PersonalBudgetRevised"}
         if n % 10 == 0:
             messages.append(command("RevisePersonalBudget", f"{budget}-ghost", budget_id=f"GHOST-{n}",
                                     amount_pence=1, reason="typo"))
-            expected.add(f"{budget}-ghost.e1")
+            expected[f"{budget}-ghost.e1"] = "CommandRejected"
     return messages, expected
+
+
+# A batch's changes are visible all at once or not at all: a budget's state never runs ahead of the
+# processed_commands rows that account for it (each accepted command here applies one budget event, and
+# one statement reads both tables in one snapshot).
+HALF_WRITTEN = ("SELECT (SELECT coalesce(sum(version), 0) FROM budgets) "
+                "- (SELECT count(*) FROM processed_commands WHERE outcome = 'accepted')")
+
+
+async def half_written_batches(pool: asyncpg.Pool, stop: asyncio.Event) -> list[int]:
+    """Sample HALF_WRITTEN until `stop`; returns every non-zero gap seen."""
+    gaps = []
+    while not stop.is_set():
+        if gap := await pool.fetchval(HALF_WRITTEN):
+            gaps.append(gap)
+        await asyncio.sleep(0.002)
+    return gaps
 
 
 async def wait_for(pool: asyncpg.Pool, query: str, predicate, timeout_s: float = 60) -> int:
@@ -100,19 +118,23 @@ async def test_killed_worker_and_relay_lose_nothing_and_double_nothing(stack, fr
     worker = Process("worker", env, tmp_path / "worker.log")
     relay = Process("relay", env, tmp_path / "relay.log")
     messages, expected = workload()
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=3)
+    stop_watching = asyncio.Event()
+    watcher = asyncio.create_task(half_written_batches(pool, stop_watching))
     try:
         worker.start()
         relay.start()
         await send(stack.bootstrap, names["allocation.commands.v1"], messages)
         total = len(messages)
 
-        # Kill the worker part-way through, and the relay while the outbox has rows in it.
-        await wait_for(pool, "SELECT count(*) FROM processed_commands", lambda n: n >= total // 4)
-        worker.kill()
-        done_at_kill = await pool.fetchval("SELECT count(*) FROM processed_commands")
-        assert done_at_kill < total, "the worker finished before it could be killed; grow the workload"
-        worker.start()
+        # Kill the worker at several points part-way through (each lands somewhere in a batch: fetching,
+        # deciding, or writing), and the relay while the outbox has rows in it.
+        for share in (5, 4, 3):
+            await wait_for(pool, "SELECT count(*) FROM processed_commands", lambda n, s=share: n >= total // s)
+            worker.kill()
+            done_at_kill = await pool.fetchval("SELECT count(*) FROM processed_commands")
+            assert done_at_kill < total, "the worker finished before it could be killed; grow the workload"
+            worker.start()
         await wait_for(pool, "SELECT count(*) FROM processed_commands", lambda n: n >= total // 2)
         relay.kill()
         relay.start()
@@ -122,18 +144,29 @@ async def test_killed_worker_and_relay_lose_nothing_and_double_nothing(stack, fr
         except AssertionError as exc:
             logs = {p.command: p.log_path.read_text()[-3000:] for p in (worker, relay)}
             raise AssertionError(f"{exc}\n{logs}") from None
+        stop_watching.set()
+        assert await watcher == [], "PostgreSQL showed a batch half written"
         assert await pool.fetchval("SELECT count(*) FROM processed_commands") == total
         assert await pool.fetchval("SELECT count(DISTINCT command_id) FROM processed_commands") == total
         assert await pool.fetchval("SELECT count(*) FROM budgets") == BUDGETS
         assert await pool.fetchval("SELECT count(*) FROM budgets WHERE amount_pence = 1100000 + "
                                    "substr(budget_id, 4)::int AND version = 2") == BUDGETS
+        # The same outcome as without a crash: nothing decided twice against state it had already changed.
+        outcomes = {r["command_id"]: (r["outcome"], r["reason_code"]) for r in await pool.fetch(
+            "SELECT command_id, outcome, reason_code FROM processed_commands")}
+        assert outcomes == {event_id.removesuffix(".e1"): ("rejected", "UNKNOWN_BUDGET") if kind == "CommandRejected"
+                            else ("accepted", None) for event_id, kind in expected.items()}
     finally:
+        stop_watching.set()
+        await asyncio.gather(watcher, return_exceptions=True)
         worker.stop()
         relay.stop()
         await pool.close()
 
-    values = defaultdict(set)
+    values, kinds = defaultdict(set), {}
     for record in await read_all(stack.bootstrap, names["allocation.events.v1"]):
-        values[decode(record.value).envelope.id].add(record.value)
-    assert set(values) == expected  # nothing lost, nothing invented
+        env = decode(record.value).envelope
+        values[env.id].add(record.value)
+        kinds[env.id] = env.type.split(".")[1]
+    assert kinds == expected  # nothing lost, nothing invented, each the event it should be
     assert all(len(v) == 1 for v in values.values())  # any relayed twice is byte-identical
