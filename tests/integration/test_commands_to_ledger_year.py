@@ -120,5 +120,7 @@ async def _assert_payments(run: demo.DemoRun, p: dict, valid: list) -> None:
     assert len(conflicts) == 1 and conflicts[0][2]  # the changed resend; the exact one left no row of its own
     assert held["INV-AFTER-END"] == PAYMENTS_MISTAKES["mistake-invoice-after-end"]
     assert p["dead_letters"] == PAYMENTS_DEAD_LETTERS
+    # Every record on payments.commands.v1 was decided once or dead-lettered, but the one exact resend.
+    assert p["commands_on_topic"] - sum(p["dead_letters"].values()) - sum(p["outcomes"].values()) == 1
     assert p["refused"]["DUPLICATE_CONFLICT"] == 1 and p["refused"]["SELF_APPROVAL"] == 1
 

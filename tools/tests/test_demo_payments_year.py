@@ -9,13 +9,12 @@ import pytest
 from careruntime.codec import DecodeError, decode
 from careschemas import invoice_commands as icmd
 from careschemas import payments_commands as pcmd
-from payments.formats import parse_camt
-
 from caretools.badinput import PAYMENTS_DEAD_LETTERS, PAYMENTS_MISTAKES, bad_commands, resent_payment_events
 from caretools.bank_sim import camt053
 from caretools.demo import MID_YEAR_DECISIONS, _is_mid_year, decisions_known_by
 from caretools.demo_payments_year import CYCLES, year_commands
 from caretools.generator import YEAR_END, generate
+from payments.formats import parse_camt
 
 COUNCIL = "E10000099"
 

@@ -25,6 +25,7 @@ not pay a Python start-up each; their JSON answers are kept, their progress bars
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import time
@@ -103,9 +104,10 @@ class CouncilDesk:
         ns = payments_cli_parser().parse_args([*args, "--council", self.demo.council,
                                                "--timeout", str(self.demo.timeout_s)])
         handler = payments_cli.run_command if ns.command == "run" else payments_cli.statement_import
-        out = io.StringIO()
-        with open(self.cli_log, "a") as log, contextlib.redirect_stdout(out), contextlib.redirect_stderr(log):
+        out, bars = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(bars):
             code = await handler(self.settings, ns)
+        await asyncio.to_thread(_append, self.cli_log, bars.getvalue())
         answer = orjson.loads(out.getvalue()) if out.getvalue().strip() else {}
         answer["exit_code"] = code
         return answer
@@ -121,6 +123,11 @@ class CouncilDesk:
         steps["approve"] = await self.cli("run", "approve", run_id, "--by", APPROVER, *when)
         steps["export"] = await self.cli("run", "export", run_id, "--format", file_format, *when)
         return steps
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a") as log:
+        log.write(text)
 
 
 async def _matched(dsn: str, council: str, invoice_ids: list[str]) -> list[str]:
@@ -228,7 +235,7 @@ def cycle_totals(logs: list[CycleLog]) -> dict:
     for log in logs:
         t["invoices_received"] += log.invoices_received
         t["invoices_approved"] += log.invoices_approved
-        for run_id, steps in log.runs.items():
+        for steps in log.runs.values():
             if steps.get("create", {}).get("exit_code") == 0:
                 t["runs"] += 1
                 t["payments_instructed"] += steps["create"]["run"]["payment_count"]

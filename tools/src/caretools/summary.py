@@ -139,7 +139,9 @@ async def collect_payments(dsn: str, ledger_dsn: str, bootstrap: str, topics: di
         await ledger.close()
     dlq = await count_topic(bootstrap, topics["payments.commands.v1"] + ".dlq", "dlq.reason")
     published = sum((await count_topic(bootstrap, topics["payments.events.v1"])).values())
-    return {"outcomes": outcomes, "refused": refused, "invoices": invoices, "holds": holds, "payments": payments,
+    commands_in = sum((await count_topic(bootstrap, topics["payments.commands.v1"])).values())
+    return {"commands_on_topic": commands_in, "outcomes": outcomes, "refused": refused, "invoices": invoices,
+            "holds": holds, "payments": payments,
             "schedules": schedules, "files": files, "dead_letters": dict(dlq), "events_on_topic": published,
             "left_reserved": reserved}
 
@@ -148,26 +150,28 @@ def render_payments(p: dict, sent: int) -> list[str]:
     c, o = p.get("cycles", {}), p["outcomes"]
     lines = [
         "--- payments service: schedules, invoices, runs, bank files, statements ---",
-        f"commands decided         {sum(o.values()):>10,}   ({o.get('accepted', 0):,} accepted; "
-        f"{sent:,} bad ones sent after the year)",
-        f"DP schedules             {sum(p['schedules'].values()):>10,}   "
-        + ", ".join(f"{k} {v:,}" for k, v in sorted(p["schedules"].items())),
-        f"invoices received        {c.get('invoices_received', 0):>10,}   ("
-        + ", ".join(f"{k} {v:,}" for k, v in p["invoices"].items()) + " at the end)",
+        (f"commands decided         {sum(o.values()):>10,}   ({o.get('accepted', 0):,} accepted; "
+         f"{sent:,} bad ones sent after the year)"),
+        (f"DP schedules             {sum(p['schedules'].values()):>10,}   "
+         + ", ".join(f"{k} {v:,}" for k, v in sorted(p["schedules"].items()))),
+        (f"invoices received        {c.get('invoices_received', 0):>10,}   ("
+         + ", ".join(f"{k} {v:,}" for k, v in p["invoices"].items()) + " at the end)"),
     ]
     lines += [f"    held {code:<21}{n:>8,}" for code, n in p["holds"].items()]
     lines += [
-        f"payment runs             {c.get('runs', 0):>10,}   ({c.get('payments_instructed', 0):,} payments instructed "
-        f"= reserved in the ledger; the creator's own approval refused: {c.get('self_approval_refused', 0)})",
-        "bank files written       " + f"{sum(p['files'].values()):>10,}   ("
-        + ", ".join(f"{k} {v}" for k, v in sorted(p["files"].items())) + ")",
-        f"statements imported      {c.get('statements', 0):>10,}   ({c.get('statement_settled', 0):,} settled, "
-        f"{c.get('statement_returned', 0):,} returned, {c.get('statement_unmatched', 0)} lines not ours listed)",
+        (f"payment runs             {c.get('runs', 0):>10,}   ({c.get('payments_instructed', 0):,} payments "
+         f"instructed = reserved in the ledger; the creator's own approval refused: {c.get('self_approval_refused', 0)})"),
+        (f"bank files written       {sum(p['files'].values()):>10,}   ("
+         + ", ".join(f"{k} {v}" for k, v in sorted(p["files"].items())) + ")"),
+        (f"statements imported      {c.get('statements', 0):>10,}   ({c.get('statement_settled', 0):,} settled, "
+         f"{c.get('statement_returned', 0):,} returned, {c.get('statement_unmatched', 0)} lines not ours listed)"),
         "payments by status",
     ]
     lines += [f"    {r['kind'] + '/' + r['status']:<26}{r['n']:>8,}{pounds(r['pence']):>20}" for r in p["payments"]]
     lines.append(f"commands refused         {sum(p['refused'].values()):>10,}   (CommandRejected with a reason code)")
     lines += [f"    {code:<26}{n:>8,}" for code, n in p["refused"].items()]
+    resends = p["commands_on_topic"] - sum(p["dead_letters"].values()) - sum(o.values())
+    lines.append(f"exact resends ignored    {resends:>10,}   (same id, same content: same outcome, nothing new)")
     lines.append(f"dead letters             {sum(p['dead_letters'].values()):>10,}")
     lines += [f"    {code:<26}{n:>8,}" for code, n in sorted(p["dead_letters"].items())]
     lines.append(f"left reserved in ledger  {pounds(p['left_reserved']):>10}   (pending accounts: every instructed "
