@@ -178,6 +178,8 @@ MUTANTS: list[Mutant] = [
       '"councilid": envelope.councilid, "data": envelope.data, "time": envelope.time.isoformat()}'),
     m("I6", "event ids derive from the command id", "ids numbered from 0", W,
       'return [f"{stem}.e{n}" for n in range(1, count + 1)]', 'return [f"{stem}.e{n}" for n in range(count)]'),
+    m("I8", "councils never see each other's records", "another council told the first outcome",
+      "service/process.py", "if seen.council == env.councilid else", "if True else"),
     m("I7", "earlier batches' outcomes are loaded (integration)", "processed_commands not read",
       "adapters/repository.py", "WHERE command_id = ANY($1::text[])\", sorted({i.envelope.id for i in items})",
       "WHERE false AND command_id = ANY($1::text[])\", sorted({i.envelope.id for i in items})", FLOW),

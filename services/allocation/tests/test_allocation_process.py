@@ -175,3 +175,6 @@ def test_command_ids_are_global_so_another_councils_reuse_of_one_is_a_conflict()
     assert (first.kind, other.kind) == (ACCEPTED, CONFLICT)
     assert other.rejection.code == reasons.DUPLICATE_CONFLICT
     assert set(loaded.budgets) == {("C001", "PB-1")}
+    assert "accepted" not in other.rejection.detail  # C002 is not told what became of C001's command
+    [same_council] = process([item(agree(60_000_00), "cmd-1", council="C001")], loaded)
+    assert "its first outcome (accepted) stands" in same_council.rejection.detail

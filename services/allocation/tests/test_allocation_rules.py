@@ -15,8 +15,20 @@ from allocation.domain import reasons
 from allocation.domain.policy import CouncilPolicy
 from allocation.service.process import CONFLICT, DUPLICATE, Item, Loaded, process
 from allocation_testkit import (
-    COUNCIL, END, START, agreed, command, commission, commissioned, event, given, indicative, registered,
-    then_accepted, then_rejected, when,
+    COUNCIL,
+    END,
+    START,
+    agreed,
+    command,
+    commission,
+    commissioned,
+    event,
+    given,
+    indicative,
+    registered,
+    then_accepted,
+    then_rejected,
+    when,
 )
 from careschemas.registry import make_envelope
 

@@ -43,13 +43,13 @@ async def load(conn, items: Sequence[Item]) -> Loaded:
         elif item.kind == PROVIDER:
             provider_keys.add((council, aggregate_id(cmd)))
 
-    for r in await conn.fetch("SELECT command_id, content_hash, conflict, outcome FROM processed_commands "
+    for r in await conn.fetch("SELECT command_id, content_hash, conflict, outcome, council_id FROM processed_commands "
                               "WHERE command_id = ANY($1::text[])", sorted({i.envelope.id for i in items})):
         seen = loaded.processed.setdefault(r["command_id"], Seen("", ""))
         if r["conflict"]:
             seen.conflicts.add(r["content_hash"])
         else:
-            seen.content_hash, seen.outcome = r["content_hash"], r["outcome"]
+            seen.content_hash, seen.outcome, seen.council = r["content_hash"], r["outcome"], r["council_id"]
 
     if budget_keys:
         rows = await conn.fetch(

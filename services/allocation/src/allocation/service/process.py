@@ -43,11 +43,13 @@ class Item:
 
 @dataclass(slots=True)
 class Seen:
-    """What became of a command id before: its first content hash and outcome, and conflicting hashes."""
+    """What became of a command id before: its first content hash, outcome and council, and conflicting
+    hashes."""
 
     content_hash: str
     outcome: str
     conflicts: set[str] = field(default_factory=set)
+    council: str = ""
 
 
 @dataclass
@@ -98,9 +100,10 @@ def _one(item: Item, loaded: Loaded) -> Outcome:
         if item.content_hash == seen.content_hash or item.content_hash in seen.conflicts:
             return Outcome(item, DUPLICATE)
         seen.conflicts.add(item.content_hash)
+        # Command ids are global: another council learns only that the id is taken, not what became of it.
+        first = f"its first outcome ({seen.outcome}) stands" if seen.council == env.councilid else "it stands"
         rejection = Rejection(reasons.DUPLICATE_CONFLICT,
-                              f"command id {env.id} was already used with different content; "
-                              f"its first outcome ({seen.outcome}) stands")
+                              f"command id {env.id} was already used with different content; {first}")
         event_id = wire.conflict_event_id(env.id, item.content_hash)
         return Outcome(item, CONFLICT, ((event_id, wire.rejection_event(env, cmd, rejection)),), rejection)
 
@@ -109,13 +112,13 @@ def _one(item: Item, loaded: Loaded) -> Outcome:
     state: Any = loaded.budgets.get(key) if item.kind == BUDGET else loaded.providers.get(council, {}).get(key[1])
     decision = decide(state, cmd, loaded.context(council))
     if isinstance(decision, Rejection):
-        loaded.processed[env.id] = Seen(item.content_hash, REJECTED)
+        loaded.processed[env.id] = Seen(item.content_hash, REJECTED, council=council)
         event = wire.rejection_event(env, cmd, decision)
         return Outcome(item, REJECTED, ((wire.event_ids(env.id, 1)[0], event),), decision)
 
     for event in decision:
         _apply(loaded, council, key, event)
-    loaded.processed[env.id] = Seen(item.content_hash, ACCEPTED)
+    loaded.processed[env.id] = Seen(item.content_hash, ACCEPTED, council=council)
     return Outcome(item, ACCEPTED, tuple(zip(wire.event_ids(env.id, len(decision)), decision, strict=True)))
 
 
