@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import asyncpg
 import orjson
 
-from ..domain.model import BudgetView, OrderView, Schedule
+from ..domain.model import BudgetView, OrderTerms, OrderView, Schedule
 from ..domain.policy import DEFAULT_POLICY, PaymentsPolicy
 from ..domain.runs import end_to_end_id
 
@@ -47,10 +47,43 @@ async def schedule(conn: asyncpg.Connection, council: str, schedule_id: str, loc
 
 
 async def orders(conn: asyncpg.Connection, council: str, ids: Iterable[str]) -> dict[str, OrderView]:
+    """The orders with their terms over time (per effective date, the terms applied last)."""
+    ids = list(set(ids))
     rows = await conn.fetch(
         "SELECT order_id, budget_id, provider_id, rate_pence, planned_units_per_week, start_date, end_date "
-        "FROM service_orders WHERE council_id = $1 AND order_id = ANY($2)", council, list(set(ids)))
-    return {r["order_id"]: OrderView(**dict(r)) for r in rows}
+        "FROM service_orders WHERE council_id = $1 AND order_id = ANY($2)", council, ids)
+    terms: dict[str, list[OrderTerms]] = {}
+    for t in await conn.fetch(
+            """SELECT DISTINCT ON (order_id, effective_from) order_id, effective_from, rate_pence, planned_units_per_week
+               FROM service_order_terms WHERE council_id = $1 AND order_id = ANY($2)
+               ORDER BY order_id, effective_from, seq DESC""", council, ids):
+        terms.setdefault(t["order_id"], []).append(
+            OrderTerms(t["effective_from"], t["rate_pence"], t["planned_units_per_week"]))
+    return {r["order_id"]: OrderView(**dict(r), terms=tuple(terms.get(r["order_id"], ()))) for r in rows}
+
+
+async def add_order(conn: asyncpg.Connection, council: str, order: OrderView) -> None:
+    await conn.execute(
+        """INSERT INTO service_orders (council_id, order_id, budget_id, provider_id, rate_pence,
+           planned_units_per_week, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (council_id, order_id) DO NOTHING""",
+        council, order.order_id, order.budget_id, order.provider_id, order.rate_pence, order.planned_units_per_week,
+        order.start_date, order.end_date)
+
+
+async def save_order_terms(conn: asyncpg.Connection, council: str, event_id: str, order: OrderView) -> bool:
+    """Record the terms `event_id` set (the order's last) and its current terms and end; False (and
+    nothing changed) when that event's terms were recorded already."""
+    last = order.history[-1]
+    inserted = await conn.fetchval(
+        """INSERT INTO service_order_terms (council_id, order_id, event_id, effective_from, rate_pence,
+           planned_units_per_week) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
+        council, order.order_id, event_id, last.effective_from, last.rate_pence, last.planned_units_per_week)
+    if inserted:
+        await conn.execute("UPDATE service_orders SET rate_pence = $3, planned_units_per_week = $4, end_date = $5 "
+                           "WHERE council_id = $1 AND order_id = $2", council, order.order_id, order.rate_pence,
+                           order.planned_units_per_week, order.end_date)
+    return bool(inserted)
 
 
 async def policy(conn: asyncpg.Connection, council: str) -> PaymentsPolicy:

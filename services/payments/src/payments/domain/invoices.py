@@ -6,9 +6,14 @@ Checks, in order (the first that fails is the hold reason):
    ("INV-0012" = "inv 12"), or with the same total for the same orders and periods.
 2. NO_ORDER: a line names no service order of this provider and budget.
 3. FUTURE_PERIOD: a line's period ends after the invoice date, or lies outside the order's dates.
-4. RATE_MISMATCH: a line's rate differs from the order's rate by more than the tolerance.
+4. RATE_MISMATCH: a line's rate differs by more than the tolerance from the order's rate in force on
+   any day of the line's period (a line spanning a rate change matches only if both rates are within
+   the tolerance of its one rate: otherwise it must be split at the change).
 5. OVER_PLAN: a line's units, with the units already invoiced on the order for overlapping periods,
-   exceed the planned units for the period (planned per week x days / 7) plus the tolerance.
+   exceed the planned units for the period plus the tolerance. Planned units are those of the terms in
+   force on each day: planned per week x days / 7 summed over the spans of a period that spans a change.
+The order's terms over time come from domain.orders (the segment rule of its variations), so a late
+invoice for weeks before a variation or a cut-back is matched against the terms of those weeks.
 An exact repeat of an invoice number is not a hold but a refusal (numbers are unique per provider).
 """
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
 from .model import Hold, LineView, OrderView, PriorInvoice
+from .orders import TermsSpan, planned_units_x7, terms_over
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 _LEADING_ZEROS = re.compile(r"(?<![0-9])0+(?=[0-9])")
@@ -64,16 +70,27 @@ def _line_hold(line: LineView, provider_id: str, invoice_date: date, order: Orde
     if line.period_start < order.start_date or line.period_end > order.end_date:
         return Hold("FUTURE_PERIOD", f"line {n}: period {line.period_start}..{line.period_end} is outside order "
                                      f"{order.order_id} ({order.start_date}..{order.end_date})")
-    if not (_within(line.rate_pence, order.rate_pence, tolerance_bp)
-            and _within(order.rate_pence, line.rate_pence, tolerance_bp)):
-        return Hold("RATE_MISMATCH", f"line {n}: rate {line.rate_pence}p, order {order.order_id} rate {order.rate_pence}p")
+    spans = terms_over(order, line.period_start, line.period_end)
+    off_rate = [s for s in spans if not (_within(line.rate_pence, s.rate_pence, tolerance_bp)
+                                         and _within(s.rate_pence, line.rate_pence, tolerance_bp))]
+    if off_rate:
+        return Hold("RATE_MISMATCH", f"line {n}: rate {line.rate_pence}p, order {order.order_id} "
+                                     f"rate in force {_describe(spans, lambda t: f'{t.rate_pence}p')}")
     days = (line.period_end - line.period_start).days + 1
     used = consumed(line.order_id, line.period_start, line.period_end)
-    # planned units for the period = planned per week x days / 7; compare x7 to stay in integers
-    if not _within((line.units + used) * 7, order.planned_units_per_week * days, tolerance_bp):
+    # planned units for the period = sum of planned per week x days / 7; compare x7 to stay in integers
+    if not _within((line.units + used) * 7, planned_units_x7(spans), tolerance_bp):
         return Hold("OVER_PLAN", f"line {n}: {line.units} units (+{used} already invoiced) exceed "
-                                 f"{order.planned_units_per_week}/week planned for {days} days on {order.order_id}")
+                                 f"{_describe(spans, lambda t: f'{t.planned_units_per_week}/week')} planned over {days} days "
+                                 f"on {order.order_id}")
     return None
+
+
+def _describe(spans: list[TermsSpan], show: Callable[[TermsSpan], str]) -> str:
+    """'2450p' for one span; '2450p 2026-04-06..2026-05-03, 2600p 2026-05-04..2026-05-10' across a change."""
+    if len(spans) == 1:
+        return show(spans[0])
+    return ", ".join(f"{show(s)} {s.start}..{s.end}" for s in spans)
 
 
 def match_invoice(*, provider_id: str, invoice_number: str, invoice_date: date, lines: list[LineView],

@@ -43,9 +43,19 @@ class BudgetView:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class OrderTerms:
+    """A service order's rate and planned units per week, in force from `effective_from`."""
+
+    effective_from: date
+    rate_pence: int
+    planned_units_per_week: int
+
+
 @dataclass(slots=True)
 class OrderView:
-    """A service order as the provider may invoice it."""
+    """A service order as the provider may invoice it: its current terms and dates, and the terms in force
+    over time (`terms`, by effective date; see domain.orders)."""
 
     order_id: str
     budget_id: str
@@ -54,6 +64,12 @@ class OrderView:
     planned_units_per_week: int
     start_date: date
     end_date: date
+    terms: tuple[OrderTerms, ...] = ()
+
+    @property
+    def history(self) -> tuple[OrderTerms, ...]:
+        """The terms over time; an order known without its history has its current terms from its start."""
+        return self.terms or (OrderTerms(self.start_date, self.rate_pence, self.planned_units_per_week),)
 
 
 @dataclass(slots=True)

@@ -148,7 +148,7 @@ class PaymentsIngest:
         if item.envelope.id in seen:
             self._count("event", "duplicate")
             return
-        applied = await apply_event(conn, item.envelope.councilid, item.payload)
+        applied = await apply_event(conn, item.envelope.councilid, item.payload, item.envelope.id)
         await self._record(conn, item, "applied" if applied else "ignored")
         seen[item.envelope.id] = {item.content_hash}
         self._count("event", "applied" if applied else "ignored")

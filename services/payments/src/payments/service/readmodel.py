@@ -1,5 +1,7 @@
 """The read model of allocation.events.v1: budgets (dates, ending, death, contribution, DP payee),
-providers (type, bank account token) and service orders, as the payments decisions need them.
+providers (type, bank account token) and service orders with their terms over time (each variation or
+ending recorded under its event id, from its pivot day: payments.domain.orders), as the payments
+decisions need them.
 
 Each event is applied once (processed_messages guards against the relay's at-least-once delivery), in
 partition order, inside the consumer's batch transaction, so a restart resumes exactly where the
@@ -12,6 +14,10 @@ from collections.abc import Awaitable, Callable
 import asyncpg
 from careschemas import allocation_events as ev
 from careschemas.common import Event
+
+from ..adapters import repository as repo
+from ..domain import orders
+from ..domain.model import OrderView
 
 Apply = Callable[[asyncpg.Connection, str, Event], Awaitable[None]]
 
@@ -56,38 +62,46 @@ async def _bank_details(conn, council: str, e: ev.ProviderBankDetailsChanged) ->
                        council, e.provider_id, e.account_ref)
 
 
-async def _order(conn, council: str, e: ev.ServiceOrderCommissioned) -> None:
-    await conn.execute(
-        """INSERT INTO service_orders (council_id, order_id, budget_id, provider_id, rate_pence,
-           planned_units_per_week, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (council_id, order_id) DO NOTHING""",
-        council, e.order_id, e.budget_id, e.provider_id, e.rate_pence, e.planned_units_per_week, e.start_date,
-        e.end_date)
+def evolve_order(order: OrderView | None, e: Event) -> OrderView | None:
+    """The service order after one of its allocation events (pure; None: a change of an order not known).
+    A second commissioning of a known order id changes nothing."""
+    if isinstance(e, ev.ServiceOrderCommissioned):
+        return order or orders.commissioned(e.order_id, e.budget_id, e.provider_id, e.rate_pence,
+                                            e.planned_units_per_week, e.start_date, e.end_date)
+    if order is None:
+        return None
+    if isinstance(e, ev.ServiceOrderVaried):
+        return orders.varied(order, e.rate_pence, e.planned_units_per_week, e.end_date, e.effective_date)
+    if isinstance(e, ev.ServiceOrderEnded):
+        return orders.ended(order, e.end_date, e.effective_date)
+    raise TypeError(f"{type(e).__name__} is not a service order event")
 
 
-async def _order_varied(conn, council: str, e: ev.ServiceOrderVaried) -> None:
-    await conn.execute("UPDATE service_orders SET rate_pence = $3, planned_units_per_week = $4, end_date = $5 "
-                       "WHERE council_id = $1 AND order_id = $2", council, e.order_id, e.rate_pence,
-                       e.planned_units_per_week, e.end_date)
-
-
-async def _order_ended(conn, council: str, e: ev.ServiceOrderEnded) -> None:
-    await conn.execute("UPDATE service_orders SET end_date = LEAST(end_date, $3) "
-                       "WHERE council_id = $1 AND order_id = $2", council, e.order_id, e.end_date)
+async def _order_event(conn, council: str, e: Event, event_id: str) -> None:
+    before = (await repo.orders(conn, council, [e.order_id])).get(e.order_id)
+    after = evolve_order(before, e)
+    if after is None or after is before:
+        return
+    if before is None:
+        await repo.add_order(conn, council, after)
+    await repo.save_order_terms(conn, council, event_id, after)
 
 
 APPLY: dict[type, Apply] = {
     ev.PersonalBudgetAgreed: _budget_agreed, ev.PersonalBudgetEnded: _budget_ended, ev.PersonDied: _died,
     ev.ContributionAssessed: _contribution, ev.DeliveryRouteAllocated: _route, ev.ProviderRegistered: _provider,
-    ev.ProviderBankDetailsChanged: _bank_details, ev.ServiceOrderCommissioned: _order,
-    ev.ServiceOrderVaried: _order_varied, ev.ServiceOrderEnded: _order_ended,
+    ev.ProviderBankDetailsChanged: _bank_details,
 }
+ORDER_EVENTS = (ev.ServiceOrderCommissioned, ev.ServiceOrderVaried, ev.ServiceOrderEnded)
+"""Order events record the terms they set under the event's id, so a redelivered one changes nothing."""
 
 
-async def apply_event(conn: asyncpg.Connection, council: str, event: Event) -> bool:
-    """Apply one allocation event; False when payments has no use for its type."""
-    handler = APPLY.get(type(event))
-    if handler is None:
+async def apply_event(conn: asyncpg.Connection, council: str, event: Event, event_id: str) -> bool:
+    """Apply one allocation event (`event_id`: its envelope's id); False when payments has no use for its type."""
+    if isinstance(event, ORDER_EVENTS):
+        await _order_event(conn, council, event, event_id)
+    elif (handler := APPLY.get(type(event))) is not None:
+        await handler(conn, council, event)
+    else:
         return False
-    await handler(conn, council, event)
     return True
