@@ -1,17 +1,22 @@
 """The due-date timer on a business clock: a restart (or a crash inside a tick, or two timers at once)
 neither skips nor repeats a direct-payment period; `python -m payments timer` killed with SIGKILL and
-started again on a later business day carries on from the stored period."""
+started again on a later business day carries on from the stored period; its /metrics counts ticks,
+periods made due and failed ticks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import aiohttp
 import asyncpg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from payments.service.timer import make_due, tick
 
 from tests.integration.payments_harness import COUNCIL, deployment
@@ -109,4 +114,71 @@ async def test_the_timer_process_killed_and_restarted_carries_on(stack, fresh_db
         async with pool.acquire() as conn:
             assert await periods(conn) == expected(D0 + timedelta(weeks=17))
     finally:
+        await dep.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """The timer's /metrics as {(sample name, sorted labels): value}."""
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+async def test_the_timer_process_counts_ticks_periods_made_due_and_failed_ticks(stack, fresh_db, topics, tmp_path):
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    pool = await dep.pool()
+    day = D0 + timedelta(weeks=9)
+    metrics_port = free_port()
+    env = {**os.environ, **dep.env(), "PAYMENTS_BUSINESS_DATE": day.isoformat(), "PAYMENTS_TIMER_INTERVAL_S": "0.2",
+           "PAYMENTS_HEALTH_PORT": str(metrics_port - 2)}
+    proc = subprocess.Popen([sys.executable, "-m", "payments", "timer"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    async def until(condition, what: str) -> dict:
+        for _ in range(300):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                seen = await scrape(metrics_port)
+                if condition(seen):
+                    return seen
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    ticks, errors = ("payments_timer_ticks_total", ()), ("payments_timer_errors_total", (("kind", "postgres"),))
+    made_due = ("payments_timer_periods_made_due_total", (("council", COUNCIL),))
+    try:
+        # nothing to tick yet: the ticks count, and no council has periods made due
+        seen = await until(lambda m: m.get(ticks, 0) >= 2, "ticks with no schedules")
+        assert made_due not in seen and seen.get(errors, 0) == 0
+        async with pool.acquire() as conn:
+            await seed(conn)
+        seen = await until(lambda m: m.get(made_due, 0) > 0, "periods made due")
+        assert seen[made_due] == len(expected(day))  # all in one tick; later ticks add nothing
+        assert seen[("payments_timer_business_day_seconds", ())] == datetime(2026, 6, 8, tzinfo=UTC).timestamp()
+        # the ticks' table gone: each tick fails, is rolled back and counted, and ticks stop counting
+        async with pool.acquire() as conn:
+            await conn.execute("ALTER TABLE timer_ticks RENAME TO timer_ticks_away")
+        failing = await until(lambda m: m.get(errors, 0) >= 2, "failed ticks")
+        await asyncio.sleep(0.5)
+        assert (await scrape(metrics_port))[ticks] - failing[ticks] <= 1  # at most one tick was already past it
+        async with pool.acquire() as conn:
+            await conn.execute("ALTER TABLE timer_ticks_away RENAME TO timer_ticks")
+        back = await until(lambda m: m[ticks] >= failing[ticks] + 2, "ticks after the table is back")
+        assert back[made_due] == len(expected(day))
+        async with pool.acquire() as conn:
+            assert await periods(conn) == expected(day)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
         await dep.stop()

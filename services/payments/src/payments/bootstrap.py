@@ -16,6 +16,7 @@ from .config import Settings
 from .formats import Originator
 from .service.context import BankSettings
 from .service.ingest import IngestMetrics, PaymentsIngest
+from .service.timer import TimerMetrics, run_timer
 
 
 @dataclass
@@ -43,6 +44,27 @@ def bank_settings(settings: Settings) -> BankSettings:
 def business_clock(settings: Settings):
     """The timer's clock: the configured business date, or today."""
     return (lambda: settings.business_date) if settings.business_date else date.today
+
+
+@dataclass
+class Timer:
+    """The due-date timer process: its pool, business clock, metrics and health app."""
+
+    pool: asyncpg.Pool
+    settings: Settings
+    metrics: TimerMetrics
+    registry: CollectorRegistry
+
+    def health(self):
+        return health_app({"postgres": postgres_check(self.pool)}, self.registry)
+
+    async def run(self, stop) -> None:
+        await run_timer(self.pool, business_clock(self.settings), self.settings.timer_interval_s, stop, self.metrics)
+
+
+def make_timer(settings: Settings, pool: asyncpg.Pool) -> Timer:
+    registry = CollectorRegistry()
+    return Timer(pool, settings, TimerMetrics(registry), registry)
 
 
 async def make_pool(settings: Settings) -> asyncpg.Pool:

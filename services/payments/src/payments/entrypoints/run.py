@@ -4,14 +4,12 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from careruntime.health import health_app, postgres_check, serve
+from careruntime.health import serve
 from careruntime.logging import configure_logging
 from careruntime.processes import run_consumer_process, run_relay_process
-from prometheus_client import CollectorRegistry
 
-from ..bootstrap import build_relay, build_worker, business_clock, make_pool
+from ..bootstrap import build_relay, build_worker, make_pool, make_timer
 from ..config import Settings
-from ..service.timer import run_timer
 
 
 async def run_worker(settings: Settings) -> None:
@@ -29,15 +27,14 @@ async def run_relay(settings: Settings) -> None:
 
 async def run_timer_process(settings: Settings) -> None:
     configure_logging("payments-timer", settings.log_level)
-    pool = await make_pool(settings)
-    runner = await serve(health_app({"postgres": postgres_check(pool)}, CollectorRegistry()),
-                         port=settings.health_port + 2)
+    timer = make_timer(settings, await make_pool(settings))
+    runner = await serve(timer.health(), port=settings.health_port + 2)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await run_timer(pool, business_clock(settings), settings.timer_interval_s, stop)
+        await timer.run(stop)
     finally:
         await runner.cleanup()
-        await pool.close()
+        await timer.pool.close()

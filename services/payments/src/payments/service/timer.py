@@ -7,16 +7,18 @@ commit together, and (council, schedule, period) is unique, a crash or restart a
 skips nor repeats a period. Payment runs call it for their own date too, so a stopped timer never
 makes a run miss a payment; the timer process (`python -m payments timer`) keeps due payments
 visible ahead of the runs. Schedules locked by another transaction wait (FOR UPDATE), then are read
-as that transaction left them.
+as that transaction left them. The process counts its ticks, the periods it made due and its failed
+ticks in `TimerMetrics` (served on /metrics).
 """
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ..adapters import repository as repo
 from ..domain.model import BudgetView, Schedule
@@ -107,15 +109,44 @@ async def tick(pool: asyncpg.Pool, business_day: date) -> dict[str, int]:
     return made
 
 
-async def run_timer(pool: asyncpg.Pool, clock, interval_s: float, stop: asyncio.Event) -> None:
+class TimerMetrics:
+    """The timer process's own metrics (its /metrics), registered in the process's registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.ticks = Counter("payments_timer_ticks", "Timer ticks that committed.", registry=registry)
+        self.made_due = Counter("payments_timer_periods_made_due", "Direct-payment periods the timer made due.",
+                                ["council"], registry=registry)
+        self.errors = Counter("payments_timer_errors", "Timer ticks that failed and were rolled back, by kind.",
+                              ["kind"], registry=registry)
+        self.business_day = Gauge("payments_timer_business_day_seconds",
+                                  "The business day of the last committed tick (midnight UTC, Unix seconds).",
+                                  registry=registry)
+
+    def ticked(self, business_day: date, made: dict[str, int]) -> None:
+        self.ticks.inc()
+        for council, count in made.items():
+            self.made_due.labels(council).inc(count)
+        self.business_day.set(datetime.combine(business_day, time(), tzinfo=UTC).timestamp())
+
+    def failed(self, exc: BaseException) -> None:
+        self.errors.labels("postgres" if isinstance(exc, asyncpg.PostgresError) else "connection").inc()
+
+
+async def run_timer(pool: asyncpg.Pool, clock, interval_s: float, stop: asyncio.Event,
+                    metrics: TimerMetrics | None = None) -> None:
     """Tick every `interval_s` on the business clock `clock()` until `stop` is set; a failed tick is
     rolled back and retried at the next interval."""
     while not stop.is_set():
+        business_day = clock()
         try:
-            made = await tick(pool, clock())
+            made = await tick(pool, business_day)
+            if metrics:
+                metrics.ticked(business_day, made)
             if any(made.values()):
-                log.info("periods made due", business_day=str(clock()), made=made)
-        except (OSError, asyncpg.PostgresError):
+                log.info("periods made due", business_day=str(business_day), made=made)
+        except (OSError, asyncpg.PostgresError) as exc:
+            if metrics:
+                metrics.failed(exc)
             log.warning("timer tick failed; retrying next interval", exc_info=True)
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval_s)
