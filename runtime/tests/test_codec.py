@@ -168,3 +168,48 @@ class TestContentHash:
 def test_kafka_content_type_header():
     assert codec.KAFKA_HEADERS == [("content-type", b"application/cloudevents+json; charset=UTF-8")]
     assert codec.OUTBOX_HEADERS == {"content-type": CONTENT_TYPE}
+
+
+class TestCanonicalShortcut:
+    """`Decoded.content_hash` skips model_dump; it must give exactly sha256(encode(envelope))."""
+
+    @staticmethod
+    def reference(envelope: Envelope) -> str:
+        return __import__("hashlib").sha256(encode(envelope)).hexdigest()
+
+    def test_every_registered_type(self):
+        for type_name in MODELS:
+            decoded = decode(raw(envelope_doc(type_name)))
+            assert codec._canonical_bytes(decoded.envelope) == encode(decoded.envelope)
+            assert decoded.content_hash == self.reference(decoded.envelope) == codec.content_hash(decoded.envelope)
+
+    @pytest.mark.parametrize("time", [
+        "2026-04-01T09:30:00Z", "2026-04-01T09:30:00+00:00", "2026-04-01T09:30:00.000001Z",
+        "2026-04-01T09:30:00.5+05:30", "2026-04-01T09:30:00.123456-08:00", "2026-04-01T09:30:00",
+        "2026-04-01 09:30:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999+14:00", "1774000000",
+    ])
+    def test_every_spelling_of_time(self, time):
+        decoded = decode(raw(dict(envelope_doc(), time=time)))
+        assert codec._canonical_bytes(decoded.envelope) == encode(decoded.envelope)
+
+    def test_json_values_the_payload_may_ignore_are_kept_as_encode_writes_them(self):
+        # `data` is a plain dict on the envelope: unicode, escapes, floats, nesting, nulls, big ints.
+        doc = dict(envelope_doc(), causationid="cause-1", subject="PB-\u00e9")
+        doc = orjson.loads(orjson.dumps(doc))
+        envelope = Envelope.model_validate_json(orjson.dumps(dict(doc, data={
+            "z": "\u2603 \"quoted\" \\ \n", "a": [1.5, 1e300, -0.0, 2**63 - 1, -(2**63)], "m": {"y": None, "b": True},
+        })))
+        assert codec._canonical_bytes(envelope) == encode(envelope)
+
+    def test_the_generated_year(self):
+        from caretools.generator import generate
+        for message in generate(people=15, seed=3):
+            decoded = decode(message.value)
+            assert decoded.content_hash == self.reference(decoded.envelope)
+            assert message.value == codec._canonical_bytes(decoded.envelope)  # producers send the canonical form
+
+    def test_a_changed_envelope_turns_the_shortcut_off(self, monkeypatch):
+        decoded = decode(raw(envelope_doc()))
+        monkeypatch.setattr(codec, "_SHORTCUT", False)
+        assert codec._canonical_bytes(decoded.envelope) == encode(decoded.envelope)
+        assert codec._SHORTCUT is False and set(Envelope.model_fields) == codec._PLAIN_FIELDS | {"time"}

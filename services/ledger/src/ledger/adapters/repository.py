@@ -114,8 +114,7 @@ def batch_rows(book: Book, results: list[tuple[Outcome, str, int]]) -> BatchRows
             continue
         touched_shards.add(shard)
         accounts, debits, credits = [], [], []
-        for ln in entry.lines:
-            account, debit, credit = ln.account, ln.debit, ln.credit
+        for account, debit, credit in entry.lines:  # Line is a NamedTuple
             accounts.append(account)
             debits.append(debit)
             credits.append(credit)
