@@ -62,28 +62,31 @@ async def orders(conn: asyncpg.Connection, council: str, ids: Iterable[str]) -> 
     return {r["order_id"]: OrderView(**dict(r), terms=tuple(terms.get(r["order_id"], ()))) for r in rows}
 
 
-async def add_order(conn: asyncpg.Connection, council: str, order: OrderView) -> None:
-    await conn.execute(
+async def add_order(conn: asyncpg.Connection, council: str, order: OrderView) -> bool:
+    """Insert a newly commissioned order; False (nothing changed) when the order id is known already."""
+    return bool(await conn.fetchval(
         """INSERT INTO service_orders (council_id, order_id, budget_id, provider_id, rate_pence,
            planned_units_per_week, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (council_id, order_id) DO NOTHING""",
+           ON CONFLICT (council_id, order_id) DO NOTHING RETURNING true""",
         council, order.order_id, order.budget_id, order.provider_id, order.rate_pence, order.planned_units_per_week,
-        order.start_date, order.end_date)
+        order.start_date, order.end_date))
 
 
-async def save_order_terms(conn: asyncpg.Connection, council: str, event_id: str, order: OrderView) -> bool:
-    """Record the terms `event_id` set (the order's last) and its current terms and end; False (and
-    nothing changed) when that event's terms were recorded already."""
+async def add_order_terms(conn: asyncpg.Connection, council: str, event_id: str, order: OrderView) -> bool:
+    """Record the terms allocation event `event_id` set (the order's last); False (nothing recorded)
+    when that event's terms were recorded already."""
     last = order.history[-1]
-    inserted = await conn.fetchval(
+    return bool(await conn.fetchval(
         """INSERT INTO service_order_terms (council_id, order_id, event_id, effective_from, rate_pence,
            planned_units_per_week) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-        council, order.order_id, event_id, last.effective_from, last.rate_pence, last.planned_units_per_week)
-    if inserted:
-        await conn.execute("UPDATE service_orders SET rate_pence = $3, planned_units_per_week = $4, end_date = $5 "
-                           "WHERE council_id = $1 AND order_id = $2", council, order.order_id, order.rate_pence,
-                           order.planned_units_per_week, order.end_date)
-    return bool(inserted)
+        council, order.order_id, event_id, last.effective_from, last.rate_pence, last.planned_units_per_week))
+
+
+async def set_current_terms(conn: asyncpg.Connection, council: str, order: OrderView) -> None:
+    """The order's current rate, planned units and end date (its terms over time are in service_order_terms)."""
+    await conn.execute("UPDATE service_orders SET rate_pence = $3, planned_units_per_week = $4, end_date = $5 "
+                       "WHERE council_id = $1 AND order_id = $2", council, order.order_id, order.rate_pence,
+                       order.planned_units_per_week, order.end_date)
 
 
 async def policy(conn: asyncpg.Connection, council: str) -> PaymentsPolicy:

@@ -71,9 +71,8 @@ def _line_hold(line: LineView, provider_id: str, invoice_date: date, order: Orde
         return Hold("FUTURE_PERIOD", f"line {n}: period {line.period_start}..{line.period_end} is outside order "
                                      f"{order.order_id} ({order.start_date}..{order.end_date})")
     spans = terms_over(order, line.period_start, line.period_end)
-    off_rate = [s for s in spans if not (_within(line.rate_pence, s.rate_pence, tolerance_bp)
-                                         and _within(s.rate_pence, line.rate_pence, tolerance_bp))]
-    if off_rate:
+    if not all(_within(line.rate_pence, s.rate_pence, tolerance_bp) and _within(s.rate_pence, line.rate_pence,
+                                                                               tolerance_bp) for s in spans):
         return Hold("RATE_MISMATCH", f"line {n}: rate {line.rate_pence}p, order {order.order_id} "
                                      f"rate in force {_describe(spans, lambda t: f'{t.rate_pence}p')}")
     days = (line.period_end - line.period_start).days + 1
