@@ -46,7 +46,7 @@ PROBES = ("startupProbe", "livenessProbe", "readinessProbe")
 # What a process's /metrics must show: a series of its own (faust's sensors for the views).
 OWN_SERIES = {"worker": "{service}_consumed_total", "relay": "{service}_relay_relay_published_total",
               "views": "allocation_views_messages_received_total", "api": "reporting_http_requests_total",
-              "timer": None}  # the timer serves an empty registry: it has no metrics of its own yet
+              "timer": "{service}_timer_ticks_total"}
 
 
 SYNC_LEDGER = {"reporting": {
