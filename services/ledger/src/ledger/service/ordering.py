@@ -68,16 +68,27 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
         out = Release(fallback=True)
         out.groups = [_merge(tps, batch, rank) for tps in groups]
     out.groups = [g for g in out.groups if g]
-    out.sequence = [(tp, it) for _, tp, it in heapq.merge(*out.groups, key=lambda x: x[0])]
+    out.sequence = [(tp, it) for _, _, tp, it in heapq.merge(*_tagged(out.groups))]
     out.groups = [[(tp, it) for _, tp, it in g] for g in out.groups]
     return out
+
+
+def _tagged(streams: list[list[tuple]]) -> list[list[tuple]]:
+    """(key, stream number, ...) for heapq.merge without a key function (a Python call per comparison).
+
+    The same order as merging by key alone: heapq.merge takes equal keys from the earlier stream first,
+    and holds one item per stream at a time, so comparisons never reach past the stream number."""
+    return [[(item[0], n, *item[1:]) for item in stream] for n, stream in enumerate(streams)]
 
 
 def _merge(tps, batch, rank) -> list[tuple[tuple, Any, Item]]:
     """A k-way merge by key that never reorders records within a partition, even when a partition's
     recorded times are not monotonic (a resend carries its original time)."""
-    streams = [[(order_key(rank(tp.topic), it), tp, it) for it in batch.get(tp, ())] for tp in tps]
-    return list(heapq.merge(*streams, key=lambda x: x[0]))
+    streams = []
+    for n, tp in enumerate(tps):
+        r = rank(tp.topic)
+        streams.append([((it[1].time, r, it[0].offset), n, tp, it) for it in batch.get(tp, ())])
+    return [(key, tp, it) for key, _, tp, it in heapq.merge(*streams)]
 
 
 def _watermark(tps, batch, lagging, rank) -> tuple | None:
