@@ -62,31 +62,53 @@ async def orders(conn: asyncpg.Connection, council: str, ids: Iterable[str]) -> 
     return {r["order_id"]: OrderView(**dict(r), terms=tuple(terms.get(r["order_id"], ()))) for r in rows}
 
 
-async def add_order(conn: asyncpg.Connection, council: str, order: OrderView) -> bool:
-    """Insert a newly commissioned order; False (nothing changed) when the order id is known already."""
+async def add_order(conn: asyncpg.Connection, council: str, event_id: str, order: OrderView) -> bool:
+    """Insert a newly commissioned order and its first terms (under `event_id`), in one round trip;
+    False (nothing changed) when the order id is known already."""
+    first = order.history[0]
     return bool(await conn.fetchval(
-        """INSERT INTO service_orders (council_id, order_id, budget_id, provider_id, rate_pence,
-           planned_units_per_week, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-           ON CONFLICT (council_id, order_id) DO NOTHING RETURNING true""",
+        """WITH o AS (INSERT INTO service_orders (council_id, order_id, budget_id, provider_id, rate_pence,
+                      planned_units_per_week, start_date, end_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                      ON CONFLICT (council_id, order_id) DO NOTHING RETURNING order_id)
+           INSERT INTO service_order_terms (council_id, order_id, event_id, effective_from, rate_pence,
+                  planned_units_per_week) SELECT $1, order_id, $9, $10, $11, $12 FROM o
+           ON CONFLICT DO NOTHING RETURNING true""",
         council, order.order_id, order.budget_id, order.provider_id, order.rate_pence, order.planned_units_per_week,
-        order.start_date, order.end_date))
+        order.start_date, order.end_date, event_id, first.effective_from, first.rate_pence,
+        first.planned_units_per_week))
+
+
+async def order_to_change(conn: asyncpg.Connection, council: str, order_id: str) -> OrderView | None:
+    """The order as a variation or an ending needs it: current terms and dates, and only its latest
+    terms (a change looks no further back than the last pivot)."""
+    row = await conn.fetchrow(
+        """SELECT o.order_id, o.budget_id, o.provider_id, o.rate_pence, o.planned_units_per_week, o.start_date,
+                  o.end_date, t.effective_from, t.rate_pence AS t_rate, t.planned_units_per_week AS t_units
+           FROM service_orders o LEFT JOIN LATERAL (
+               SELECT effective_from, rate_pence, planned_units_per_week FROM service_order_terms t
+               WHERE t.council_id = o.council_id AND t.order_id = o.order_id
+               ORDER BY effective_from DESC, seq DESC LIMIT 1) t ON true
+           WHERE o.council_id = $1 AND o.order_id = $2""", council, order_id)
+    if row is None:
+        return None
+    latest = () if row["effective_from"] is None else (
+        OrderTerms(row["effective_from"], row["t_rate"], row["t_units"]),)
+    return OrderView(*(row[k] for k in ("order_id", "budget_id", "provider_id", "rate_pence",
+                                        "planned_units_per_week", "start_date", "end_date")), terms=latest)
 
 
 async def add_order_terms(conn: asyncpg.Connection, council: str, event_id: str, order: OrderView) -> bool:
-    """Record the terms allocation event `event_id` set (the order's last); False (nothing recorded)
-    when that event's terms were recorded already."""
+    """Record the terms allocation event `event_id` set (the order's last) and make them, with the
+    order's end date, its current ones, in one round trip; False (nothing changed) when that event's
+    terms were recorded already."""
     last = order.history[-1]
     return bool(await conn.fetchval(
-        """INSERT INTO service_order_terms (council_id, order_id, event_id, effective_from, rate_pence,
-           planned_units_per_week) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-        council, order.order_id, event_id, last.effective_from, last.rate_pence, last.planned_units_per_week))
-
-
-async def set_current_terms(conn: asyncpg.Connection, council: str, order: OrderView) -> None:
-    """The order's current rate, planned units and end date (its terms over time are in service_order_terms)."""
-    await conn.execute("UPDATE service_orders SET rate_pence = $3, planned_units_per_week = $4, end_date = $5 "
-                       "WHERE council_id = $1 AND order_id = $2", council, order.order_id, order.rate_pence,
-                       order.planned_units_per_week, order.end_date)
+        """WITH t AS (INSERT INTO service_order_terms (council_id, order_id, event_id, effective_from, rate_pence,
+                      planned_units_per_week) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING 1)
+           UPDATE service_orders SET rate_pence = $7, planned_units_per_week = $8, end_date = $9
+           WHERE council_id = $1 AND order_id = $2 AND EXISTS (SELECT 1 FROM t) RETURNING true""",
+        council, order.order_id, event_id, last.effective_from, last.rate_pence, last.planned_units_per_week,
+        order.rate_pence, order.planned_units_per_week, order.end_date))
 
 
 async def policy(conn: asyncpg.Connection, council: str) -> PaymentsPolicy:

@@ -80,13 +80,11 @@ def evolve_order(order: OrderView | None, e: Event) -> OrderView | None:
 async def _order_event(conn, council: str, e: Event, event_id: str) -> None:
     """Record the terms the event sets under its id; an event already recorded changes nothing."""
     if isinstance(e, ev.ServiceOrderCommissioned):
-        order = evolve_order(None, e)
-        if await repo.add_order(conn, council, order):
-            await repo.add_order_terms(conn, council, event_id, order)
+        await repo.add_order(conn, council, event_id, evolve_order(None, e))
         return
-    after = evolve_order((await repo.orders(conn, council, [e.order_id])).get(e.order_id), e)
-    if after is not None and await repo.add_order_terms(conn, council, event_id, after):
-        await repo.set_current_terms(conn, council, after)
+    after = evolve_order(await repo.order_to_change(conn, council, e.order_id), e)
+    if after is not None:
+        await repo.add_order_terms(conn, council, event_id, after)
 
 
 APPLY: dict[type, Apply] = {
