@@ -3,42 +3,14 @@ settings. The new policy is validated (PaymentsPolicy) before it is stored; comm
 change use it."""
 from __future__ import annotations
 
-import sys
-
-import asyncpg
-import orjson
+from careruntime import policy_cli
 
 from ..adapters import repository
 from ..config import Settings
 from ..domain.policy import PaymentsPolicy, PolicyError
 
 
-def parse_assignments(assignments: list[str]) -> dict:
-    changes = {}
-    for text in assignments:
-        key, sep, value = text.partition("=")
-        if not sep or not key:
-            raise PolicyError(f"expected KEY=JSON, got {text!r}")
-        try:
-            changes[key] = orjson.loads(value)
-        except orjson.JSONDecodeError:
-            changes[key] = value  # a bare word such as gross
-    return changes
-
-
 async def run_policy(settings: Settings, council_id: str, assignments: list[str]) -> int:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        async with conn.transaction():
-            current = await repository.policy(conn, council_id)
-            if assignments:
-                try:
-                    current = PaymentsPolicy.from_mapping({**current.to_mapping(), **parse_assignments(assignments)})
-                except (PolicyError, TypeError) as exc:
-                    print(f"policy: {exc}", file=sys.stderr)
-                    return 2
-                await repository.save_policy(conn, council_id, current)
-    finally:
-        await conn.close()
-    print(orjson.dumps({"council_id": council_id, **current.to_mapping()}, option=orjson.OPT_INDENT_2).decode())
-    return 0
+    return await policy_cli.run_policy(settings.database_url, council_id, assignments,
+                                       load=repository.policy, save=repository.save_policy,
+                                       from_mapping=PaymentsPolicy.from_mapping, error=PolicyError)
