@@ -104,14 +104,19 @@ def _envelope_error(exc: ValidationError, raw: bytes) -> DecodeError:
     return DecodeError(INVALID_ENVELOPE, _first_error(exc))
 
 
-def decode(raw: bytes | None) -> Decoded:
-    """Validate one record value into envelope and typed payload, or raise DecodeError."""
+def _envelope_of(raw: bytes | None) -> Envelope:
+    """The envelope of a record value, validated by pydantic straight from the bytes, or DecodeError."""
     if not raw:
         raise DecodeError(MALFORMED_JSON, "empty value")
     try:
-        envelope = Envelope.model_validate_json(raw)
+        return Envelope.model_validate_json(raw)
     except ValidationError as exc:
         raise _envelope_error(exc, raw) from None
+
+
+def decode(raw: bytes | None) -> Decoded:
+    """Validate one record value into envelope and typed payload, or raise DecodeError."""
+    envelope = _envelope_of(raw)
     model = _models.get(envelope.type) or _models(envelope.type)
     if model is None:
         raise DecodeError(UNKNOWN_TYPE, f"no payload model registered for {envelope.type}")
@@ -162,13 +167,7 @@ def content_hash(raw_or_envelope: bytes | Envelope) -> str:
     """
     if isinstance(raw_or_envelope, Envelope):
         return hashlib.sha256(encode(raw_or_envelope)).hexdigest()  # `data` may hold any Python values
-    if not raw_or_envelope:
-        raise DecodeError(MALFORMED_JSON, "empty value")
-    try:
-        envelope = Envelope.model_validate_json(raw_or_envelope)
-    except ValidationError as exc:
-        raise _envelope_error(exc, raw_or_envelope) from None
-    return hashlib.sha256(_canonical_bytes(envelope)).hexdigest()
+    return hashlib.sha256(_canonical_bytes(_envelope_of(raw_or_envelope))).hexdigest()
 
 
 # The envelope fields `_canonical_bytes` knows how pydantic dumps: `time` through its datetime
