@@ -1,13 +1,15 @@
 """asyncpg repository of the ledger: load the slice of state a batch needs, write a batch's results.
 
-Everything a batch writes goes out in one transaction, set-based: COPY for the journal and the
-processed-event log, one upsert each for balances, shard heads and working state, then the outbox.
+Everything a batch writes goes out in one transaction, set-based: COPY for the journal (text format
+when its values allow, `journal_copy`) and the processed-event log, one upsert each for balances,
+shard heads and working state, then the outbox.
 Writing is split in two so that the worker can pipeline batches: `batch_rows` turns a batch's outcomes
 and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch), and
 `write_rows` only sends them.
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -16,7 +18,7 @@ import orjson
 from ..domain import accounts as acct
 from ..domain import chain
 from ..domain.model import Book, Outcome
-from . import state_codec
+from . import journal_copy, state_codec
 
 JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
                    "cause_event_id", "cause_type", "rule_version", "reverses_entry_id",
@@ -129,7 +131,7 @@ def batch_rows(book: Book, results: list[tuple[Outcome, str, int]]) -> BatchRows
 
 async def write_rows(conn, rows: BatchRows) -> None:
     if rows.journal:
-        await conn.copy_records_to_table("journal_entries", records=rows.journal, columns=JOURNAL_COLUMNS)
+        await _copy_journal(conn, rows.journal)
     if rows.processed:
         await conn.copy_records_to_table("processed_events", records=rows.processed, columns=PROCESSED_COLUMNS)
     if rows.deltas:
@@ -145,6 +147,15 @@ async def write_rows(conn, rows: BatchRows) -> None:
             "INSERT INTO ledger_state (kind, key, council_id, data) "
             "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) "
             "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data", *rows.state)
+
+
+async def _copy_journal(conn, journal: list[tuple]) -> None:
+    """COPY in text format when every value is plain (cheaper to build), else asyncpg's binary COPY."""
+    data = journal_copy.text_data(journal)
+    if data is None:
+        await conn.copy_records_to_table("journal_entries", records=journal, columns=JOURNAL_COLUMNS)
+    else:
+        await conn.copy_to_table("journal_entries", source=io.BytesIO(data), columns=JOURNAL_COLUMNS, format="text")
 
 
 async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int]]) -> None:

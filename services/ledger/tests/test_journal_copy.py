@@ -1,0 +1,45 @@
+"""journal_copy: COPY text data only when no value needs escaping or quoting, else None (pure)."""
+from datetime import date
+
+import pytest
+
+from ledger.adapters.journal_copy import text_data
+
+
+def row(**changes):
+    base = dict(entry_id="t.payments.events.v1:2:7", shard="t.payments.events.v1:2", shard_seq=7, council_id="E1",
+                effective_date=date(2026, 9, 7), recorded_at="2027-04-09T12:05:00.004941+00:00",
+                cause_event_id="ev-1", cause_type="payments.PaymentInstructed.v1", rule_version="2026.1",
+                reverses_entry_id=None, accounts=["E1/committed/PB-1", "E1/pending/PB-1"], debits=[10000, 0],
+                credits=[0, 10000], prev_hash="a" * 64, hash="b" * 64)
+    base.update(changes)
+    return tuple(base.values())
+
+
+def test_plain_rows_become_one_text_line_each():
+    data = text_data([row(), row(reverses_entry_id="x:1", shard_seq=8, debits=[-5, 2**62], credits=[0, 0])])
+    assert data == (
+        b"t.payments.events.v1:2:7\tt.payments.events.v1:2\t7\tE1\t2026-09-07\t2027-04-09T12:05:00.004941+00:00\t"
+        b"ev-1\tpayments.PaymentInstructed.v1\t2026.1\t\\N\t{E1/committed/PB-1,E1/pending/PB-1}\t{10000,0}\t"
+        b"{0,10000}\t" + b"a" * 64 + b"\t" + b"b" * 64 + b"\n"
+        b"t.payments.events.v1:2:7\tt.payments.events.v1:2\t8\tE1\t2026-09-07\t2027-04-09T12:05:00.004941+00:00\t"
+        b"ev-1\tpayments.PaymentInstructed.v1\t2026.1\tx:1\t{E1/committed/PB-1,E1/pending/PB-1}\t{-5,4611686018427387904}\t"
+        b"{0,0}\t" + b"a" * 64 + b"\t" + b"b" * 64 + b"\n")
+
+
+@pytest.mark.parametrize("changes", [
+    {"cause_event_id": "a\\b"}, {"cause_event_id": "a\tb"}, {"cause_event_id": "a\nb"}, {"cause_event_id": "a\rb"},
+    {"cause_event_id": "a b"}, {"cause_event_id": "a\x0bb"}, {"cause_event_id": "a,b"}, {"cause_event_id": "{a}"},
+    {"reverses_entry_id": "\\N"}, {"rule_version": "\\N"}, {"accounts": ["E1/a", "E1/\"b\""]},
+    {"accounts": ["E1/a,b", "E1/c"]}, {"accounts": ["NULL", "E1/c"]}, {"accounts": ["null", "E1/c"]},
+    {"accounts": ["", "E1/c"]}, {"accounts": ["E1/{a}", "E1/c"]}, {"accounts": [], "debits": [], "credits": []},
+    {"accounts": ["E1/a"], "debits": [1, 2], "credits": [0, 0]}, {"prev_hash": "a" * 63 + "\\"},
+])
+def test_any_value_that_would_need_escaping_sends_the_batch_the_binary_way(changes):
+    assert text_data([row(), row(**changes)]) is None
+
+
+def test_a_null_marker_among_other_nulls_is_still_caught():
+    # three rows, two of them NULL markers, one value spelled like the marker: not plain
+    assert text_data([row(), row(), row(reverses_entry_id="\\N")]) is None
+    assert text_data([row(), row()]) is not None
