@@ -168,7 +168,7 @@ MUTANTS: list[Mutant] = [
     m("I1", "a resend gives the same outcome", "resends decided again", "service/process.py",
       "if item.content_hash == seen.content_hash or", "if"),
     m("I2", "a reused id with changed content is rejected", "conflicts treated as resends", "service/process.py",
-      "        seen.conflicts.add(item.content_hash)\n        rejection", "        return Outcome(item, DUPLICATE)\n        rejection"),
+      "        seen.conflicts.add(item.content_hash)\n", "        return Outcome(item, DUPLICATE)\n"),
     m("I3", "a resend of a conflict emits nothing", "each conflicting resend rejected again", "service/process.py",
       " or item.content_hash in seen.conflicts:", ":"),
     m("I4", "the hash covers what the command asks", "data left out of the hash", W,

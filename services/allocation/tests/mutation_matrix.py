@@ -41,7 +41,10 @@ def mutated_copy(mutant: Mutant, into: Path) -> None:
 def run(mutant: Mutant, timeout_s: float) -> tuple[str, list[str]]:
     """('killed', failed tests) | ('SURVIVED', []) | ('error', output tail)."""
     with tempfile.TemporaryDirectory(prefix="allocation-mutant-") as tmp:
-        mutated_copy(mutant, Path(tmp))
+        try:
+            mutated_copy(mutant, Path(tmp))
+        except AssertionError as exc:  # the source moved on: the mutant no longer applies
+            return "error", [str(exc)]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [tmp, os.environ.get("PYTHONPATH")])),
                "PYTHONDONTWRITEBYTECODE": "1"}
         code = "import allocation, careruntime, ledger; print(allocation.__file__, careruntime.__file__, ledger.__file__)"
