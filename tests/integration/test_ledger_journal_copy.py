@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
-
 from ledger.adapters import repository
 from ledger.adapters.journal_copy import text_data
 from ledger.domain import chain

@@ -2,7 +2,6 @@
 from datetime import date
 
 import pytest
-
 from ledger.adapters.journal_copy import text_data
 
 
