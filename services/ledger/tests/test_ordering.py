@@ -94,3 +94,13 @@ def test_release_matches_the_key_function_merge_on_random_batches(monkeypatch):
         plan = release(batch, batch, lagging, RANK)
         groups, sequence, resume = _reference_release(batch, lagging, monkeypatch)
         assert (plan.groups, plan.sequence, plan.resume) == (groups, sequence, resume)
+
+
+def test_until_falling_back_is_allowed_a_batch_of_which_nothing_can_go_in_order_is_held_whole():
+    batch = {TP(P, 0): [item(4, 9), item(5, 10)], TP(P, 1): [item(2, 3)]}
+    assigned = [*batch, TP(A, 0), TP(A, 1)]  # allocation is behind on both, nothing of it fetched yet
+    plan = release(batch, assigned, lambda tp: tp.topic == A, RANK, may_fall_back=False)
+    assert plan.waiting and not plan.fallback and plan.groups == [] and plan.sequence == []
+    assert plan.resume == {TP(P, 0): 4, TP(P, 1): 2}
+    later = release(batch, assigned, lambda tp: tp.topic == A, RANK, may_fall_back=True)
+    assert later.fallback and not later.waiting and names(later) == [["ev4@9", "ev5@10"], ["ev2@3"]]

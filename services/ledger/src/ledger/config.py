@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     max_defer_seconds: float = 30.0
     # How often a batch also records every shard's chain head as a checkpoint (ledger_checkpoints).
     checkpoint_interval_s: float = 60.0
+    # How long a batch of which nothing can be applied in business order (a partner partition is behind
+    # and none of its records has been fetched yet, e.g. just after a restart) is held before it is
+    # taken in arrival order.
+    order_patience_s: float = 5.0
     pool_size: int = 4
     health_port: int = 8081
     log_level: str = "INFO"

@@ -53,7 +53,7 @@ class LedgerIngest:
 
     def __init__(self, *, entries_topic: str, budget_topics: list[str], other_topics: list[str] = (),
                  lag_of: LagOf | None = None, max_defer_seconds: float = 30.0,
-                 checkpoint_interval_s: float = 60.0) -> None:
+                 checkpoint_interval_s: float = 60.0, order_patience_s: float = 5.0) -> None:
         self.entries_topic = entries_topic
         self.budget_topics = set(budget_topics)  # where budgets are agreed; others may run ahead of them
         # tie-break at equal recorded times: budget topics first, then the rest, in configured order
@@ -61,6 +61,10 @@ class LedgerIngest:
         self.lag_of = lag_of
         self.max_defer_seconds = max_defer_seconds
         self.checkpoint_interval_s = checkpoint_interval_s
+        # How long to hold a batch of which nothing can be released in business order (a partner
+        # partition is behind but none of its records has been fetched yet) before taking it as it came.
+        self.order_patience_s = order_patience_s
+        self.waiting_since: float | None = None
         self.last_checkpoint = time.monotonic()
         self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
         self.deferred_since: dict[tuple[str, int, int], float] = {}
@@ -141,7 +145,15 @@ class LedgerIngest:
 
         assigned = [tp for tp in (self.assigned() if self.assigned else batch) if tp.topic in self.topic_rank or tp in batch]
         lags = {tp: (await self.lag_of(tp)) if self.lag_of else 0 for tp in assigned}
-        plan = ordering.release(batch, assigned, lambda tp: lags.get(tp) != 0, self.rank)
+        now = time.monotonic()
+        patience_over = self.waiting_since is not None and now - self.waiting_since >= self.order_patience_s
+        plan = ordering.release(batch, assigned, lambda tp: lags.get(tp) != 0, self.rank,
+                                may_fall_back=patience_over)
+        if plan.waiting:
+            self.waiting_since = self.waiting_since or now
+            self.stats["order_wait"] = self.stats.get("order_wait", 0) + 1
+        else:
+            self.waiting_since = None
         if plan.fallback:
             self.stats["order_fallback"] = self.stats.get("order_fallback", 0) + 1
         resume: dict = dict(plan.resume)

@@ -32,6 +32,7 @@ class Release:
     resume: dict[Any, int] = field(default_factory=dict)
     sequence: list[tuple[Any, Item]] = field(default_factory=list)
     fallback: bool = False  # nothing could be released in order, so the batch was taken as it came
+    waiting: bool = False  # nothing could be released in order and falling back was not allowed yet
 
 
 def order_key(rank: int, item: Item) -> tuple:
@@ -40,9 +41,10 @@ def order_key(rank: int, item: Item) -> tuple:
 
 
 def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], lagging: Callable[[Any], bool],
-            rank: Callable[[str], int]) -> Release:
+            rank: Callable[[str], int], may_fall_back: bool = True) -> Release:
     """Merge each partition number's records in business order and hold back what a lagging partner
-    partition might still precede."""
+    partition might still precede. When nothing at all can be released, the batch is taken as it came
+    if `may_fall_back`, else everything is held (`waiting`) for the partner's records to arrive."""
     members: dict[int, set] = defaultdict(set)
     for tp in [*assigned, *batch]:
         members[tp.partition].add(tp)
@@ -62,9 +64,13 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
                 continue
             released.append((key, tp, it))
         out.groups.append(released)
+    if batch and not any(out.groups) and not may_fall_back:
+        # Every group waits on a partner with nothing fetched yet (just after a restart or an
+        # assignment, its first fetch is not back): hold everything and look again with its records.
+        return Release(resume={tp: items[0][0].offset for tp, items in batch.items() if items}, waiting=True)
     if batch and not any(out.groups):
-        # Every group waits on a partner with nothing fetched yet: take the batch as it came rather
-        # than stall (counted, so an operator can see how often ordering could not be guaranteed).
+        # Still nothing after the caller's patience ran out: take the batch as it came rather than
+        # stall (counted, so an operator can see how often ordering could not be guaranteed).
         out = Release(fallback=True)
         out.groups = [_merge(tps, batch, rank) for tps in groups]
     out.groups = [g for g in out.groups if g]
