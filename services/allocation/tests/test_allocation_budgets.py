@@ -331,11 +331,19 @@ def test_an_ended_budget_shows_the_day_it_ended_as_its_end():
     assert (ended.end_date, ended.ended_on, ended.status) == (date(2026, 9, 30), date(2026, 9, 30), "ended")
 
 
-def test_a_death_leaves_an_order_that_has_already_ended_alone():
-    """The ledger refuses a second ServiceOrderEnded for one order (UNKNOWN_ORDER), so emitting one would
-    split the two books. Known limit (docs/allocation-test-matrix.md, open findings): an order ended
-    with a later end date keeps its commitment past the death in both services."""
-    state = given(agreed(), commissioned("SO-1", end=date(2026, 12, 31)),
+def test_a_death_ends_again_an_order_already_ended_after_it():
+    """An order ended as of 30 Nov keeps nothing committed after a death on 14 Sep: it is ended again,
+    earlier (the ledger accepts the shorter end from rule version 2026.2). One ended before the death is
+    left alone."""
+    state = given(agreed(), commissioned("SO-1", end=date(2026, 12, 31)), commissioned("SO-2", end=date(2026, 12, 31)),
                   event("ServiceOrderEnded", order_id="SO-1", budget_id="PB-1", end_date=date(2026, 11, 30),
-                        reason="Moving to residential care"))
-    then(when(state, record_death()), died())
+                        reason="Moving to residential care"),
+                  event("ServiceOrderEnded", order_id="SO-2", budget_id="PB-1", end_date=date(2026, 8, 31),
+                        reason="No longer needed"))
+    committed_until_november = state.orders["SO-1"].commitment
+    decision = when(state, record_death())
+    then(decision, died(), event("ServiceOrderEnded", order_id="SO-1", budget_id="PB-1",
+                                 end_date=date(2026, 9, 14), reason="Person died"))
+    ended = after(state, decision).orders["SO-1"]
+    assert (ended.status, ended.end_date) == ("ended", date(2026, 9, 14))
+    assert ended.commitment < committed_until_november

@@ -246,3 +246,19 @@ def test_command_types_have_no_posting_rule():
     outcome = apply(Book(), event("AgreePersonalBudget", budget_id="PB-1", person_ref="p", amount_pence=1,
                                   start_date=date(2026, 4, 1), end_date=date(2027, 3, 31)), SHARD)
     assert outcome.rejection.code == reasons.NO_POSTING_RULE
+
+
+def test_an_ended_order_may_be_ended_again_earlier_only():
+    """Rule version 2026.2: a death before an ended order's end date releases what stays committed after
+    it; a second end that is not earlier is still refused."""
+    book = given(agreed(amount=100_000), order(rate=2000, units=10))
+    first = event("ServiceOrderEnded", order_id="SO-1", budget_id="PB-1", end_date=date(2026, 4, 21), reason="moved")
+    assert apply(book, first, SHARD).kind == "posted"
+    assert book.available(COMMITTED) == 60_000
+    not_earlier = event("ServiceOrderEnded", order_id="SO-1", budget_id="PB-1", end_date=date(2026, 4, 21),
+                        reason="again")
+    assert apply(book, not_earlier, SHARD).rejection.code == reasons.UNKNOWN_ORDER
+    earlier = event("ServiceOrderEnded", order_id="SO-1", budget_id="PB-1", end_date=date(2026, 4, 14),
+                    reason="Person died")
+    assert apply(book, earlier, SHARD).kind == "posted"
+    assert book.available(COMMITTED) == 40_000 and book.available(BUDGET) == 60_000

@@ -147,4 +147,4 @@ def _end_orders_after(b: Budget, last_day, reason: str, effective) -> list[ev.Se
     return [ev.ServiceOrderEnded(order_id=o.order_id, budget_id=b.budget_id, end_date=last_day, reason=reason,
                                  effective_date=effective)
             for o in sorted(b.orders.values(), key=lambda o: o.order_id)
-            if o.status == "active" and o.end_date > last_day]
+            if o.status in ("active", "ended") and o.end_date > last_day]  # an ended order ends again, earlier

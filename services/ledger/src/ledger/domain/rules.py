@@ -12,7 +12,14 @@ from . import rules_allocation as alloc
 from . import rules_payments as pay
 from .model import Book, Event, Noted, Posting, Rejection
 
-RULE_VERSION = "2026.1"
+RULE_VERSION = "2026.2"
+# What each version changed, for auditors replaying entries of an older version (docs/posting-rules.md).
+VERSIONS = (
+    ("2026.1", "First version."),
+    ("2026.2", "`ServiceOrderEnded` for an order already ended, with an earlier end date (a death or the "
+               "budget's end before the date the order was ended on), releases the commitment after the "
+               "new end; before, it was rejected `UNKNOWN_ORDER` and the commitment stayed."),
+)
 
 Rule = Callable[[Book, Event], Posting | Rejection | Noted]
 

@@ -149,11 +149,12 @@ def service_order_commissioned(book: Book, ev: Event) -> Result:
     return result
 
 
-def _recommit(book: Book, ev: Event, rate: int, units: int, end) -> Result:
-    """Re-price an order from the event's effective date; post the difference in commitment."""
+def _recommit(book: Book, ev: Event, rate: int, units: int, end, shortening_ended: bool = False) -> Result:
+    """Re-price an order from the event's effective date; post the difference in commitment. An ended
+    order is re-priced only when `shortening_ended` (a death or budget end before its end date)."""
     p = ev.payload
     order = book.orders.get(p.order_id)
-    if order is None or order.status != "active":
+    if order is None or not (order.status == "active" or shortening_ended and order.status == "ended"):
         return Rejection(reasons.UNKNOWN_ORDER, f"no active order {p.order_id}")
     terms = book.budgets[order.budget_id]
     if terms.closed_on is not None and end > order.end_date and p.effective_date > terms.closed_on:
@@ -180,9 +181,12 @@ def service_order_varied(book: Book, ev: Event) -> Result:
 def service_order_ended(book: Book, ev: Event) -> Result:
     p = ev.payload
     order = book.orders.get(p.order_id)
-    if order is None or order.status != "active":
+    # An ended order may be ended again, earlier only: a death (or the budget's end) before the end date
+    # it was given releases what stays committed after it (rule version 2026.2).
+    shortening = order is not None and order.status == "ended" and p.end_date < order.end_date
+    if order is None or not (order.status == "active" or shortening):
         return Rejection(reasons.UNKNOWN_ORDER, f"no active order {p.order_id}")
-    result = _recommit(book, ev, order.rate, order.units, min(p.end_date, order.end_date))
+    result = _recommit(book, ev, order.rate, order.units, min(p.end_date, order.end_date), shortening)
     if not isinstance(result, Rejection):
         order.status = "ended"
     return result

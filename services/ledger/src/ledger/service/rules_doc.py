@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..domain import accounts, reasons
-from ..domain.rules import RULE_VERSION, TABLE
+from ..domain.rules import RULE_VERSION, TABLE, VERSIONS
 
 HEADER = """# Posting rules
 
@@ -27,4 +27,6 @@ def render() -> str:
     out += [f"- `{code}`" for code in reasons.ALL]
     out += ["", "Retriable (deferred while the budget topic is behind, then rejected): "
             + ", ".join(f"`{c}`" for c in sorted(reasons.RETRIABLE)), ""]
+    out += ["## Versions", "", "| version | what changed |", "| --- | --- |"]
+    out += [f"| {version} | {change} |" for version, change in VERSIONS] + [""]
     return "\n".join(out)
