@@ -262,3 +262,17 @@ def test_an_ended_order_may_be_ended_again_earlier_only():
                     reason="Person died")
     assert apply(book, earlier, SHARD).kind == "posted"
     assert book.available(COMMITTED) == 40_000 and book.available(BUDGET) == 60_000
+
+
+@pytest.mark.parametrize("start, end", [(date(2026, 4, 1), date.max), (date.min, date(2026, 4, 28))])
+def test_orders_at_the_calendars_edges_are_repriced_without_overflow(start, end):
+    """An open-ended order (9999-12-31) or one from 0001-01-01 is varied and ended like any other: a
+    coded outcome, never an exception that would stall the worker on the same batch for ever."""
+    book = given(agreed(amount=10**9, start_date=start, end_date=end))
+    assert apply(book, order(rate=1, units=1, start_date=start, end_date=end), SHARD).kind == "posted"
+    for kind, fields in (("ServiceOrderVaried", {"rate_pence": 1, "planned_units_per_week": 2, "end_date": end}),
+                         ("ServiceOrderEnded", {"end_date": end, "reason": "open-ended"})):
+        for effective in (start, end):
+            outcome = apply(book, event(kind, order_id="SO-1", budget_id="PB-1", effective_date=effective, **fields),
+                            SHARD)
+            assert outcome.kind in ("posted", "rejected", "noted")

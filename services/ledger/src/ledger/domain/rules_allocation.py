@@ -1,7 +1,7 @@
 """Posting rules for allocation events: budgets, funding splits, contributions, commitments."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from . import accounts as acct
 from . import reasons
@@ -159,8 +159,11 @@ def _recommit(book: Book, ev: Event, rate: int, units: int, end, shortening_ende
     terms = book.budgets[order.budget_id]
     if terms.closed_on is not None and end > order.end_date and p.effective_date > terms.closed_on:
         return Rejection(reasons.BUDGET_CLOSED, f"budget {order.budget_id} is {terms.status}")
-    pivot = max(order.segment_start, min(p.effective_date, end + ONE_DAY))
-    fixed = order.fixed + weekly_commitment(order.rate, order.units, order.segment_start, pivot - ONE_DAY)
+    # Dates at the calendar's edges (an open-ended 9999-12-31) must not overflow: the day after the last
+    # day of the calendar is not needed (nothing can follow it), and nothing lies before its first day.
+    pivot = max(order.segment_start, min(p.effective_date, end + ONE_DAY if end < date.max else date.max))
+    fixed = order.fixed + (weekly_commitment(order.rate, order.units, order.segment_start, pivot - ONE_DAY)
+                           if pivot > date.min else 0)
     new_total = fixed + weekly_commitment(rate, units, pivot, end)
     delta = new_total - order.committed
     if delta < 0:  # never release more than is still committed on the budget
