@@ -10,6 +10,7 @@ import asyncio
 import gc
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -17,10 +18,25 @@ import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
+from .consumer import BatchConsumer
 from .health import health_app, kafka_check, postgres_check, serve
 from .relay import OutboxRelay
 
 log = structlog.get_logger("careruntime.processes")
+
+
+@dataclass
+class ConsumerWorker:
+    """What a service's composition root builds for its worker process: the pool, the batch consumer and
+    its metrics registry (a service's subclass adds its handler). Ready while PostgreSQL and Kafka answer."""
+
+    pool: asyncpg.Pool
+    consumer: BatchConsumer
+    registry: CollectorRegistry
+
+    def health(self) -> web.Application:
+        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
+                          self.registry)
 
 # A worker allocates many short-lived objects per batch; CPython's default young-generation threshold
 # (700) runs the collector thousands of times a second. Freezing the start-up heap and raising the

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import asyncpg
 from careruntime.consumer import BatchConsumer, ConsumerSettings
-from careruntime.health import health_app, kafka_check, postgres_check
 from careruntime.metrics import RuntimeMetrics
+from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
 
@@ -15,15 +15,8 @@ from .service.ingest import AllocationIngest, IngestMetrics
 
 
 @dataclass
-class Worker:
-    pool: asyncpg.Pool
-    consumer: BatchConsumer
+class Worker(ConsumerWorker):
     ingest: AllocationIngest
-    registry: CollectorRegistry
-
-    def health(self):
-        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
-                          self.registry)
 
 
 async def make_pool(settings: Settings) -> asyncpg.Pool:
@@ -38,7 +31,7 @@ def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: Consu
         settings.kafka_bootstrap, settings.group_id, [settings.commands_topic], pool, ingest,
         consumer_settings or ConsumerSettings(max_records=settings.max_records),
         RuntimeMetrics(registry, namespace="allocation"))
-    return Worker(pool, consumer, ingest, registry)
+    return Worker(pool, consumer, registry, ingest)
 
 
 async def build_worker(settings: Settings) -> Worker:

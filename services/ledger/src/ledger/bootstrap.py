@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from careruntime.consumer import BatchConsumer, ConsumerSettings
-from careruntime.health import health_app, kafka_check, postgres_check
 from careruntime.metrics import RuntimeMetrics
+from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
 
@@ -16,15 +16,8 @@ from .service.ingest import LedgerIngest
 
 
 @dataclass
-class Worker:
-    pool: asyncpg.Pool
-    consumer: BatchConsumer
+class Worker(ConsumerWorker):
     ingest: LedgerIngest
-    registry: CollectorRegistry
-
-    def health(self):
-        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
-                          self.registry)
 
 
 async def make_pool(settings: Settings) -> asyncpg.Pool:
@@ -57,7 +50,7 @@ async def build_worker(settings: Settings) -> Worker:
 
     ingest.lag_of = lag_of
     ingest.assigned = lambda: consumer.consumer.assignment() if consumer.consumer else set()
-    return Worker(pool, consumer, ingest, registry)
+    return Worker(pool, consumer, registry, ingest)
 
 
 async def build_relay(settings: Settings) -> tuple[asyncpg.Pool, OutboxRelay, CollectorRegistry]:

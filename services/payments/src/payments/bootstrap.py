@@ -7,8 +7,9 @@ from datetime import date
 
 import asyncpg
 from careruntime.consumer import BatchConsumer, ConsumerSettings
-from careruntime.health import health_app, kafka_check, postgres_check
+from careruntime.health import health_app, postgres_check
 from careruntime.metrics import RuntimeMetrics
+from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
 
@@ -20,15 +21,8 @@ from .service.timer import TimerMetrics, run_timer
 
 
 @dataclass
-class Worker:
-    pool: asyncpg.Pool
-    consumer: BatchConsumer
+class Worker(ConsumerWorker):
     ingest: PaymentsIngest
-    registry: CollectorRegistry
-
-    def health(self):
-        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
-                          self.registry)
 
 
 def bank_settings(settings: Settings) -> BankSettings:
@@ -95,7 +89,7 @@ def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: Consu
         return lag
 
     ingest.allocation_lag = allocation_lag
-    return Worker(pool, consumer, ingest, registry)
+    return Worker(pool, consumer, registry, ingest)
 
 
 async def build_worker(settings: Settings) -> Worker:

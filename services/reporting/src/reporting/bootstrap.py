@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import asyncpg
 from careruntime.consumer import BatchConsumer, ConsumerSettings
-from careruntime.health import health_app, kafka_check, postgres_check
 from careruntime.metrics import RuntimeMetrics
+from careruntime.processes import ConsumerWorker
 from prometheus_client import CollectorRegistry
 
 from .config import Settings
@@ -14,15 +14,8 @@ from .service.project import ProjectionHandler
 
 
 @dataclass
-class Worker:
-    pool: asyncpg.Pool
-    consumer: BatchConsumer
+class Worker(ConsumerWorker):
     handler: ProjectionHandler
-    registry: CollectorRegistry
-
-    def health(self):
-        return health_app({"postgres": postgres_check(self.pool), "kafka": kafka_check(self.consumer.bootstrap)},
-                          self.registry)
 
 
 async def make_pool(settings: Settings) -> asyncpg.Pool:
@@ -35,7 +28,7 @@ def make_worker(settings: Settings, pool: asyncpg.Pool) -> Worker:
     consumer = BatchConsumer(settings.kafka_bootstrap, settings.group_id, settings.topics, pool, handler,
                              ConsumerSettings(max_records=settings.max_records),
                              RuntimeMetrics(registry, namespace="reporting"))
-    return Worker(pool, consumer, handler, registry)
+    return Worker(pool, consumer, registry, handler)
 
 
 async def build_worker(settings: Settings) -> Worker:
