@@ -41,11 +41,11 @@ def amount(n: int, step: int) -> int:
     return 2_000_000 + 1_000 * n + step
 
 
-async def all_served(views: Views, step: int, applied: int) -> None:
+async def all_served(views: Views, step: int, applied: int, timeout_s: float = 120) -> None:
     """Every budget, asked of this worker, shows the amount of `step` after `applied` events."""
     for n, budget in enumerate(BUDGETS):
         summary = await views.summary_when(f"/budgets/{COUNCIL}/{budget}",
-                                           lambda b, n=n: b["agreed_pence"] == amount(n, step), timeout_s=120)
+                                           lambda b, n=n: b["agreed_pence"] == amount(n, step), timeout_s=timeout_s)
         assert summary["events_applied"] == applied, (budget, summary)
         assert summary["status"] == "agreed" and summary["person_ref"] == f"P-{n}"
 
@@ -106,7 +106,9 @@ async def test_the_budget_view_keeps_its_state_across_rebalances(allocation, tmp
         await send(settings.kafka_bootstrap, settings.commands_topic,
                    [revise(b, amount(n, 3)) for n, b in enumerate(BUDGETS)])
         await service.drained()
-        await all_served(second, step=3, applied=4)
+        # Until the group notices the death (session timeout) and rebalances, the survivor still routes
+        # the dead worker's budgets to it; on a loaded machine that took over 120 s once.
+        await all_served(second, step=3, applied=4, timeout_s=300)
     finally:
         first.stop()
         second.stop()
