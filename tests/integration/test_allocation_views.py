@@ -76,7 +76,15 @@ class Views:
             except (TimeoutError, aiohttp.ClientError):
                 pass  # not serving yet (starting, or recovering its table)
             await asyncio.sleep(0.5)
-        raise AssertionError(f"view never satisfied the predicate; last answer {last}; see {self.log_path}")
+        raise AssertionError(f"view never satisfied the predicate; last answer {last}; see {self.log_path}, "
+                             f"which ends:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 80) -> str:
+        """The end of the worker's log, put in a failure message: CI keeps the output, not the files."""
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError as exc:
+            return f"(unreadable: {exc})"
 
 
 async def test_the_budget_view_serves_summaries_that_survive_a_restart(allocation, topics, tmp_path):  # noqa: F811
