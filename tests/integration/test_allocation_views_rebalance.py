@@ -9,6 +9,7 @@ a request to the worker that does not own a budget is forwarded to the one that 
 from __future__ import annotations
 
 import asyncio
+import warnings
 from datetime import date
 
 import aiohttp
@@ -109,6 +110,10 @@ async def test_the_budget_view_keeps_its_state_across_rebalances(allocation, tmp
         # Until the group notices the death (session timeout) and rebalances, the survivor still routes
         # the dead worker's budgets to it; on a loaded machine that took over 120 s once.
         await all_served(second, step=3, applied=4, timeout_s=300)
+        filled = [line for views in (first, second) for line in views.log_tail(100_000).splitlines()
+                  if "faust skipped" in line]
+        if filled:  # passed because the views read back what faust left out: say so in the run's output
+            warnings.warn(f"the views filled {len(filled)} hole(s) faust left in the stream: {filled}", stacklevel=1)
     except AssertionError as failure:  # the message names one worker's log; CI keeps only the output
         raise AssertionError(f"{failure}\n--- views-a.log ends:\n{first.log_tail()}\n"
                              f"--- views-b.log ends:\n{second.log_tail()}") from None
