@@ -62,3 +62,22 @@ async def test_a_batch_that_is_not_plain_goes_the_binary_way_and_is_stored_as_se
         assert stored == [tuple(r) for r in rows]
     finally:
         await conn.close()
+
+
+async def test_processed_events_in_text_copy_are_stored_exactly_as_sent_whatever_the_detail(fresh_db):
+    """The processed-event log goes by text COPY with escaping: any detail text survives unchanged."""
+    dsn = await fresh_db("ledger")
+    conn = await asyncpg.connect(dsn)
+    nasty = ["tab\there", "new\nline", "carriage\rreturn", "back\\slash", "\\N", "\\.", "a\\tb", "£ and ünïcödé",
+             "", " spaced , {braces} \"quotes\"", None]
+    try:
+        rows = [(f"ev-{i}", f"{i:064x}", "E1", "payments.PaymentInstructed.v1", "payments.events.v1:0", i,
+                 "rejected" if detail is not None else "posted", None if detail is not None else f"entry-{i}",
+                 "NO_SUCH_BUDGET" if detail is not None else None, detail)
+                for i, detail in enumerate(nasty)]
+        await repository.write_rows(conn, repository.BatchRows(processed=rows))
+        stored = [tuple(r) for r in await conn.fetch(
+            f"SELECT {', '.join(repository.PROCESSED_COLUMNS)} FROM processed_events ORDER BY source_offset")]
+        assert stored == rows
+    finally:
+        await conn.close()

@@ -133,7 +133,8 @@ async def write_rows(conn, rows: BatchRows) -> None:
     if rows.journal:
         await _copy_journal(conn, rows.journal)
     if rows.processed:
-        await conn.copy_records_to_table("processed_events", records=rows.processed, columns=PROCESSED_COLUMNS)
+        await conn.copy_to_table("processed_events", source=io.BytesIO(journal_copy.scalar_text_data(rows.processed)),
+                                 columns=PROCESSED_COLUMNS, format="text")
     if rows.deltas:
         await _add_to_balances(conn, rows.deltas)
     if rows.heads:
