@@ -1,10 +1,11 @@
 """The views' partition reader (adapters/partition_reader.py) against the real broker: between two offsets
 of a partition written by a transactional producer, as the relay writes, it returns exactly the records
-there, in order, and nothing for a span that holds only transaction markers."""
+there, in order, and nothing for a span that holds only transaction markers; and it tells the views'
+group's committed offset of a partition without joining the group or committing."""
 from __future__ import annotations
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from allocation.adapters.partition_reader import PartitionReader
 
 pytestmark = pytest.mark.integration
@@ -38,4 +39,26 @@ async def test_between_two_offsets_it_returns_the_records_there_and_skips_the_ma
         assert await reader.between(topic, 0, 4, 4) == []
         assert [r.value for r in await reader.between(topic, 0, 4, 6)] == [b"d"]
     finally:
+        await reader.stop()
+
+
+async def test_committed_is_the_groups_offset_and_asking_never_joins_or_commits(stack, topics):
+    topic = (await topics("allocation.events.v1", partitions=1))["allocation.events.v1"]
+    await write_in_transactions(stack.bootstrap, topic, [[b"a", b"b", b"c"]])
+    group = f"{topic}-views"
+    reader = PartitionReader(stack.bootstrap, group_id=group)
+    member = AIOKafkaConsumer(topic, bootstrap_servers=stack.bootstrap, group_id=group, enable_auto_commit=False,
+                              auto_offset_reset="earliest")
+    try:
+        assert await reader.committed(topic, 0) is None  # nothing committed yet: faust starts at the earliest,
+        assert await reader.beginning(topic, 0) == 0  # the partition's first offset
+        await member.start()
+        await member.getmany(timeout_ms=5000)
+        await member.commit({TopicPartition(topic, 0): 2})
+        assert await reader.committed(topic, 0) == 2
+        assert [r.value for r in await reader.between(topic, 0, 2, 4)] == [b"c"]  # reading moves nothing
+        assert await reader.committed(topic, 0) == 2
+        assert await member.committed(TopicPartition(topic, 0)) == 2
+    finally:
+        await member.stop()
         await reader.stop()

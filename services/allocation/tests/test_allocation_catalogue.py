@@ -128,6 +128,25 @@ def test_the_view_keeps_councils_apart_and_remembers_a_bounded_number_of_ids():
     assert len(entry[COUNCIL]["seen"]) == SEEN
 
 
+def test_reading_a_stretch_of_the_partition_again_changes_nothing_however_long_the_history():
+    """More events than the remembered ids: the offset of the last one applied still makes a re-read exact."""
+    records = [(0, "a.e1", agreed())] + [
+        (n + 1, f"r{n}.e1", event("PersonalBudgetRevised", budget_id="PB-1", amount_pence=n + 1, reason="r"))
+        for n in range(SEEN + 10)]
+    entry = None
+    for offset, event_id, payload in records:
+        entry = fold(entry, COUNCIL, event_id, payload, offset)
+    assert entry[COUNCIL]["offset"] == SEEN + 10 and entry[COUNCIL]["state"]["amount_pence"] == SEEN + 10
+    for offset, event_id, payload in records:  # read again from the partition's start
+        assert fold(entry, COUNCIL, event_id, payload, offset) is None
+    later = fold(entry, COUNCIL, "late.e1", event("PersonalBudgetRevised", budget_id="PB-1", amount_pence=7,
+                                                  reason="r"), SEEN + 30)
+    assert later[COUNCIL]["state"]["amount_pence"] == 7 and later[COUNCIL]["offset"] == SEEN + 30
+    # another council's budget of the same id on the same partition keeps its own mark
+    other = fold(later, "C999", "o.e1", agreed(amount=1), 5)
+    assert other["C999"]["offset"] == 5 and other[COUNCIL]["offset"] == SEEN + 30
+
+
 def test_the_summary_shows_shares_routes_commitments_and_headroom():
     budget = given(agreed(amount=100_000), event("FundingSplitAgreed", budget_id="PB-1", icb_pence=40_000,
                                                  pooled_pence=0),

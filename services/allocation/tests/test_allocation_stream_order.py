@@ -5,9 +5,9 @@ from __future__ import annotations
 from allocation.service.stream_order import StreamOrder
 
 
-def test_the_first_record_of_a_partition_is_taken_wherever_faust_starts_it():
+def test_the_first_record_of_a_partition_is_first_whatever_its_offset():
     order = StreamOrder()
-    assert order.place("p0", 41) == ("next", None)
+    assert order.place("p0", 41) == ("first", None)  # the agent compares it with the committed offset
 
 
 def test_consecutive_records_are_next_and_a_record_projected_before_is_read():
@@ -32,5 +32,5 @@ def test_partitions_are_kept_apart_and_a_rebalance_forgets_them_all():
     assert order.place("p1", 4) == ("next", None)
     assert order.place("p0", 4) == ("read", None)
     order.forget()
-    assert order.place("p0", 4) == ("next", None)
-    assert order.place("p1", 90) == ("next", None)
+    assert order.place("p0", 4) == ("first", None)
+    assert order.place("p1", 90) == ("first", None)

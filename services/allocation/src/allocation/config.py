@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     views_partitions: int = 6
     # How soon a views worker that died without leaving the group is replaced (faust's session timeout).
     views_session_timeout_s: float = 30.0
+    # How long a views worker waits for a record that exists on a partition it owns before it seeks
+    # faust back and resumes the partition (entrypoints/views_guard.py); four times this, /readyz fails.
+    views_stall_s: float = 15.0
     # Where faust keeps its small local files (the table itself is in memory and in its changelog);
     # faust's default is "<app id>-data" in the working directory.
     views_data_dir: Path | None = None

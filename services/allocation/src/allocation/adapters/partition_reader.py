@@ -13,6 +13,7 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from careruntime.kafka_security import client_options
 
 
@@ -20,9 +21,12 @@ class PartitionReader:
     """One consumer, assigned to whichever partition is asked for; reads as faust's views consumer does
     (read_uncommitted), so it returns exactly the records faust should have delivered."""
 
-    def __init__(self, bootstrap: str, timeout_s: float = 15.0) -> None:
-        self.bootstrap, self.timeout_s = bootstrap, timeout_s
+    def __init__(self, bootstrap: str, group_id: str | None = None, timeout_s: float = 15.0) -> None:
+        # group_id only names the group whose committed offsets `committed` asks for, through the admin
+        # API: the reading consumer has no group at all, so it can never join faust's or commit for it.
+        self.bootstrap, self.group_id, self.timeout_s = bootstrap, group_id, timeout_s
         self._consumer: AIOKafkaConsumer | None = None
+        self._admin: AIOKafkaAdminClient | None = None
         self._lock = asyncio.Lock()
 
     async def _ensure(self) -> AIOKafkaConsumer:
@@ -39,6 +43,47 @@ class PartitionReader:
             return []
         async with self._lock:
             return await asyncio.wait_for(self._read(TopicPartition(topic, partition), start, end), self.timeout_s)
+
+    async def committed(self, topic: str, partition: int) -> int | None:
+        """The group's committed offset of a partition (where faust starts a partition it is given)."""
+        async with self._lock:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **client_options())
+                await admin.start()
+                self._admin = admin
+            tp = TopicPartition(topic, partition)
+            offsets = await asyncio.wait_for(
+                self._admin.list_consumer_group_offsets(self.group_id, partitions=[tp]), self.timeout_s)
+            committed = offsets.get(tp)
+            return committed.offset if committed is not None and committed.offset >= 0 else None
+
+    async def beginning(self, topic: str, partition: int) -> int:
+        """The partition's first offset (where auto_offset_reset=earliest starts)."""
+        async with self._lock:
+            consumer = await self._ensure()
+            tp = TopicPartition(topic, partition)
+            offsets = await asyncio.wait_for(consumer.beginning_offsets([tp]), self.timeout_s)
+            return offsets[tp]
+
+    async def next_offset(self, topic: str, partition: int, start: int) -> int | None:
+        """The offset of the first record at or after `start`, or None when there is none (yet)."""
+        async with self._lock:
+            consumer = await self._ensure()
+            tp = TopicPartition(topic, partition)
+            end = (await asyncio.wait_for(consumer.end_offsets([tp]), self.timeout_s))[tp]
+            if end <= start:
+                return None
+            consumer.assign([tp])
+            consumer.seek(tp, start)
+            return await asyncio.wait_for(self._first(consumer, tp, end), self.timeout_s)
+
+    @staticmethod
+    async def _first(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> int | None:
+        while await consumer.position(tp) < end:
+            fetched = await consumer.getmany(tp, timeout_ms=500, max_records=1)
+            for record in fetched.get(tp, ()):
+                return record.offset if record.offset < end else None
+        return None
 
     async def _read(self, tp: TopicPartition, start: int, end: int) -> list[Any]:
         consumer = await self._ensure()
@@ -58,3 +103,6 @@ class PartitionReader:
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None
+        if self._admin is not None:
+            await self._admin.close()
+            self._admin = None

@@ -7,14 +7,13 @@ Where faust fits, and where it does not:
   and `GET /budgets/{council_id}/{budget_id}` answers from it (routed to the worker that owns the key).
 - It does not decide anything. Commands go through the BatchConsumer and PostgreSQL, exactly once;
   faust's guarantees are at least once here, which is fine because applying a budget event again
-  changes nothing (and the last 64 event ids of each budget are remembered to keep `events_applied`
-  exact too).
+  changes nothing (the last 64 event ids of each budget, and the offset of the last record applied, are
+  remembered to keep `events_applied` exact too).
 
-Holes: across a rebalance faust 0.15.3 can leave a record out of the agent's stream and commit past it (a
-CI run caught it: one revision of eight never reached the new owner). The agent therefore keeps, per
-partition, the offset after the last record it projected (service/stream_order.py); a record further on
-makes it read what lies between from the topic first (adapters/partition_reader.py), and one already
-read is skipped. A hole it cannot read back fails /readyz (check "stream") and is counted.
+Across a rebalance faust 0.15.3 can leave a record out of the agent's stream and commit past it, or stop
+delivering a partition altogether (both seen in CI). `views_guard.StreamGuard` checks each record's
+offset against the last one projected and reads what faust left out back from the topic, and a timer
+seeks a stalled partition back and resumes it; what it cannot repair fails /readyz (check "stream").
 
 The table is keyed by budget id, the events topic's own key, so it is co-partitioned with the topic
 (set ALLOCATION_VIEWS_PARTITIONS to the topic's partition count). Rejections are keyed by command id
@@ -31,7 +30,6 @@ import logging
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaError
 from careruntime.codec import DecodeError, decode
 from careruntime.health import kafka_check, readiness
 from careruntime.kafka_security import KafkaSecurity
@@ -42,8 +40,8 @@ from ..adapters.partition_reader import PartitionReader
 from ..adapters.state_codec import dump_budget, load_budget
 from ..config import Settings
 from ..domain.evolve import BUDGET_EVENTS, evolve_budget
-from ..service.stream_order import StreamOrder
 from ..service.summary import budget_summary
+from .views_guard import StreamGuard
 
 log = logging.getLogger("allocation.views")
 
@@ -52,16 +50,24 @@ METRICS_PREFIX = "allocation_views"
 READYZ_TIMEOUT_S = 3.0  # the chart's readiness probe waits longer than this
 
 
-def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload) -> dict[str, Any] | None:
-    """The table value after one budget event, or None when it changes nothing (a repeat)."""
+def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload,
+         offset: int | None = None) -> dict[str, Any] | None:
+    """The table value after one budget event, or None when it changes nothing (a repeat).
+
+    A repeat is an event id among the budget's last SEEN (the relay published it twice), or a record at or
+    before the offset of the last one applied: a budget's events all sit on one partition, in order, so
+    the offset makes reading a stretch of the partition again exact however long the budget's history.
+    """
     entry = dict(entry or {})
     current = entry.get(council_id)
-    if current is not None and event_id in current["seen"]:
+    if current is not None and (event_id in current["seen"]
+                                or (offset is not None and offset <= current.get("offset", -1))):
         return None
     state = load_budget(current["state"]) if current is not None else None
     budget = evolve_budget(state, payload, council_id)
     seen = (current["seen"] if current is not None else [])[-(SEEN - 1):] + [event_id]
-    entry[council_id] = {"state": dump_budget(budget, with_orders=True), "seen": seen}
+    last = offset if offset is not None else (current.get("offset", -1) if current is not None else -1)
+    entry[council_id] = {"state": dump_budget(budget, with_orders=True), "seen": seen, "offset": last}
     return entry
 
 
@@ -90,69 +96,59 @@ def make_app(settings: Settings) -> faust.App:
     # key hashes to the same partition in both and faust routes a request to the worker that owns it.
     summaries = app.Table("budget_summaries", default=None, partitions=settings.views_partitions, key_type=bytes)
 
-    reader = PartitionReader(settings.kafka_bootstrap)
-    order = StreamOrder()
-    unread: list[str] = []  # holes that could not be read back: the view is incomplete, /readyz says so
+    reader = PartitionReader(settings.kafka_bootstrap, group_id=settings.views_app_id)  # faust's group id
 
-    def project_record(key: bytes | None, value: bytes, applied: str = "applied") -> None:
+    def project_record(key: bytes | None, value: bytes, offset: int, applied: str = "applied") -> bool:
         """Fold one record of the events topic into the table (called inside the agent's event context,
-        so a write goes to the changelog partition of the record's own partition)."""
+        so a write goes to the changelog partition of the record's own partition); True when it changed it."""
         try:
             decoded = decode(value)
         except DecodeError as exc:  # our own topic: should not happen, and must not stop the view
             log.warning("undecodable record on %s skipped: %s", settings.events_topic, exc)
             projected.labels("undecodable").inc()
-            return
+            return False
         payload = decoded.payload
         if type(payload) not in BUDGET_EVENTS:
             projected.labels("not_a_budget_event").inc()
-            return
+            return False
         env, budget_key = decoded.envelope, payload.budget_id.encode()
         if key != budget_key:  # the table must stay co-partitioned with the topic
             log.warning("budget event %s keyed %r, not by its budget; skipped", env.id, key)
             projected.labels("wrong_key").inc()
-            return
+            return False
         try:
-            entry = fold(summaries.get(budget_key), env.councilid, env.id, payload)
+            entry = fold(summaries.get(budget_key), env.councilid, env.id, payload, offset)
         except Exception:  # a gap in the stream (e.g. a variation of an unseen order): skip, say so
             log.exception("budget event %s could not be applied to the view", env.id)
             projected.labels("failed").inc()
-            return
+            return False
         projected.labels("repeat" if entry is None else applied).inc()
-        if entry is not None:
-            summaries[budget_key] = entry
+        if entry is None:
+            return False
+        summaries[budget_key] = entry
+        return True
 
-    async def fill(tp, start: int, end: int) -> None:
-        """Project the records faust skipped between two offsets of a partition, read from the topic."""
-        try:
-            missed = await reader.between(tp.topic, tp.partition, start, end)
-        except (KafkaError, OSError, TimeoutError) as exc:
-            unread.append(f"{tp.topic}:{tp.partition} offsets {start}..{end - 1}: {exc!r}")
-            log.error("records faust skipped could not be read back: %s", unread[-1])
-            projected.labels("hole_unread").inc()
-            return
-        if missed:
-            log.warning("faust skipped %d record(s) of %s:%d between offsets %d and %d; projected them from the "
-                        "topic", len(missed), tp.topic, tp.partition, start, end - 1)
-        for record in missed:
-            project_record(record.key, record.value, applied="hole_filled")
+    guard = StreamGuard(app, settings.events_topic, reader, project_record,
+                        lambda outcome: projected.labels(outcome).inc(), settings.views_stall_s)
 
     @app.agent(events)
     async def project(stream):
         async for event in stream.events():
             tp, offset = event.message.tp, event.message.offset
-            place, missed_from = order.place(tp, offset)
-            if place == "read":  # faust went back to its committed offset: this one is in the table
-                projected.labels("reread").inc()
-                continue
-            if place == "jump":
-                await fill(tp, missed_from, offset)
-            project_record(event.key, event.value)
-            order.projected(tp, offset)
+            if await guard.admit(tp, offset):
+                project_record(event.key, event.value, offset)
+                guard.projected(tp, offset)
 
     @app.on_partitions_revoked.connect
     async def forget_order(sender, revoked, **kwargs) -> None:
-        order.forget()
+        guard.forget()
+
+    @app.timer(interval=max(1.0, settings.views_stall_s / 3))
+    async def watch_stream() -> None:
+        try:
+            await guard.watch()
+        except Exception:  # a failed look must not end the timer; the next tick looks again
+            log.exception("the stream watch failed; it looks again at its next tick")
 
     async def answer(view, request, council_id: str, budget_id: str):
         current = (summaries.get(budget_id.encode()) or {}).get(council_id)
@@ -175,7 +171,7 @@ def make_app(settings: Settings) -> faust.App:
     async def healthz(view, request):
         return view.json({"status": "ok"})
 
-    checks = {"kafka": kafka_check(settings.kafka_bootstrap), "table": table_check(app), "stream": holes_check(unread)}
+    checks = {"kafka": kafka_check(settings.kafka_bootstrap), "table": table_check(app), "stream": guard.check()}
 
     @app.page("/readyz")
     async def readyz(view, request):
@@ -193,16 +189,6 @@ def table_check(app: faust.App):
             raise RuntimeError("the table is not recovered from its changelog yet")
         if app.in_recovery:
             raise RuntimeError("the table is recovering from its changelog (after a rebalance)")
-
-    return check
-
-
-def holes_check(unread: list[str]):
-    """Fails once a hole faust left in the stream could not be read back (the view then lacks events)."""
-
-    async def check() -> None:
-        if unread:
-            raise RuntimeError(f"{len(unread)} hole(s) in the stream not read back, first: {unread[0]}")
 
     return check
 

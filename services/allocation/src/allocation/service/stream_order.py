@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Place = Literal["next", "read", "jump"]
+Place = Literal["first", "next", "read", "jump"]
 
 
 @dataclass
@@ -20,9 +20,13 @@ class StreamOrder:
     expected: dict[Any, int] = field(default_factory=dict)  # partition -> offset after the last one projected
 
     def place(self, tp: Any, offset: int) -> tuple[Place, int | None]:
-        """("next", None), ("read", None) for an offset already projected, or ("jump", first offset missed)."""
+        """("first", None) for the first record since the last rebalance (compare it with where faust was to
+        start), ("next", None), ("read", None) for an offset already projected, or ("jump", first offset
+        missed)."""
         expected = self.expected.get(tp)
-        if expected is None or offset == expected:
+        if expected is None:
+            return "first", None
+        if offset == expected:
             return "next", None
         if offset < expected:
             return "read", None
