@@ -153,3 +153,34 @@ async def test_commands_read_ahead_of_their_budgets_wait_for_them_and_unknown_on
         assert worker.ingest.stats["command_deferred"] > 0  # some were read before their budget
     finally:
         await dep.stop()
+
+
+async def test_a_council_whose_stored_policy_is_not_valid_gets_coded_rejections(stack, fresh_db, topics, tmp_path):
+    """A policy row written by hand that `policy` would refuse: that council's commands are refused
+    POLICY_INVALID (nothing stalls); once the row is fixed, a command sent again under a new id is decided."""
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    try:
+        pool = await dep.pool()
+        await pool.execute("INSERT INTO council_policies (council_id, settings) VALUES ($1, $2::jsonb)",
+                           COUNCIL, '{"timer_lead_days": 90}')  # out of range: `policy` refuses it
+        await dep.start_payments()
+        await send(stack.bootstrap, dep.names[ALLOCATION], [
+            alloc("ProviderRegistered", "a-prov", provider_id="PR-1", name="Meadowbank", provider_type="private"),
+            alloc("PersonalBudgetAgreed", "a-pb", budget_id="PB-1", person_ref="P-1", amount_pence=5_000_000,
+                  start_date=D0, end_date=date(2027, 4, 4)),
+            alloc("ServiceOrderCommissioned", "a-so", order_id="SO-1", budget_id="PB-1", provider_id="PR-1",
+                  service_type="home_care", unit="hour", rate_pence=2_450, planned_units_per_week=14,
+                  payment_basis="invoice", start_date=D0, end_date=date(2026, 9, 30))])
+        await send(stack.bootstrap, dep.names[COMMANDS], [GOOD])
+        await dep.payments_settled()
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        [refused] = [e.data for e in events if e.causationid == "c-good"]
+        assert refused["reason_code"] == "POLICY_INVALID" and "timer_lead_days" in refused["detail"]
+
+        await pool.execute("UPDATE council_policies SET settings = '{}'::jsonb WHERE council_id = $1", COUNCIL)
+        await send(stack.bootstrap, dep.names[COMMANDS], [mutated("c-again")])
+        await dep.payments_settled()
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        assert next(e.type for e in events if e.causationid == "c-again") == "invoices.InvoiceReceived.v1"
+    finally:
+        await dep.stop()

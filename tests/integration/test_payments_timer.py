@@ -182,3 +182,32 @@ async def test_the_timer_process_counts_ticks_periods_made_due_and_failed_ticks(
             proc.kill()
             proc.wait()
         await dep.stop()
+
+
+async def test_a_council_whose_stored_policy_is_not_valid_is_skipped_and_the_others_tick(stack, fresh_db, topics,
+                                                                                        tmp_path):
+    """A policy row written by hand that `policy` would refuse: that council's periods wait (said in the log
+    at every tick), every other council's are made due; once the row is fixed, they are made due too."""
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    pool = await dep.pool()
+    other = "E06000001"
+    try:
+        async with pool.acquire() as conn:
+            await seed(conn, schedules=4)
+            await conn.execute("INSERT INTO budgets (council_id, budget_id, person_ref, start_date, end_date) "
+                               "VALUES ($1, 'PB-X', 'P-X', $2, '2027-04-04')", other, D0)
+            await conn.execute(
+                """INSERT INTO schedules (council_id, schedule_id, budget_id, amount_pence, frequency_weeks,
+                   first_due_date, end_date, contribution_mode, status)
+                   VALUES ($1, 'S-X', 'PB-X', 100000, 4, $2, '2027-04-04', 'gross', 'active')""", other, D0)
+            await conn.execute("INSERT INTO council_policies (council_id, settings) VALUES ($1, $2::jsonb)",
+                               other, '{"timer_lead_days": "soon"}')
+        day = D0 + timedelta(weeks=9)
+        made = await tick(pool, day)
+        assert other not in made and made[COUNCIL] == len(expected(day, schedules=4))
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM payments WHERE council_id = $1", other) == 0
+            await conn.execute("UPDATE council_policies SET settings = '{}'::jsonb WHERE council_id = $1", other)
+        assert (await tick(pool, day))[other] == 3  # 6, 4 May and 1 June: every 4 weeks from 6 April
+    finally:
+        await dep.stop()

@@ -48,6 +48,8 @@ ALLOCATION_REJECTION_REASONS: dict[str, str] = {
     "CONTRIBUTION_MODE_NOT_ALLOWED": "The council's policy does not allow this contribution mode.",
     "HOLDER_REQUIRED": "Managed-account and ISF routes must name who holds the money (holder_ref).",
     "BANK_DETAILS_UNCHANGED": "The provider's bank account is already that account.",
+    "POLICY_INVALID": "The council's stored policy (council_policies) is not valid, so nothing of the council's "
+                      "can be decided; fix it with `policy`, then send the command again under a new id.",
 }
 
 ALLOCATION_REJECTION_EXAMPLES: dict[str, str] = {
@@ -73,6 +75,8 @@ ALLOCATION_REJECTION_EXAMPLES: dict[str, str] = {
     "CONTRIBUTION_MODE_NOT_ALLOWED": "`AssessContribution` mode `gross` where the council allows only `netted`.",
     "HOLDER_REQUIRED": "`AllocateDeliveryRoute` `isf` £12,000 without `holder_ref`.",
     "BANK_DETAILS_UNCHANGED": "`ChangeProviderBankDetails` PR-1 to the token it already has.",
+    "POLICY_INVALID": "A policy row written by hand with `variance_tolerance_bp` 20000; any command of that "
+                      "council until it is fixed.",
 }
 
 # ledger.PostingRejected.v1 reason_code.

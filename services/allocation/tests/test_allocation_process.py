@@ -178,3 +178,14 @@ def test_command_ids_are_global_so_another_councils_reuse_of_one_is_a_conflict()
     assert "accepted" not in other.rejection.detail  # C002 is not told what became of C001's command
     [same_council] = process([item(agree(60_000_00), "cmd-1", council="C001")], loaded)
     assert "its first outcome (accepted) stands" in same_council.rejection.detail
+
+
+def test_a_council_whose_stored_policy_is_not_valid_is_refused_and_its_neighbours_are_not():
+    loaded = Loaded(invalid_policies={"C002": "variance_tolerance_bp must be 0..10000"})
+    bad, good = process([item(agree(), "cmd-bad", council="C002", offset=0),
+                         item(agree(budget_id="PB-2"), "cmd-good", council="C001", offset=1)], loaded)
+    assert (bad.kind, bad.rejection.code) == (REJECTED, reasons.POLICY_INVALID)
+    assert "variance_tolerance_bp" in bad.rejection.detail and ("C002", "PB-1") not in loaded.budgets
+    assert good.kind == ACCEPTED
+    [again] = process([item(agree(), "cmd-bad", council="C002", offset=2)], loaded)
+    assert again.kind == DUPLICATE  # the rejection stands for that id, as for any rejection

@@ -7,11 +7,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import orjson
+import structlog
 
 from ..domain.decide import BUDGET, PROVIDER, aggregate_id
-from ..domain.policy import CouncilPolicy
+from ..domain.policy import CouncilPolicy, PolicyError
 from ..service.process import ACCEPTED, CONFLICT, Item, Loaded, Outcome, Seen
 from . import state_codec
+
+log = structlog.get_logger("allocation.repository")
 
 _PROCESSED_COLUMNS = ("command_id", "content_hash", "conflict", "council_id", "command_type", "outcome",
                       "reason_code", "event_ids", "source_topic", "source_partition", "source_offset")
@@ -84,7 +87,12 @@ async def load(conn, items: Sequence[Item]) -> Loaded:
     if councils:
         for r in await conn.fetch("SELECT council_id, settings FROM council_policies WHERE council_id = ANY($1::text[])",
                                   sorted(councils)):
-            loaded.policies[r["council_id"]] = CouncilPolicy.from_mapping(orjson.loads(r["settings"]))
+            try:
+                loaded.policies[r["council_id"]] = CouncilPolicy.from_mapping(orjson.loads(r["settings"]))
+            except (PolicyError, TypeError, AttributeError) as exc:  # a row written by hand, not by `policy`
+                loaded.invalid_policies[r["council_id"]] = str(exc) or type(exc).__name__
+                log.error("stored policy not valid: the council's commands are rejected POLICY_INVALID until "
+                          "it is fixed", council_id=r["council_id"], reason=str(exc))
     return loaded
 
 

@@ -39,6 +39,7 @@ DATE_OUT_OF_RANGE = "DATE_OUT_OF_RANGE"
 CONTRIBUTION_MODE_NOT_ALLOWED = "CONTRIBUTION_MODE_NOT_ALLOWED"
 HOLDER_REQUIRED = "HOLDER_REQUIRED"
 BANK_DETAILS_UNCHANGED = "BANK_DETAILS_UNCHANGED"
+POLICY_INVALID = "POLICY_INVALID"  # the council's stored policy row is not valid (written by hand)
 
 # The meanings (and an example of each) are part of the wire contract, in careschemas.reasons, so that
 # docs/events.md lists them; a test keeps the constants above and that table in step.

@@ -60,6 +60,7 @@ class Loaded:
     providers: dict[str, dict[str, Provider]] = field(default_factory=dict)  # council -> id -> provider
     order_budgets: dict[str, dict[str, str]] = field(default_factory=dict)  # council -> order id -> budget id
     policies: dict[str, CouncilPolicy] = field(default_factory=dict)
+    invalid_policies: dict[str, str] = field(default_factory=dict)  # council -> why its stored row is refused
     processed: dict[str, Seen] = field(default_factory=dict)
     dirty_budgets: set[tuple[str, str]] = field(default_factory=set)
     dirty_orders: set[tuple[str, str, str]] = field(default_factory=set)  # (council, budget, order)
@@ -108,6 +109,13 @@ def _one(item: Item, loaded: Loaded) -> Outcome:
         return Outcome(item, CONFLICT, ((event_id, wire.rejection_event(env, cmd, rejection)),), rejection)
 
     council = env.councilid
+    if council in loaded.invalid_policies:  # nothing of this council can be decided until it is fixed
+        rejection = Rejection(reasons.POLICY_INVALID,
+                              f"the council's stored policy is not valid ({loaded.invalid_policies[council]}); "
+                              "nothing was decided")
+        loaded.processed[env.id] = Seen(item.content_hash, REJECTED, council=council)
+        return Outcome(item, REJECTED, ((wire.event_ids(env.id, 1)[0], wire.rejection_event(env, cmd, rejection)),),
+                       rejection)
     key = (council, aggregate_id(cmd))
     state: Any = loaded.budgets.get(key) if item.kind == BUDGET else loaded.providers.get(council, {}).get(key[1])
     decision = decide(state, cmd, loaded.context(council))

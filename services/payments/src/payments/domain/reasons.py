@@ -38,6 +38,7 @@ PAYMENT_FILE_INVALID = "PAYMENT_FILE_INVALID"
 BANK_DIRECTORY_INVALID = "BANK_DIRECTORY_INVALID"
 RECOVERY_EXISTS = "RECOVERY_EXISTS"
 NO_SURPLUS = "NO_SURPLUS"
+POLICY_INVALID = "POLICY_INVALID"
 
 MEANINGS: dict[str, str] = {
     DUPLICATE_CONFLICT: "The command id was used before with different content; the first outcome stands.",
@@ -72,4 +73,6 @@ MEANINGS: dict[str, str] = {
     BANK_DIRECTORY_INVALID: "The council's bank directory CSV is missing or malformed (detail says why).",
     RECOVERY_EXISTS: "A surplus recovery with that id was already raised.",
     NO_SURPLUS: "The direct-payment account holds no more than the allowed weeks of payments.",
+    POLICY_INVALID: "The council's stored policy row is not valid (written by hand; `policy` refuses such values): "
+                    "nothing of that council is decided until it is fixed; send the command again under a new id.",
 }

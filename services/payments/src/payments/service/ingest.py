@@ -35,6 +35,7 @@ from prometheus_client import Counter as PromCounter
 from ..adapters import repository as repo
 from ..adapters import wire
 from ..domain import reasons
+from ..domain.policy import PolicyError
 from . import files, invoices, runs, schedules, settlements
 from .context import BankSettings, Ctx, Refused
 from .readmodel import apply_event
@@ -166,7 +167,16 @@ class PaymentsIngest:
                                    f"command id {env.id} was already used with different content; its first "
                                    "outcome stands", wire.conflict_event_id(env.id, item.content_hash))]
         seen[env.id] = {item.content_hash}
-        ctx = Ctx(conn, env, wire.Emitter(self.events_topic, env), await repo.policy(conn, env.councilid), self.bank,
+        try:
+            council_policy = await repo.policy(conn, env.councilid)
+        except (PolicyError, TypeError, AttributeError) as exc:  # a row written by hand, not with `policy`
+            detail = f"the council's stored policy is not valid ({exc or type(exc).__name__}); nothing was decided"
+            await self._record(conn, item, "rejected", reasons.POLICY_INVALID)
+            self._count("command", "rejected", reasons.POLICY_INVALID)
+            with event_logging(env):
+                log.error("command rejected: stored policy not valid", command_type=env.type, detail=detail)
+            return [wire.rejection(self.events_topic, env, cmd.effective_date, reasons.POLICY_INVALID, detail)]
+        ctx = Ctx(conn, env, wire.Emitter(self.events_topic, env), council_policy, self.bank,
                   self.commands_topic, self.run_part_size)
         try:
             async with conn.transaction():  # a savepoint: a refusal undoes only this command's writes

@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ..adapters import repository as repo
 from ..domain.model import BudgetView, Schedule
+from ..domain.policy import PolicyError
 from ..domain.schedules import falling_due, is_finished
 
 log = structlog.get_logger("payments.timer")
@@ -98,8 +99,13 @@ async def tick(pool: asyncpg.Pool, business_day: date) -> dict[str, int]:
         councils = [r["council_id"] for r in await conn.fetch(
             "SELECT DISTINCT council_id FROM schedules WHERE status = 'active'")]
         for council in councils:
-            async with conn.transaction():
+            try:
                 lead = (await repo.policy(conn, council)).timer_lead_days
+            except (PolicyError, TypeError, AttributeError) as exc:  # a row written by hand, not with `policy`
+                log.error("stored policy not valid: this council's direct payments are not made due until it is "
+                          "fixed", council_id=council, reason=str(exc))
+                continue  # the other councils' ticks go on; this one is said at every tick until fixed
+            async with conn.transaction():
                 made[council] = await make_due(conn, council, business_day + timedelta(days=lead))
                 await conn.execute(
                     """INSERT INTO timer_ticks (council_id, business_on, made_due) VALUES ($1, $2, $3)
