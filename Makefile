@@ -73,3 +73,9 @@ clean:
 .PHONY: bench-payment-files
 bench-payment-files: venv
 	$(PY) -m payments.formats.benchmark 100000
+
+# The ledger with two worker processes in one consumer group against one, same events (issue 2 experiment;
+# exits 1 while they decide differently: docs/performance.md, "Two ledger workers, tried").
+.PHONY: bench-replicas
+bench-replicas: stack-deps
+	$(PY) -m caretools.bench_replicas

@@ -91,8 +91,8 @@ def chart_values(name: str) -> dict:
 SERVICES = ("ledger", "allocation", "payments", "reporting")
 PROCESSES = {"ledger-worker", "ledger-relay", "allocation-worker", "allocation-relay", "allocation-views",
              "payments-worker", "payments-relay", "payments-timer", "reporting-worker", "reporting-api"}
-AUTOSCALED = {"ledger-worker", "allocation-worker", "allocation-views", "payments-worker", "reporting-worker",
-              "reporting-api"}
+# The ledger worker is not among them: one replica only (the chart refuses more; test_chart_values).
+AUTOSCALED = {"allocation-worker", "allocation-views", "payments-worker", "reporting-worker", "reporting-api"}
 # What each process kind connects to (careledger.processKinds): egress, credentials and /readyz checks.
 USES = {"worker": {"postgres", "kafka"}, "relay": {"postgres", "kafka"}, "timer": {"postgres"},
         "views": {"kafka"}, "api": {"postgres"}}

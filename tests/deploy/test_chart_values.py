@@ -53,14 +53,14 @@ def test_autoscaling_is_capped_by_partitions(rendered, name):
 
 
 def test_more_replicas_than_partitions_is_refused(render):
-    result = render(None, "kafka.partitions=4", "ledger.worker.autoscaling.maxReplicas=5", check=False)
+    result = render(None, "kafka.partitions=4", "allocation.worker.autoscaling.maxReplicas=5", check=False)
     assert result.returncode != 0 and "exceeds kafka.partitions 4" in result.stderr
     result = render(None, "kafka.partitions=2", "allocation.views.autoscaling.enabled=false",
                     "allocation.views.replicas=3", check=False)
     assert result.returncode != 0 and "exceeds kafka.partitions 2" in result.stderr
     docs = render(None, "kafka.partitions=3")  # an unset maxReplicas follows the partitions
     assert {component(h): h["spec"]["maxReplicas"] for h in of_kind(docs, "HorizontalPodAutoscaler")} == {
-        "ledger-worker": 3, "allocation-worker": 3, "allocation-views": 3, "payments-worker": 3,
+        "allocation-worker": 3, "allocation-views": 3, "payments-worker": 3,
         "reporting-worker": 3, "reporting-api": 6}  # the API: its own maxReplicas, not the partitions
     # The API is no consumer group member: more replicas than partitions are fine, an unset ceiling is not.
     docs = render(None, "kafka.partitions=2", "reporting.api.autoscaling.maxReplicas=8",
@@ -202,3 +202,15 @@ def test_values_schema_is_strict_at_the_top_levels():
     for key, prop in schema["properties"].items():
         if prop.get("type") == "object" and key not in ("global", "commonLabels"):
             assert prop.get("additionalProperties") is False, key
+
+
+def test_the_ledger_worker_runs_as_one_replica_and_more_are_refused(render):
+    """Two ledger workers in one consumer group decided differently from one (caretools.bench_replicas:
+    1,749 more rejections on the same 201,635 events), so the chart runs exactly one and refuses more."""
+    for value_set, path in VALUE_SETS.items():
+        docs = render(path)
+        assert by_name(docs, "Deployment", "care-careledger-ledger-worker")["spec"]["replicas"] == 1, value_set
+        assert "ledger-worker" not in {component(h) for h in of_kind(docs, "HorizontalPodAutoscaler")}, value_set
+    for more in (("ledger.worker.replicas=2",), ("ledger.worker.autoscaling.enabled=true",)):
+        result = render(None, *more, check=False)
+        assert result.returncode != 0 and "ledger.worker: run one replica" in result.stderr, more
