@@ -192,6 +192,15 @@ async def prepare(info: StackInfo, name: str, messages, *, db: str, prefix: str)
     return Prepared(name, dsn, topics, targets, produce_s)
 
 
+async def delete_prepared(info: StackInfo, preps: list[Prepared], tool: str) -> None:
+    """Delete the runs' topics (~130 MB of Kafka log per 200k events: do not keep them on the stack)."""
+    for prep in preps:
+        try:
+            await delete_topics(info.bootstrap, prep.topics.values())
+        except Exception as exc:  # noqa: BLE001 - clean-up only; never hide the run's own outcome
+            print(f"{tool}: could not delete topics {sorted(prep.topics.values())[:1]}...: {exc!r}", file=sys.stderr)
+
+
 class _GcClock:
     """Seconds spent in the garbage collector while installed (gc.callbacks), by the wall clock.
 
@@ -457,11 +466,7 @@ async def run(args) -> int:
               file=sys.stderr)
         return 2
     finally:
-        for prep in preps:  # ~130 MB of Kafka log per 200k events: do not keep them on the stack
-            try:
-                await delete_topics(info.bootstrap, prep.topics.values())
-            except Exception as exc:  # noqa: BLE001 - clean-up only; never hide the run's own outcome
-                print(f"bench: could not delete topics {sorted(prep.topics.values())[:1]}...: {exc!r}", file=sys.stderr)
+        await delete_prepared(info, preps, "bench")
         if started_stack:
             localstack.stack_down()
             print("local stack stopped")

@@ -25,11 +25,17 @@ from pathlib import Path
 
 import asyncpg
 from careruntime.stackinfo import StackInfo
-from careruntime.topics import delete_topics
 from ledger.service.verify import verify
 
 from . import localstack
-from .bench import Prepared, _cpu_ticks, fingerprint, make_events, prepare
+from .bench import (
+    Prepared,
+    _cpu_ticks,
+    delete_prepared,
+    fingerprint,
+    make_events,
+    prepare,
+)
 from .bench_cpu import StackCpu, _stat, stack_pids
 
 
@@ -167,11 +173,7 @@ async def run(args) -> int:
         same = all(p["fingerprint"] == paths[0]["fingerprint"] for p in paths)
         return 0 if same and all(p["verify_ok"] for p in paths) else 1
     finally:
-        for prep in preps:
-            try:
-                await delete_topics(info.bootstrap, prep.topics.values())
-            except Exception as exc:  # noqa: BLE001 - clean-up only; never hide the run's own outcome
-                print(f"bench_replicas: could not delete topics: {exc!r}", file=sys.stderr)
+        await delete_prepared(info, preps, "bench_replicas")
         if started_stack:
             localstack.stack_down()
 
