@@ -23,7 +23,7 @@ from .test_allocation_flow import command, drained, read_all, send
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-BUDGETS = 300
+BUDGETS = 1000  # 2,100 commands: on a quiet machine 300 (630) were all decided before the third kill landed
 
 
 def free_port() -> int:
