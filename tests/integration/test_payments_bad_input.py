@@ -26,6 +26,15 @@ LINE = {"line_no": 1, "order_id": "SO-1", "budget_id": "PB-1", "period_start": D
 GOOD = command("invoices.ReceiveInvoice", "c-good", invoice_id="I-1", provider_id="PR-1", invoice_number="INV-1",
                invoice_date=date(2026, 4, 20), lines=[LINE])
 
+# The allocation events GOOD's invoice relies on: provider PR-1, budget PB-1 and order SO-1 that it bills.
+PR1_PB1_SO1 = [
+    alloc("ProviderRegistered", "a-prov", provider_id="PR-1", name="Meadowbank", provider_type="private"),
+    alloc("PersonalBudgetAgreed", "a-pb", budget_id="PB-1", person_ref="P-1", amount_pence=5_000_000,
+          start_date=D0, end_date=date(2027, 4, 4)),
+    alloc("ServiceOrderCommissioned", "a-so", order_id="SO-1", budget_id="PB-1", provider_id="PR-1",
+          service_type="home_care", unit="hour", rate_pence=2_450, planned_units_per_week=14,
+          payment_basis="invoice", start_date=D0, end_date=date(2026, 9, 30))]
+
 
 def mutated(command_id: str, **data_changes) -> tuple[bytes, bytes]:
     doc = orjson.loads(GOOD[1])
@@ -77,13 +86,7 @@ async def test_bad_invoices_are_dead_lettered_or_refused_with_codes_and_nothing_
     dep = await deployment(stack, fresh_db, topics, tmp_path)
     try:
         await dep.start_payments()
-        await send(stack.bootstrap, dep.names[ALLOCATION], [
-            alloc("ProviderRegistered", "a-prov", provider_id="PR-1", name="Meadowbank", provider_type="private"),
-            alloc("PersonalBudgetAgreed", "a-pb", budget_id="PB-1", person_ref="P-1", amount_pence=5_000_000,
-                  start_date=D0, end_date=date(2027, 4, 4)),
-            alloc("ServiceOrderCommissioned", "a-so", order_id="SO-1", budget_id="PB-1", provider_id="PR-1",
-                  service_type="home_care", unit="hour", rate_pence=2_450, planned_units_per_week=14,
-                  payment_basis="invoice", start_date=D0, end_date=date(2026, 9, 30))])
+        await send(stack.bootstrap, dep.names[ALLOCATION], PR1_PB1_SO1)
         await dep.payments_settled()
         await send(stack.bootstrap, dep.names[COMMANDS], [GOOD])
         await dep.payments_settled()
@@ -164,13 +167,7 @@ async def test_a_council_whose_stored_policy_is_not_valid_gets_coded_rejections(
         await pool.execute("INSERT INTO council_policies (council_id, settings) VALUES ($1, $2::jsonb)",
                            COUNCIL, '{"timer_lead_days": 90}')  # out of range: `policy` refuses it
         await dep.start_payments()
-        await send(stack.bootstrap, dep.names[ALLOCATION], [
-            alloc("ProviderRegistered", "a-prov", provider_id="PR-1", name="Meadowbank", provider_type="private"),
-            alloc("PersonalBudgetAgreed", "a-pb", budget_id="PB-1", person_ref="P-1", amount_pence=5_000_000,
-                  start_date=D0, end_date=date(2027, 4, 4)),
-            alloc("ServiceOrderCommissioned", "a-so", order_id="SO-1", budget_id="PB-1", provider_id="PR-1",
-                  service_type="home_care", unit="hour", rate_pence=2_450, planned_units_per_week=14,
-                  payment_basis="invoice", start_date=D0, end_date=date(2026, 9, 30))])
+        await send(stack.bootstrap, dep.names[ALLOCATION], PR1_PB1_SO1)
         await send(stack.bootstrap, dep.names[COMMANDS], [GOOD])
         await dep.payments_settled()
         events = await read_events(stack.bootstrap, dep.names[EVENTS])

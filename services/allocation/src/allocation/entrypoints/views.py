@@ -59,15 +59,14 @@ def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload,
     the offset makes reading a stretch of the partition again exact however long the budget's history.
     """
     entry = dict(entry or {})
-    current = entry.get(council_id)
-    if current is not None and (event_id in current["seen"]
-                                or (offset is not None and offset <= current.get("offset", -1))):
+    current = entry.get(council_id) or {"state": None, "seen": []}
+    last = current.get("offset", -1)
+    if event_id in current["seen"] or (offset is not None and offset <= last):
         return None
-    state = load_budget(current["state"]) if current is not None else None
+    state = load_budget(current["state"]) if current["state"] is not None else None
     budget = evolve_budget(state, payload, council_id)
-    seen = (current["seen"] if current is not None else [])[-(SEEN - 1):] + [event_id]
-    last = offset if offset is not None else (current.get("offset", -1) if current is not None else -1)
-    entry[council_id] = {"state": dump_budget(budget, with_orders=True), "seen": seen, "offset": last}
+    entry[council_id] = {"state": dump_budget(budget, with_orders=True), "seen": current["seen"][-(SEEN - 1):] + [event_id],
+                         "offset": last if offset is None else offset}
     return entry
 
 

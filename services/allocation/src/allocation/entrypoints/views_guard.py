@@ -42,6 +42,7 @@ class StreamGuard:
         self.order = StreamOrder()
         self.problems: list[str] = []  # holes not read back, partitions stalled: /readyz fails
         self.waiting: dict[Any, tuple[int, float]] = {}  # partition -> (offset awaited, since when)
+        self.starts: dict[Any, int] = {}  # partition -> where faust was to start it, since the last rebalance
 
     async def admit(self, tp: Any, offset: int) -> bool:
         """Before projecting the record at `offset`: False if it was projected already; otherwise any
@@ -67,6 +68,7 @@ class StreamGuard:
         """A rebalance: partitions may have moved; faust starts each where the group committed."""
         self.order.forget()
         self.waiting.clear()
+        self.starts.clear()
 
     async def fill(self, tp: Any, start: int, end: int) -> None:
         """Project the records faust left out between two offsets of a partition, read from the topic."""
@@ -82,10 +84,15 @@ class StreamGuard:
 
     async def start_of(self, tp: Any) -> int | None:
         """Where faust was to start a partition: the group's committed offset, else (nothing committed
-        yet, auto_offset_reset earliest) the partition's first offset."""
+        yet, auto_offset_reset earliest) the partition's first offset. Asked of the broker once per
+        partition between rebalances (the watch asks on every tick until a record arrives)."""
+        if tp in self.starts:
+            return self.starts[tp]
         try:
             committed = await self.reader.committed(tp.topic, tp.partition)
-            return committed if committed is not None else await self.reader.beginning(tp.topic, tp.partition)
+            start = committed if committed is not None else await self.reader.beginning(tp.topic, tp.partition)
+            self.starts[tp] = start
+            return start
         except READ_ERRORS as exc:
             self._problem(f"{tp.topic}:{tp.partition}: where faust was to start is unknown: {exc!r}")
             return None

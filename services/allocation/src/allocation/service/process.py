@@ -109,16 +109,13 @@ def _one(item: Item, loaded: Loaded) -> Outcome:
         return Outcome(item, CONFLICT, ((event_id, wire.rejection_event(env, cmd, rejection)),), rejection)
 
     council = env.councilid
-    if council in loaded.invalid_policies:  # nothing of this council can be decided until it is fixed
-        rejection = Rejection(reasons.POLICY_INVALID,
-                              f"the council's stored policy is not valid ({loaded.invalid_policies[council]}); "
-                              "nothing was decided")
-        loaded.processed[env.id] = Seen(item.content_hash, REJECTED, council=council)
-        return Outcome(item, REJECTED, ((wire.event_ids(env.id, 1)[0], wire.rejection_event(env, cmd, rejection)),),
-                       rejection)
     key = (council, aggregate_id(cmd))
-    state: Any = loaded.budgets.get(key) if item.kind == BUDGET else loaded.providers.get(council, {}).get(key[1])
-    decision = decide(state, cmd, loaded.context(council))
+    if council in loaded.invalid_policies:  # nothing of this council can be decided until it is fixed
+        decision: Any = Rejection(reasons.POLICY_INVALID, f"the council's stored policy is not valid "
+                                                          f"({loaded.invalid_policies[council]}); nothing was decided")
+    else:
+        state: Any = loaded.budgets.get(key) if item.kind == BUDGET else loaded.providers.get(council, {}).get(key[1])
+        decision = decide(state, cmd, loaded.context(council))
     if isinstance(decision, Rejection):
         loaded.processed[env.id] = Seen(item.content_hash, REJECTED, council=council)
         event = wire.rejection_event(env, cmd, decision)

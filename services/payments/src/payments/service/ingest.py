@@ -47,6 +47,18 @@ log = structlog.get_logger("payments.ingest")
 DEFERRABLE = frozenset({reasons.UNKNOWN_BUDGET, reasons.UNKNOWN_PROVIDER})
 _DEFER = object()
 
+
+async def _policy(conn, council: str):
+    """The council's policy; a stored row that is not valid (written by hand, not with `policy`) refuses
+    the command POLICY_INVALID instead of failing the batch."""
+    try:
+        return await repo.policy(conn, council)
+    except (PolicyError, TypeError, AttributeError) as exc:
+        log.error("stored policy not valid: the council's commands are refused until it is fixed",
+                  council_id=council, reason=str(exc))
+        raise Refused(reasons.POLICY_INVALID, f"the council's stored policy is not valid "
+                                              f"({exc or type(exc).__name__}); nothing was decided") from None
+
 HANDLERS: dict[type, Any] = {
     pcmd.ScheduleDirectPayment: schedules.schedule_direct_payment,
     pcmd.SuspendDirectPayment: schedules.suspend_direct_payment,
@@ -168,18 +180,9 @@ class PaymentsIngest:
                                    "outcome stands", wire.conflict_event_id(env.id, item.content_hash))]
         seen[env.id] = {item.content_hash}
         try:
-            council_policy = await repo.policy(conn, env.councilid)
-        except (PolicyError, TypeError, AttributeError) as exc:  # a row written by hand, not with `policy`
-            detail = f"the council's stored policy is not valid ({exc or type(exc).__name__}); nothing was decided"
-            await self._record(conn, item, "rejected", reasons.POLICY_INVALID)
-            self._count("command", "rejected", reasons.POLICY_INVALID)
-            with event_logging(env):
-                log.error("command rejected: stored policy not valid", command_type=env.type, detail=detail)
-            return [wire.rejection(self.events_topic, env, cmd.effective_date, reasons.POLICY_INVALID, detail)]
-        ctx = Ctx(conn, env, wire.Emitter(self.events_topic, env), council_policy, self.bank,
-                  self.commands_topic, self.run_part_size)
-        try:
             async with conn.transaction():  # a savepoint: a refusal undoes only this command's writes
+                ctx = Ctx(conn, env, wire.Emitter(self.events_topic, env), await _policy(conn, env.councilid),
+                          self.bank, self.commands_topic, self.run_part_size)
                 await HANDLERS[type(cmd)](ctx, cmd)
         except Refused as refused:
             if refused.code in DEFERRABLE and await self._may_defer(env.id):
