@@ -145,10 +145,10 @@ class Deployment:
 
     async def start_ledger(self) -> None:
         worker = await build_ledger_worker(self.ledger_settings)
-        pool, relay, _ = await build_ledger_relay(self.ledger_settings)
+        pool, relays, _ = await build_ledger_relay(self.ledger_settings)
         self.pools += [worker.pool, pool]
-        self.tasks += [asyncio.create_task(worker.consumer.run()), asyncio.create_task(relay.run())]
-        self.stoppers += [worker.consumer.request_stop, relay.request_stop]
+        self.tasks += [asyncio.create_task(worker.consumer.run()), *(asyncio.create_task(r.run()) for r in relays)]
+        self.stoppers += [worker.consumer.request_stop, *(r.request_stop for r in relays)]
 
     async def payments_settled(self, timeout_s: float = 90, procs=()) -> None:
         """The payments worker has consumed both its inputs and its relay has published everything

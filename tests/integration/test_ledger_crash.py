@@ -58,10 +58,12 @@ async def worker_transaction_open(conn, deadline_s: float) -> bool:
     return False
 
 
-# A worker batch writes these; the relay touches only the outbox (and its advisory lock).
+# A worker batch writes these. The relays touch the outbox, and read the journal and shard heads past
+# their cursor in `entries_relayed`, which every statement of theirs on those tables names.
 WORKER_IN_TRANSACTION = """
 SELECT count(*) > 0 FROM pg_stat_activity
  WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+   AND query NOT ILIKE '%entries_relayed%'
    AND (query ILIKE '%ledger_state%' OR query ILIKE '%processed_events%' OR query ILIKE '%journal_entries%'
         OR query ILIKE '%shard_heads%' OR query ILIKE '%consumer_offsets%' OR query ILIKE '%accounts%'
         OR query ILIKE 'COPY%')"""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,16 +67,17 @@ async def run_consumer_process(consumer: Any, pool: asyncpg.Pool, app: web.Appli
         log.info("worker stopped", stats=stats() if stats else {})
 
 
-async def run_relay_process(pool: asyncpg.Pool, relay: OutboxRelay, registry: CollectorRegistry,
-                            bootstrap: str, port: int) -> None:
-    """Serve health on `port` and relay the outbox until a signal asks to stop."""
+async def run_relay_process(pool: asyncpg.Pool, relay: OutboxRelay | Sequence[OutboxRelay],
+                            registry: CollectorRegistry, bootstrap: str, port: int) -> None:
+    """Serve health on `port` and run the relay(s) until a signal asks to stop."""
+    relays = [relay] if isinstance(relay, OutboxRelay) else list(relay)
     app = health_app({"postgres": postgres_check(pool), "kafka": kafka_check(bootstrap)}, registry)
     runner = await serve(app, port=port)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, relay.request_stop)
+        loop.add_signal_handler(sig, lambda: [r.request_stop() for r in relays])
     try:
-        await relay.run()
+        await asyncio.gather(*(r.run() for r in relays))
     finally:
         await runner.cleanup()
         await pool.close()

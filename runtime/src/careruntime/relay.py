@@ -1,5 +1,10 @@
 """The outbox relay: publishes committed outbox rows to Kafka, then deletes them.
 
+What it reads, and how it marks rows done, is a `RelaySource`: by default `OutboxSource` (the `outbox`
+table, rows deleted once published). A service whose own append-only table already holds everything
+a message needs can relay from it instead, with a cursor (the ledger's journal: ledger.adapters
+.entries_relay); leadership, transactions, batching and back-off are the same for every source.
+
 Owns the read side of the `outbox` table. Only the leader relays: the relay that holds a session
 advisory lock on a dedicated connection (standbys retry the lock every second and take over when the
 leader's session ends). One pass, in one PostgreSQL transaction: select the oldest rows
@@ -40,7 +45,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import orjson
@@ -65,6 +70,35 @@ ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
 _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 
 
+class RelaySource(Protocol):
+    """Where a relay's rows come from. A row maps `id`, `topic`, `key` (bytes), `value` (bytes),
+    `headers` (a JSON object as text) and `created_at` (timestamptz) like an outbox row."""
+
+    name: str  # the Kafka transactional id is "<name>.<database>"
+    lock_key: int  # the session advisory lock that makes one relay per database the leader
+    channel: str  # LISTEN channel that wakes the relay
+
+    async def take(self, conn: asyncpg.Connection, limit: int) -> Sequence[Mapping[str, Any]]:
+        """Up to `limit` rows to publish, in publication order (inside the pass's transaction)."""
+
+    async def done(self, conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Mark `rows` published (same transaction; it commits only after Kafka acknowledged them)."""
+
+
+class OutboxSource:
+    """The `outbox` table: oldest rows first, deleted once published."""
+
+    name = "careruntime-outbox-relay"
+    lock_key = RELAY_LOCK_KEY
+    channel = OUTBOX_CHANNEL
+
+    async def take(self, conn: asyncpg.Connection, limit: int) -> Sequence[Mapping[str, Any]]:
+        return await conn.fetch(_SELECT, limit)
+
+    async def done(self, conn: asyncpg.Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        await conn.execute(_DELETE, [r["id"] for r in rows])
+
+
 class OutboxRelay:
     """Relays the outbox of the database behind `pool` to the Kafka cluster at `bootstrap`.
 
@@ -76,8 +110,9 @@ class OutboxRelay:
         self, pool: asyncpg.Pool, bootstrap: str, *, batch_size: int = 5000, poll_interval_s: float = 0.2,
         transactional_id: str | None = AUTO, listen: bool = True, metrics: RuntimeMetrics | None = None,
         producer_options: Mapping[str, Any] | None = None, retry_backoff_max_s: float = 10.0,
-        standby_interval_s: float = 1.0,
+        standby_interval_s: float = 1.0, source: RelaySource | None = None,
     ) -> None:
+        self.source: RelaySource = source or OutboxSource()
         self.pool, self.bootstrap, self.batch_size = pool, bootstrap, batch_size
         self.poll_interval_s, self.listen, self.metrics = poll_interval_s, listen, metrics
         self.transactional_id = transactional_id
@@ -129,7 +164,7 @@ class OutboxRelay:
         producer = await self._producer()
         async with self.pool.acquire() as conn:
             async with conn.transaction():
-                rows = await conn.fetch(_SELECT, self.batch_size)
+                rows = await self.source.take(conn, self.batch_size)
                 if self.metrics:
                     age = (datetime.now(UTC) - rows[0]["created_at"]).total_seconds() if rows else 0.0
                     self.metrics.outbox_oldest_age_seconds.set(max(age, 0.0))
@@ -137,12 +172,17 @@ class OutboxRelay:
                     return 0
                 started = time.perf_counter()
                 await self._publish(producer, rows)
-                await conn.execute(_DELETE, [r["id"] for r in rows])
+                await self.source.done(conn, rows)
         if self.metrics:
             for topic, n in Counter(r["topic"] for r in rows).items():
                 self.metrics.relay_published.labels(topic).inc(n)
         log.debug("relayed", rows=len(rows), seconds=round(time.perf_counter() - started, 4))
         return len(rows)
+
+    async def close(self) -> None:
+        """Stop the producer and give up leadership (for callers of `relay_once`; `run()` does it itself)."""
+        await self._close_producer()
+        await self._resign()
 
     async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
         if self._transactional:  # all or nothing for the batch
@@ -162,7 +202,7 @@ class OutboxRelay:
             txn_id = self.transactional_id
             if txn_id == AUTO:
                 async with self.pool.acquire() as conn:
-                    txn_id = f"careruntime-outbox-relay.{await conn.fetchval('SELECT current_database()')}"
+                    txn_id = f"{self.source.name}.{await conn.fetchval('SELECT current_database()')}"
             if txn_id is not None:
                 options["transactional_id"] = txn_id
             producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, **options)
@@ -189,19 +229,19 @@ class OutboxRelay:
         await self._resign()
         conn = await self.pool.acquire()
         try:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", RELAY_LOCK_KEY):
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.source.lock_key):
                 await self.pool.release(conn)
                 return False
         except BaseException:
             await self.pool.release(conn)
             raise
         self._leader_conn = conn
-        log.info("outbox relay leading")
+        log.info("relay leading", source=self.source.name)
         if self.listen:
             try:
-                await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                await conn.add_listener(self.source.channel, self._on_notify)
             except Exception:  # polling still works; LISTEN only makes it prompt
-                log.warning("LISTEN on outbox failed; polling only", exc_info=True)
+                log.warning("LISTEN failed; polling only", channel=self.source.channel, exc_info=True)
         return True
 
     async def _resign(self) -> None:
@@ -210,8 +250,8 @@ class OutboxRelay:
             return
         try:
             if not conn.is_closed():
-                await conn.remove_listener(OUTBOX_CHANNEL, self._on_notify)
-                await conn.execute("SELECT pg_advisory_unlock($1)", RELAY_LOCK_KEY)
+                await conn.remove_listener(self.source.channel, self._on_notify)
+                await conn.execute("SELECT pg_advisory_unlock($1)", self.source.lock_key)
         except Exception:
             pass  # the session is gone, and its lock with it
         finally:
@@ -267,4 +307,4 @@ async def _send_all(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) 
     return futures
 
 
-__all__ = ["AUTO", "RELAY_LOCK_KEY", "OutboxRelay"]
+__all__ = ["AUTO", "RELAY_LOCK_KEY", "OutboxRelay", "OutboxSource", "RelaySource"]

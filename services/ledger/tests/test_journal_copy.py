@@ -10,7 +10,8 @@ def row(**changes):
                 effective_date=date(2026, 9, 7), recorded_at="2027-04-09T12:05:00.004941+00:00",
                 cause_event_id="ev-1", cause_type="payments.PaymentInstructed.v1", rule_version="2026.1",
                 reverses_entry_id=None, accounts=["E1/committed/PB-1", "E1/pending/PB-1"], debits=[10000, 0],
-                credits=[0, 10000], prev_hash="a" * 64, hash="b" * 64)
+                credits=[0, 10000], prev_hash="a" * 64, hash="b" * 64, cause_subject="PB-1",
+                correlation_id="corr-1")
     base.update(changes)
     return tuple(base.values())
 
@@ -20,10 +21,10 @@ def test_plain_rows_become_one_text_line_each():
     assert data == (
         b"t.payments.events.v1:2:7\tt.payments.events.v1:2\t7\tE1\t2026-09-07\t2027-04-09T12:05:00.004941+00:00\t"
         b"ev-1\tpayments.PaymentInstructed.v1\t2026.1\t\\N\t{E1/committed/PB-1,E1/pending/PB-1}\t{10000,0}\t"
-        b"{0,10000}\t" + b"a" * 64 + b"\t" + b"b" * 64 + b"\n"
+        b"{0,10000}\t" + b"a" * 64 + b"\t" + b"b" * 64 + b"\tPB-1\tcorr-1\n"
         b"t.payments.events.v1:2:7\tt.payments.events.v1:2\t8\tE1\t2026-09-07\t2027-04-09T12:05:00.004941+00:00\t"
         b"ev-1\tpayments.PaymentInstructed.v1\t2026.1\tx:1\t{E1/committed/PB-1,E1/pending/PB-1}\t{-5,4611686018427387904}\t"
-        b"{0,0}\t" + b"a" * 64 + b"\t" + b"b" * 64 + b"\n")
+        b"{0,0}\t" + b"a" * 64 + b"\t" + b"b" * 64 + b"\tPB-1\tcorr-1\n")
 
 
 @pytest.mark.parametrize("changes", [
@@ -33,6 +34,8 @@ def test_plain_rows_become_one_text_line_each():
     {"accounts": ["E1/a,b", "E1/c"]}, {"accounts": ["NULL", "E1/c"]}, {"accounts": ["null", "E1/c"]},
     {"accounts": ["", "E1/c"]}, {"accounts": ["E1/{a}", "E1/c"]}, {"accounts": [], "debits": [], "credits": []},
     {"accounts": ["E1/a"], "debits": [1, 2], "credits": [0, 0]}, {"prev_hash": "a" * 63 + "\\"},
+    {"cause_subject": "PB 1"}, {"cause_subject": "PB\t1"}, {"cause_subject": "a,b"}, {"cause_subject": None},
+    {"correlation_id": None}, {"correlation_id": "\\N"}, {"cause_subject": 7},
 ])
 def test_any_value_that_would_need_escaping_sends_the_batch_the_binary_way(changes):
     assert text_data([row(), row(**changes)]) is None

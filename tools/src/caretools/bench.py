@@ -1,8 +1,8 @@
 """`make bench`: ledger ingest end to end, batched versus one transaction per event, in one run.
 
 What is measured: events on the ledger's input topics -> entries committed in PostgreSQL, with the
-hash chain, the idempotency log, balances, working state, the outbox rows and the consumed offsets all
-written in one transaction per batch (exactly-once as in production). Kafka and PostgreSQL are the real
+hash chain, the idempotency log, balances, working state, the rejections' outbox rows and the consumed
+offsets all written in one transaction per batch (exactly-once as in production). Kafka and PostgreSQL are the real
 local stack (started if not running, like `make demo`); the ledger worker runs in this process, built by
 `ledger.bootstrap.build_worker` from a `Settings` object, on uvloop like `python -m ledger worker`.
 
@@ -14,9 +14,10 @@ Method, per path:
   Each committed batch is recorded (size, transaction seconds) through the consumer's metrics hook.
 
 The batched path runs all events with the configured max_records; the naive path (the baseline) runs
-a prefix of the same stream with max_records=1, one event per transaction. The outbox relay is NOT in
-the measured path and is not run: the outbox rows it would publish are counted and left in the
-database. Only the ratio between the two paths means much on a shared machine; the absolute rates move
+a prefix of the same stream with max_records=1, one event per transaction. Publishing to
+ledger.entries is NOT in the measured path: the relay builds each entry's message from the journal
+(ledger.adapters.entries_relay). After the batched path the bench runs that relay over the whole journal
+and prints its rate and CPU per entry apart, so the cost moved out of the worker stays in view. Only the ratio between the two paths means much on a shared machine; the absolute rates move
 with whatever else runs. Figures go to stdout and to out/bench-ledger.json.
 """
 from __future__ import annotations
@@ -41,6 +42,8 @@ from careruntime.logging import configure_logging
 from careruntime.metrics import RuntimeMetrics
 from careruntime.stackinfo import StackInfo
 from careruntime.topics import delete_topics
+from careruntime.relay import OutboxRelay
+from ledger.adapters.entries_relay import JournalSource
 from ledger.bootstrap import build_worker
 from ledger.config import Settings
 from ledger.service.verify import verify
@@ -97,7 +100,7 @@ class PathResult:
     batches: list[tuple[float, int, float]] = field(default_factory=list, repr=False)
     deferrals: int = 0  # partitions the handler stopped early (held back for order, or deferred)
     decoded: int = 0  # records decoded by the consumer; more than `events` when records are held back
-    outbox_rows: int = 0
+    unpublished: int = 0  # outbox rows and journal entries waiting for a relay when the worker stopped
     verify_ok: bool | None = None
     verify_s: float = 0.0
 
@@ -137,7 +140,7 @@ class PathResult:
             "machine_cpu_busy": round(self.machine_cpu_busy, 3),
             "held_back_stops": self.deferrals, "records_decoded": self.decoded,
             "decoded_per_event": round(self.decoded / self.events, 2) if self.events else None,
-            "outbox_rows_left": self.outbox_rows,
+            "unpublished_left": self.unpublished,
             "verify_ok": self.verify_ok, "verify_s": round(self.verify_s, 2),
             "fingerprint": self.fingerprint,
         }
@@ -305,7 +308,7 @@ async def measure(info: StackInfo, prep: Prepared, *, max_records: int | None, t
         result.entries = await conn.fetchval("SELECT count(*) FROM journal_entries")
         result.outcomes = dict(await conn.fetch(
             "SELECT outcome, count(*) FROM processed_events GROUP BY 1 ORDER BY 1"))
-        result.outbox_rows = await conn.fetchval("SELECT count(*) FROM outbox")
+        result.unpublished = await localstack.unpublished(conn)
         result.fingerprint = await fingerprint(conn)
         if check:
             started = time.perf_counter()
@@ -338,6 +341,30 @@ async def fingerprint(conn) -> dict:
     }
 
 
+async def measure_relay(info: StackInfo, prep: Prepared) -> dict:
+    """After a path: publish its journal to ledger.entries with the ledger's entries relay, timed apart."""
+    pool = await asyncpg.create_pool(prep.dsn, min_size=1, max_size=2)
+    relay = OutboxRelay(pool, info.bootstrap, source=JournalSource(prep.topics["ledger.entries.v1"]), listen=False)
+    published = 0
+    try:
+        async with pool.acquire() as conn:
+            stack_cpu = StackCpu(stack_pids(localstack.REPO, await conn.fetchval("SHOW data_directory")))
+        stack_cpu.start()
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        while n := await relay.relay_once():
+            published += n
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        stack_cpu.stop()
+    finally:
+        await relay.close()
+        await pool.close()
+    per = {name: round(1e6 * v / published, 1) if v is not None and published else None
+           for name, v in (("relay", cpu), ("postgres", stack_cpu.seconds.get("postgres")),
+                           ("kafka", stack_cpu.seconds.get("kafka")))}
+    return {"entries": published, "seconds": round(wall, 2),
+            "entries_per_s": round(published / wall, 1) if wall else 0.0, "cpu_us_per_entry": per}
+
+
 def _fmt(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f}"
 
@@ -346,14 +373,14 @@ def _row(label: str, *cells: str) -> str:
     return f"  {label:34}" + "".join(f"{c:>18}" for c in cells)
 
 
-def render(batched: PathResult, naive: PathResult, people: int) -> str:
+def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | None = None) -> str:
     b, n = batched.figures(), naive.figures()
     ratio = batched.events_per_s / naive.events_per_s if naive.events_per_s else float("nan")
     verdict = "MET" if batched.entries_per_s >= TARGET_POSTINGS_PER_S else "NOT MET"
     lines = [
         "",
         "=== Ledger ingest benchmark: Kafka input topics -> PostgreSQL journal (hash chain, exactly-once) ===",
-        f"  generator: {people:,} people, preloaded before the worker starts; relay not run (outbox rows left)",
+        f"  generator: {people:,} people, preloaded before the worker starts; entries relayed after the run",
         _row("", "batched", "naive (baseline)"),
         _row("garbage collector", b["gc"], n["gc"]),
         _row("events per transaction (max)", f"{b['max_records']:,}", f"{n['max_records']:,}"),
@@ -367,6 +394,8 @@ def render(batched: PathResult, naive: PathResult, people: int) -> str:
         _row("first batch -> last commit, s", f"{b['busy_s']:.2f}", f"{n['busy_s']:.2f}"),
         _row("sustained postings/s (entries)", f"{b['entries_per_s']:,.0f}", f"{n['entries_per_s']:,.0f}"),
         _row("sustained events/s", f"{b['events_per_s']:,.0f}", f"{n['events_per_s']:,.0f}"),
+        _row("sustained journal lines/s", *(
+            f"{x['fingerprint'].get('lines', 0) / x['busy_s']:,.0f}" if x["busy_s"] else "0" for x in (b, n))),
         _row("events/s from worker start", *(f"{x['events_per_s_from_start']:,.0f}" for x in (b, n))),
         _row("batches", f"{b['batches']:,}", f"{n['batches']:,}"),
         _row("events per batch mean / p50 / max", *(
@@ -392,6 +421,11 @@ def render(batched: PathResult, naive: PathResult, people: int) -> str:
         f"  target {TARGET_POSTINGS_PER_S:,} postings/s sustained: {verdict} ({b['entries_per_s']:,.0f})",
         "  (the naive path's batch latency is its per-event commit latency)",
     ]
+    if relayed:
+        cpu = relayed["cpu_us_per_entry"]
+        lines.insert(-4, _row("entries relayed after, per s", f"{relayed['entries_per_s']:,.0f}", "-"))
+        lines.insert(-4, _row("  CPU us/entry: relay / PG / Kafka",
+                              f"{_fmt(cpu['relay'])} / {_fmt(cpu['postgres'])} / {_fmt(cpu['kafka'])}", "-"))
     return "\n".join(lines)
 
 
@@ -441,15 +475,20 @@ async def run(args) -> int:
                                 fetch_bytes=args.fetch_bytes, max_held=args.max_held,
                                 pipeline=not args.no_pipeline)
         print(f"  {batched.entries_per_s:,.0f} postings/s, p50 {batched.latency_ms(0.5):.0f} ms", flush=True)
+        relayed = None
+        if not args.skip_relay:
+            print("relaying the journal's entries to ledger.entries (not in the measured path) ...", flush=True)
+            relayed = await measure_relay(info, batched_in)
+            print(f"  {relayed['entries']:,} entries in {relayed['seconds']:.1f} s", flush=True)
         if naive is None:
             naive = PathResult("naive (skipped)", 1)
-        print(render(batched, naive, people))
+        print(render(batched, naive, people, relayed))
         report = {"environment": _environment(), "people": people, "seed": args.seed,
                   "target_postings_per_s": TARGET_POSTINGS_PER_S,
                   "batched": batched.figures(), "naive": naive.figures(),
                   "ratio_events_per_s": (round(batched.events_per_s / naive.events_per_s, 2)
                                          if naive.events_per_s else None),
-                  "relay": "not run; outbox rows left in the bench databases"}
+                  "relay": relayed or "skipped (--skip-relay)"}
         if profiler:
             from .bench_profile import render as render_profile
             from .bench_profile import summarise
@@ -489,6 +528,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--timeout", type=float, default=240)
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-relay", action="store_true", help="do not relay the journal after the batched path")
     parser.add_argument("--no-verify", action="store_true", help="skip `ledger verify` after each path")
     parser.add_argument("--profile", metavar="PATH", help="py-spy collapsed stacks of the batched path")
     parser.add_argument("--gc", choices=["default", "tuned"], default="tuned",

@@ -2,7 +2,8 @@
 
 Runs the generator's stream (in recorded-time order) through exactly what the worker does per event
 between fetch and COPY: `careruntime.codec.decode`, the content hash, `wire.to_event` and `wire.refs_of`,
-`domain.ledger.apply`, the outgoing entry/rejection message, and per batch `repository.batch_rows`.
+`domain.ledger.apply`, a rejection's outgoing message, and per batch `repository.batch_rows` (an entry's
+message is built later, by the relay, from the journal).
 Each stage is timed with process CPU time over the whole stream, the collector frozen and disabled (as
 `tune_gc` leaves the worker, near enough), best of `--repeat` runs, so the figures move little on a
 shared machine. Point PYTHONPATH at another checkout's src folders to compare two versions on the
@@ -41,7 +42,7 @@ def _best(run: Callable[[], object], repeat: int) -> float:
 
 
 def _decide(records: list[tuple[str, object, str]]) -> tuple[Book, int]:
-    """apply + outgoing message + batch rows for the whole stream on a fresh book; (book, entries).
+    """apply + rejection messages + batch rows for the whole stream on a fresh book; (book, entries).
 
     Records come with their content hash already computed (timed as a stage of its own)."""
     book, entries, results = Book(), 0, []
@@ -52,10 +53,9 @@ def _decide(records: list[tuple[str, object, str]]) -> tuple[Book, int]:
         outcome = apply(book, ev, shard)
         if outcome.entry is not None:
             entries += 1
-            OutboxRow("ledger.entries.v1", shard.encode(), wire.entry_message(outcome.entry, env), OUTBOX_HEADERS)
         elif outcome.kind == "rejected":
             OutboxRow("ledger.entries.v1", shard.encode(), wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS)
-        results.append((outcome, shard, n))
+        results.append((outcome, shard, n, env))
         if n % BATCH == 0:
             repository.batch_rows(book, results)
             results = []

@@ -160,6 +160,15 @@ async def read_records(bootstrap: str, topic: str) -> list[tuple[bytes, bytes]]:
     return records
 
 
+async def unpublished(conn) -> int:
+    """Rows waiting in the outbox, plus, in a ledger database, committed entries its journal relay has not
+    published yet (the journal is the outbox of ledger.entries: ledger.adapters.entries_relay)."""
+    waiting = await conn.fetchval("SELECT count(*) FROM outbox")
+    if await conn.fetchval("SELECT to_regclass('entries_unrelayed') IS NOT NULL"):
+        waiting += await conn.fetchval("SELECT coalesce(sum(entries), 0)::bigint FROM entries_unrelayed")
+    return waiting
+
+
 async def wait_consumed(dsn: str, group: str, targets: dict[TopicPartition, int], timeout_s: float,
                         outbox_empty: bool = True) -> float:
     """Wait until the group's offsets stored in PostgreSQL reach `targets` (and the outbox drained)."""
@@ -171,7 +180,7 @@ async def wait_consumed(dsn: str, group: str, targets: dict[TopicPartition, int]
             stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
             done = all(stored.get(tp, 0) >= end for tp, end in targets.items())
             if done and outbox_empty:
-                done = await conn.fetchval("SELECT count(*) FROM outbox") == 0
+                done = await unpublished(conn) == 0
             if done:
                 return time.perf_counter() - started
             if time.perf_counter() - started > timeout_s:

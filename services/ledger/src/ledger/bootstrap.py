@@ -11,6 +11,7 @@ from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
 
+from .adapters.entries_relay import JournalSource
 from .config import Settings
 from .service.ingest import LedgerIngest
 
@@ -53,8 +54,14 @@ async def build_worker(settings: Settings) -> Worker:
     return Worker(pool, consumer, registry, ingest)
 
 
-async def build_relay(settings: Settings) -> tuple[asyncpg.Pool, OutboxRelay, CollectorRegistry]:
-    pool = await make_pool(settings)
+async def build_relay(settings: Settings) -> tuple[asyncpg.Pool, list[OutboxRelay], CollectorRegistry]:
+    """Two relays in one process: entries from the journal itself, rejections from the outbox.
+
+    Each leads on its own advisory lock and holds a pool connection for it, plus one per pass.
+    """
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=max(settings.pool_size, 4))
     registry = CollectorRegistry()
-    relay = OutboxRelay(pool, settings.kafka_bootstrap, metrics=RuntimeMetrics(registry, namespace="ledger_relay"))
-    return pool, relay, registry
+    outbox = OutboxRelay(pool, settings.kafka_bootstrap, metrics=RuntimeMetrics(registry, namespace="ledger_relay"))
+    entries = OutboxRelay(pool, settings.kafka_bootstrap, source=JournalSource(settings.entries_topic),
+                          metrics=RuntimeMetrics(registry, namespace="ledger_entries_relay"))
+    return pool, [entries, outbox], registry

@@ -22,11 +22,12 @@ _FORBIDDEN = ("\\", "\r", '"', " ", "\x0b", "\x0c")
 
 def _row(row: tuple) -> str:
     (entry_id, shard, shard_seq, council_id, effective_date, recorded_at, cause_event_id, cause_type,
-     rule_version, reverses_entry_id, accounts, debits, credits, prev_hash, digest) = row
+     rule_version, reverses_entry_id, accounts, debits, credits, prev_hash, digest, subject, correlation) = row
     reverses = "\\N" if reverses_entry_id is None else reverses_entry_id
     return (f"{entry_id}\t{shard}\t{shard_seq:d}\t{council_id}\t{effective_date.isoformat()}\t{recorded_at}\t"
             f"{cause_event_id}\t{cause_type}\t{rule_version}\t{reverses}\t{{{','.join(accounts)}}}\t"
-            f"{{{','.join(map(str, debits))}}}\t{{{','.join(map(str, credits))}}}\t{prev_hash}\t{digest}\n")
+            f"{{{','.join(map(str, debits))}}}\t{{{','.join(map(str, credits))}}}\t{prev_hash}\t{digest}\t"
+            f"{subject}\t{correlation}\n")
 
 
 def text_data(rows: Sequence[tuple]) -> bytes | None:
@@ -37,6 +38,8 @@ def text_data(rows: Sequence[tuple]) -> bytes | None:
         if not (len(accounts) == len(debits) == len(credits) > 0) or any(
                 not account or account.upper() == "NULL" for account in accounts):
             return None
+        if type(row[15]) is not str or type(row[16]) is not str:  # cause subject, correlation id (None: binary)
+            return None
         lines += len(accounts)
     text = "".join([_row(row) for row in rows])
     n = len(rows)
@@ -45,7 +48,7 @@ def text_data(rows: Sequence[tuple]) -> bytes | None:
     checked = text.replace("\t\\N\t", "\t\t", nulls) if nulls else text
     if any(ch in checked for ch in _FORBIDDEN):
         return None
-    if (checked.count("\t") != 14 * n or checked.count("\n") != n or checked.count("{") != 3 * n
+    if (checked.count("\t") != 16 * n or checked.count("\n") != n or checked.count("{") != 3 * n
             or checked.count("}") != 3 * n or checked.count(",") != 3 * (lines - n)):
         return None
     return text.encode()

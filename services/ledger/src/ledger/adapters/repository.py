@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import orjson
 
@@ -22,13 +23,20 @@ from . import journal_copy, state_codec
 
 JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
                    "cause_event_id", "cause_type", "rule_version", "reverses_entry_id",
-                   "accounts", "debits", "credits", "prev_hash", "hash")
+                   "accounts", "debits", "credits", "prev_hash", "hash", "cause_subject", "correlation_id")
 PROCESSED_COLUMNS = ("event_id", "content_hash", "council_id", "event_type", "shard", "source_offset",
                      "outcome", "entry_id", "reason_code", "detail")
 
 # which payload reference fills which part of the book
 REF_KINDS = {"budget_id": "budgets", "order_id": "orders", "schedule_id": "schedules",
              "payment_id": "holds", "recovery_id": "recoveries"}
+
+
+class Cause(Protocol):
+    """What the journal keeps of an event's envelope besides the event itself."""
+
+    subject: str
+    correlationid: str
 
 
 @dataclass
@@ -102,12 +110,16 @@ def _processed_row(outcome: Outcome, shard: str, offset: int) -> tuple:
             rejection.code if rejection else None, rejection.detail if rejection else None)
 
 
-def batch_rows(book: Book, results: list[tuple[Outcome, str, int]]) -> BatchRows:
-    """The rows of a batch whose outcomes the book already holds; takes the book's dirty marks."""
+def batch_rows(book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> BatchRows:
+    """The rows of a batch whose outcomes the book already holds; takes the book's dirty marks.
+
+    Each result carries its cause's envelope: the entry's message (built later from the journal by
+    `entries_relay`) repeats the cause's subject and correlation id.
+    """
     rows = BatchRows()
     journal, processed, deltas = rows.journal, rows.processed, rows.deltas
     touched_shards = set()
-    for outcome, shard, offset in results:
+    for outcome, shard, offset, cause in results:
         if outcome.kind == "duplicate":
             continue
         processed.append(_processed_row(outcome, shard, offset))
@@ -123,7 +135,8 @@ def batch_rows(book: Book, results: list[tuple[Outcome, str, int]]) -> BatchRows
             deltas[account] = deltas.get(account, 0) + debit - credit
         journal.append((entry.entry_id, entry.shard, entry.shard_seq, entry.council_id, entry.effective_date,
                         entry.recorded_at, entry.cause_event_id, entry.cause_type, entry.rule_version,
-                        entry.reverses_entry_id, accounts, debits, credits, entry.prev_hash, entry.hash))
+                        entry.reverses_entry_id, accounts, debits, credits, entry.prev_hash, entry.hash,
+                        cause.subject, cause.correlationid))
     rows.heads = [(s, *book.heads[s]) for s in sorted(touched_shards)]
     rows.state = _state_rows(book)
     return rows
@@ -159,7 +172,7 @@ async def _copy_journal(conn, journal: list[tuple]) -> None:
         await conn.copy_to_table("journal_entries", source=io.BytesIO(data), columns=JOURNAL_COLUMNS, format="text")
 
 
-async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int]]) -> None:
+async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> None:
     await write_rows(conn, batch_rows(book, results))
 
 

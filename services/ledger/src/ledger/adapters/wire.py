@@ -6,11 +6,12 @@ exported JSON Schemas (tested) pin their shape, so a pydantic round trip per ent
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from ..domain.model import Entry, Event, Outcome
+from ..domain.model import Event, Outcome
 from ..domain.rules_payments import invoice_key
 
 SOURCE = "urn:careledger:ledger"
@@ -85,26 +86,30 @@ def _refs_by_getattr(council_id: str, payload: Any, found: dict[str, set[str]]) 
         found.setdefault("invoice_key", set()).add(invoice_key(council_id, payload.provider_id, invoice_id))
 
 
-def _envelope(ev_id: str, type_name: str, cause: Any, time: str, data: dict) -> bytes:
+def _envelope(ev_id: str, type_name: str, time: str, subject: str, council_id: str, correlation_id: str,
+              causation_id: str, data: dict) -> bytes:
     """`time` is the cause's recorded time as to_event formats it (cause.time.isoformat())."""
     return orjson.dumps({
         "specversion": "1.0", "id": ev_id, "source": SOURCE, "type": type_name,
-        "time": time, "subject": cause.subject, "datacontenttype": "application/json",
-        "councilid": cause.councilid, "correlationid": cause.correlationid, "causationid": cause.id,
+        "time": time, "subject": subject, "datacontenttype": "application/json",
+        "councilid": council_id, "correlationid": correlation_id, "causationid": causation_id,
         "data": data,
     })
 
 
-def entry_message(entry: Entry, cause: Any) -> bytes:
+def entry_message(row: Mapping[str, Any]) -> bytes:
+    """The EntryPosted message of a journal row (repository.JOURNAL_COLUMNS), as the relay publishes it."""
     data = {
-        "entry_id": entry.entry_id, "shard": entry.shard, "shard_seq": entry.shard_seq,
-        "effective_date": entry.effective_date.isoformat(), "recorded_at": entry.recorded_at,
-        "cause_event_id": entry.cause_event_id, "cause_type": entry.cause_type,
-        "rule_version": entry.rule_version,
-        "lines": [{"account": ln.account, "debit_pence": ln.debit, "credit_pence": ln.credit} for ln in entry.lines],
-        "reverses_entry_id": entry.reverses_entry_id, "prev_hash": entry.prev_hash, "hash": entry.hash,
+        "entry_id": row["entry_id"], "shard": row["shard"], "shard_seq": row["shard_seq"],
+        "effective_date": row["effective_date"].isoformat(), "recorded_at": row["recorded_at"],
+        "cause_event_id": row["cause_event_id"], "cause_type": row["cause_type"],
+        "rule_version": row["rule_version"],
+        "lines": [{"account": account, "debit_pence": debit, "credit_pence": credit}
+                  for account, debit, credit in zip(row["accounts"], row["debits"], row["credits"], strict=True)],
+        "reverses_entry_id": row["reverses_entry_id"], "prev_hash": row["prev_hash"], "hash": row["hash"],
     }
-    return _envelope(f"E{entry.hash}", "ledger.EntryPosted.v1", cause, entry.recorded_at, data)
+    return _envelope(f"E{row['hash']}", "ledger.EntryPosted.v1", row["recorded_at"], row["cause_subject"],
+                     row["council_id"], row["correlation_id"], row["cause_event_id"], data)
 
 
 def rejection_message(outcome: Outcome, shard: str, cause: Any) -> bytes:
@@ -115,4 +120,5 @@ def rejection_message(outcome: Outcome, shard: str, cause: Any) -> bytes:
         "reason_code": rejection.code, "detail": rejection.detail,
         "effective_date": ev.payload.effective_date.isoformat(),
     }
-    return _envelope(f"R{digest}", "ledger.PostingRejected.v1", cause, ev.recorded_at, data)
+    return _envelope(f"R{digest}", "ledger.PostingRejected.v1", ev.recorded_at, cause.subject, cause.councilid,
+                     cause.correlationid, cause.id, data)

@@ -17,5 +17,5 @@ async def run_worker(settings: Settings) -> None:
 
 async def run_relay(settings: Settings) -> None:
     configure_logging("ledger-relay", settings.log_level)
-    pool, relay, registry = await build_relay(settings)
-    await run_relay_process(pool, relay, registry, settings.kafka_bootstrap, settings.health_port + 1)
+    pool, relays, registry = await build_relay(settings)
+    await run_relay_process(pool, relays, registry, settings.kafka_bootstrap, settings.health_port + 1)

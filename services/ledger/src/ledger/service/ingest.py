@@ -159,7 +159,7 @@ class LedgerIngest:
         resume: dict = dict(plan.resume)
         # behind = not read to its end yet, or read but held back in this batch for business order
         budget_behind = any((lags.get(tp) != 0 or tp in resume) for tp in assigned if tp.topic in self.budget_topics)
-        results: list[tuple[Outcome, str, int]] = []
+        results: list[tuple[Outcome, str, int, Any]] = []
         rows = []
         stopped: set[int] = set()  # partition numbers held back after a deferral, in business order
         for n, (tp, (record, env, ev)) in enumerate(plan.sequence):
@@ -178,10 +178,11 @@ class LedgerIngest:
                 continue
             self.deferred_since.pop((tp.topic, tp.partition, record.offset), None)
             self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
-            results.append((outcome, shard, record.offset))
-            if outcome.kind in ("posted", "rejected"):  # ledger.entries is keyed by shard (the chain's order)
-                value = (wire.entry_message(outcome.entry, env) if outcome.entry
-                         else wire.rejection_message(outcome, shard, env))
+            results.append((outcome, shard, record.offset, env))
+            # Entries reach ledger.entries from the journal itself (adapters.entries_relay); a rejection is
+            # in no journal, so its message goes through the outbox. Both are keyed by shard.
+            if outcome.kind == "rejected":
+                value = wire.rejection_message(outcome, shard, env)
                 rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(), value, OUTBOX_HEADERS))
         held = {tp: items for tp, items in self.held_items.items() if tp not in batch}
         for tp, offset in resume.items():
