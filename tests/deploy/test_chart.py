@@ -231,7 +231,7 @@ def metric_names() -> set[str]:
     from prometheus_client import CollectorRegistry
 
     names: set[str] = set()
-    for namespace in ("ledger", "ledger_relay", "allocation", "allocation_relay", "payments", "payments_relay",
+    for namespace in ("ledger", "ledger_relay", "ledger_entries_relay", "allocation", "allocation_relay", "payments", "payments_relay",
                       "reporting"):
         registry = CollectorRegistry()
         RuntimeMetrics(registry, namespace=namespace)

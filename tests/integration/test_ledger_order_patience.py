@@ -42,23 +42,24 @@ async def test_payments_wait_for_a_budget_partition_not_fetched_yet(fresh_db):
     conn = await asyncpg.connect(dsn)
     try:
         in_order = await _ingest({}, 60).prepare_on(conn, full)
-        assert in_order.messages and in_order.resume == {}
+        assert in_order.rows.journal and in_order.resume == {}
 
         lags = {alloc: None}  # just restarted: allocation's end is not known, nothing of it fetched
         ingest = _ingest(lags, 60)
         only_payments = {pay: full[pay]}
         for _ in range(2):
             held = await ingest.prepare_on(conn, only_payments)
-            assert held.messages == [] and held.resume == {pay: 0}
+            assert held.rows.journal == held.rows.processed == [] and held.resume == {pay: 0}
         assert ingest.stats["order_wait"] == 2 and "order_fallback" not in ingest.stats
 
         lags[alloc] = 0  # allocation's records arrive: everything goes, in business order
         both = await ingest.prepare_on(conn, full)
-        assert [m.value for m in both.messages] == [m.value for m in in_order.messages]
+        assert both.rows.journal == in_order.rows.journal  # the same entries, chained in the same order
+        assert both.rows.processed == in_order.rows.processed
         assert both.resume == {}
 
         impatient = _ingest({alloc: None}, 0)
-        assert (await impatient.prepare_on(conn, only_payments)).messages == []
+        assert (await impatient.prepare_on(conn, only_payments)).rows.processed == []
         await impatient.prepare_on(conn, only_payments)  # patience over: taken as it came (the first
         # payment then waits for its budget as a deferral, as it would have before this change)
         assert impatient.stats["order_fallback"] == 1 and impatient.stats["order_wait"] == 1

@@ -45,3 +45,31 @@ def test_a_null_marker_among_other_nulls_is_still_caught():
     # three rows, two of them NULL markers, one value spelled like the marker: not plain
     assert text_data([row(), row(), row(reverses_entry_id="\\N")]) is None
     assert text_data([row(), row()]) is not None
+
+
+# -- scalar_text_data: the unescaped fast path must give exactly the escaped text -------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from ledger.adapters.journal_copy import _scalar, scalar_text_data  # noqa: E402
+
+_values = st.one_of(st.none(), st.integers(min_value=-2**63, max_value=2**63 - 1),
+                    st.text(alphabet=st.sampled_from("ab \\\t\n\r\x0bN,{}\"£"), max_size=6))
+
+
+def _escaped(rows):
+    return "".join(["\t".join([_scalar(v) for v in row]) + "\n" for row in rows]).encode()
+
+
+@given(st.lists(st.tuples(_values, _values, _values), max_size=6))
+def test_scalar_text_is_the_escaped_text_whatever_the_values(rows):
+    assert scalar_text_data(rows) == _escaped(rows)
+
+
+def test_scalar_text_of_plain_rows_and_of_rows_that_need_escaping():
+    plain = [("ev-1", 7, None, "posted"), ("ev-2", 8, "x", None)]
+    assert scalar_text_data(plain) == b"ev-1\t7\t\\N\tposted\nev-2\t8\tx\t\\N\n"
+    # one backslash and one NULL: as many backslashes as markers, but the value's must still be escaped
+    assert scalar_text_data([("a\\b", None)]) == b"a\\\\b\t\\N\n"
+    assert scalar_text_data([("tab\there", 1), ("cr\r", 2)]) == b"tab\\there\t1\ncr\\r\t2\n"
+    assert scalar_text_data([]) == b""
