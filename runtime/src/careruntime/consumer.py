@@ -64,6 +64,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# Records decoded between two yields to the event loop while a batch transaction is in flight: about a
+# millisecond of CPU, so each statement of that transaction waits at most that long to be sent.
+DECODE_CHUNK = 64
+
 DecodedBatch = dict[TopicPartition, list[tuple[Any, Decoded]]]  # (aiokafka ConsumerRecord, Decoded)
 RejectedBatch = dict[TopicPartition, list[tuple[Any, DecodeError]]]
 
@@ -272,9 +276,13 @@ class BatchConsumer:
         new = self._owned_records(fetched)
         parts, rejects = {}, {}
         for tp, records in new.items():
-            if self._inflight is not None:
-                await asyncio.sleep(0)  # the batch in flight sends its next statement while this decodes
-            good, bad = decode_batch(records)
+            good, bad = [], []
+            for start in range(0, len(records), DECODE_CHUNK):
+                if self._inflight is not None:
+                    await asyncio.sleep(0)  # the batch in flight sends its next statement while this decodes
+                chunk_good, chunk_bad = decode_batch(records[start:start + DECODE_CHUNK])
+                good += chunk_good
+                bad += chunk_bad
             if bad:
                 rejects[tp] = bad
             part = Part(records, good, bad)

@@ -9,7 +9,6 @@ and the book's dirty state into plain rows (a snapshot: the book may move on to 
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -146,7 +145,7 @@ async def write_rows(conn, rows: BatchRows) -> None:
     if rows.journal:
         await _copy_journal(conn, rows.journal)
     if rows.processed:
-        await conn.copy_to_table("processed_events", source=io.BytesIO(journal_copy.scalar_text_data(rows.processed)),
+        await conn.copy_to_table("processed_events", source=_one_chunk(journal_copy.scalar_text_data(rows.processed)),
                                  columns=PROCESSED_COLUMNS, format="text")
     if rows.deltas:
         await _add_to_balances(conn, rows.deltas)
@@ -169,7 +168,13 @@ async def _copy_journal(conn, journal: list[tuple]) -> None:
     if data is None:
         await conn.copy_records_to_table("journal_entries", records=journal, columns=JOURNAL_COLUMNS)
     else:
-        await conn.copy_to_table("journal_entries", source=io.BytesIO(data), columns=JOURNAL_COLUMNS, format="text")
+        await conn.copy_to_table("journal_entries", source=_one_chunk(data), columns=JOURNAL_COLUMNS, format="text")
+
+
+async def _one_chunk(data: bytes):
+    """COPY data as an async iterable: asyncpg reads a file-like source through a thread pool, one
+    round trip between the event loop and a thread per chunk; this hands it over as it is."""
+    yield data
 
 
 async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> None:

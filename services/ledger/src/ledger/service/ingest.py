@@ -29,7 +29,7 @@ from ..domain.model import Book, Outcome
 LagOf = Callable[[Any], Awaitable[int | None]]
 # Deciding a batch is CPU work; yielding to the event loop every so many events lets the previous batch's
 # transaction send its next statement meanwhile, so PostgreSQL works while this process decides.
-YIELD_EVERY = 128
+YIELD_EVERY = 16
 
 
 @dataclass
@@ -124,12 +124,16 @@ class LedgerIngest:
         refs: dict[str, set[str]] = {}
         event_ids: set[str] = set()
         batch: dict = {}
+        made = 0
         for tp, pairs in decoded_by_tp.items():
             items = batch[tp] = []
             known = self.held_items.get(tp) or {}
             for record, decoded in pairs:
                 item = known.get(record.offset)
                 if item is None:
+                    made += 1
+                    if made % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
                     env = decoded.envelope
                     ev = wire.to_event(env, decoded.payload, decoded.content_hash)
                     wire.refs_of(env.councilid, decoded.payload, refs)
