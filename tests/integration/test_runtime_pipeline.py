@@ -27,6 +27,7 @@ class Prepared:
     fail: bool = False
 
     async def write(self, conn) -> None:
+        self.owner.outstanding -= 1
         self.owner.writing += 1
         try:
             await conn.copy_records_to_table("applied", records=self.rows, columns=COLUMNS)
@@ -50,6 +51,8 @@ class InMemoryCounter:
     prepared: int = 0
     writing: int = 0
     overlaps: int = 0  # batches prepared while another batch's transaction was running
+    outstanding: int = 0  # batches prepared whose transaction has not started writing
+    queued_behind: int = 0  # batches prepared while one batch was writing and another waited its turn
     rollbacks: int = 0
     offered: dict = field(default_factory=dict)  # (partition, offset) -> times handed to prepare
     errors: list = field(default_factory=list)
@@ -61,12 +64,15 @@ class InMemoryCounter:
     def on_rollback(self) -> None:
         self.rollbacks += 1
         self.expected.clear()
+        self.outstanding = 0  # what was prepared and not written is void
 
     async def prepare(self, pool, decoded, rejects) -> Prepared:
         self.prepared += 1
         await pool.fetchval("SELECT pg_sleep(0.005)")  # reads, like the ledger's: the batch in flight runs
         if self.writing:
             self.overlaps += 1
+            if self.outstanding:
+                self.queued_behind += 1
         rows, resume = [], {}
         for tp, items in decoded.items():
             if tp not in self.expected:
@@ -83,6 +89,7 @@ class InMemoryCounter:
                     self.errors.append(f"{tp.partition}:{record.offset} decided, expected {self.expected[tp]}")
                 self.expected[tp] = record.offset + 1
                 rows.append((d.envelope.id, record.topic, record.partition, record.offset))
+        self.outstanding += 1
         return Prepared(rows, resume, self, fail=self.prepared == self.fail_on_write)
 
 
@@ -103,19 +110,22 @@ async def applied_in_order(pool, partitions: int, per_partition: int) -> None:
         assert offsets == list(range(per_partition)), p
 
 
-async def test_a_failed_batch_voids_the_batch_prepared_after_it(stack, fresh_db, topics, tmp_path):
+@pytest.mark.parametrize("depth", [1, 2])
+async def test_a_failed_batch_voids_the_batches_prepared_after_it(stack, fresh_db, topics, tmp_path, depth):
     topic = (await topics(["in"], partitions=3))["in"]
     pool = await plumbing_pool(fresh_db, tmp_path)
     try:
         for p in range(3):
             await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 300), partition=p)
         handler = InMemoryCounter(fail_on_write=3)
-        settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=0.05)
+        settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=0.05, pipeline_depth=depth)
         task = asyncio.create_task(BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings).run())
         await wait_for(lambda: _at_least(count_applied(pool), 900))
         await asyncio.sleep(0.3)
         await stop(task)
         assert handler.overlaps > 0  # batches were prepared while the one before was committing
+        # depth 2: a batch was also prepared while one was writing and the next waited behind it
+        assert (handler.queued_behind > 0) == (depth == 2), handler.queued_behind
         assert handler.rollbacks >= 1  # the failure reached the handler, which dropped its cache
         assert handler.errors == []  # no batch was ever decided on a stale cache
         await assert_exactly_once(pool, 900, topic)

@@ -29,13 +29,16 @@ database's overlap. Commits stay one at a time and in order, each with its own o
 fails, the prepared N+1 is thrown away with it (`on_rollback`), every partition is sought back to its
 stored offset and nothing held is kept. `prepare` may rely on its own in-memory state holding
 everything earlier batches wrote: the consumer never prepares after a hook call until the batch in
-flight has committed.
+flight has committed. With `pipeline_depth` 2 the consumer goes on to prepare batch N+2 while N is
+being written and N+1 waits its turn (each transaction starts only once the one before it has
+committed, and a failure voids every batch queued behind it, as above).
 """
 from __future__ import annotations
 
 import asyncio
 import signal
 import time
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -100,6 +103,10 @@ class ConsumerSettings:
     # go (None: max_records). Held records are offered to the handler again with every batch.
     max_held_records: int | None = None
     kafka_commit_interval_s: float = 1.0
+    # Pipelining handlers: how many batch transactions may be queued or running while the next batch is
+    # prepared. 1: batch N+1 is prepared while N is written. 2: N+2 may be prepared while N is written
+    # and N+1 waits its turn; commits stay one at a time, in order (see the module docstring).
+    pipeline_depth: int = 1
     # Passed to AIOKafkaConsumer, over the TLS/SASL options of careruntime.kafka_security.
     kafka_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -141,7 +148,8 @@ class BatchConsumer:
         self._stop = asyncio.Event()
         self._held: dict[TopicPartition, Part] = {}  # decoded, not committed: the next batch starts with them
         self._full: set[TopicPartition] = set()  # paused because max_records of it are held
-        self._inflight: asyncio.Task[str] | None = None  # the batch transaction being written, pipelined
+        # Batch transactions queued or running (pipelined), oldest first; each awaits the one before it.
+        self._writes: deque[asyncio.Task[str]] = deque()
 
     # -- lifecycle ---------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -169,10 +177,11 @@ class BatchConsumer:
             async with self._lock:
                 await self._settle()  # a stop finishes the batch in hand
         finally:
-            if self._inflight is not None:  # cancelled: roll the batch in hand back
-                self._inflight.cancel()
-                await asyncio.wait([self._inflight])
-                self._inflight = None
+            if self._writes:  # cancelled: roll the batches in hand back
+                for task in self._writes:
+                    task.cancel()
+                await asyncio.wait(list(self._writes))
+                self._writes.clear()
             await self._shutdown()
 
     async def _shutdown(self) -> None:
@@ -278,7 +287,7 @@ class BatchConsumer:
         for tp, records in new.items():
             good, bad = [], []
             for start in range(0, len(records), DECODE_CHUNK):
-                if self._inflight is not None:
+                if self._writes:
                     await asyncio.sleep(0)  # the batch in flight sends its next statement while this decodes
                 chunk_good, chunk_bad = decode_batch(records[start:start + DECODE_CHUNK])
                 good += chunk_good
@@ -341,7 +350,7 @@ class BatchConsumer:
             status = await self._settle()
             if status != "ok":
                 return status
-            self._inflight = asyncio.create_task(self._write(parts, batch, decoded, rejects, None))
+            self._writes.append(asyncio.create_task(self._write(parts, batch, decoded, rejects, None)))
             return await self._settle()
         try:
             prepared = await prepare(self.pool, decoded, rejects)
@@ -351,24 +360,36 @@ class BatchConsumer:
             await self._settle()
             await self._abandon()
             return "failed"
-        status = await self._settle()
-        if status != "ok":  # the batch before this one was not committed: this one is void too
+        status = await self._settle(keep=max(1, self.settings.pipeline_depth) - 1)
+        if status != "ok":  # a batch before this one was not committed: this one is void too
             return status
         self._hold(parts, _next_offsets(batch, prepared.resume or {}))
-        self._inflight = asyncio.create_task(self._write(parts, batch, decoded, rejects, prepared))
+        before = self._writes[-1] if self._writes else None
+        self._writes.append(asyncio.create_task(self._write_after(before, parts, batch, decoded, rejects, prepared)))
         return "ok"
 
-    async def _settle(self) -> str:
-        """Wait for the batch transaction in flight: "ok" (or nothing in flight), "fenced" or "failed".
-        Unless ok, everything decided after it is void: the handler drops its cache (on_rollback),
-        nothing stays held and every partition goes back to its stored offset."""
-        task, self._inflight = self._inflight, None
-        if task is None:
-            return "ok"
-        status = await task
-        if status != "ok":
-            await self._abandon()
-        return status
+    async def _settle(self, keep: int = 0) -> str:
+        """Wait for batch transactions until at most `keep` are left in flight: "ok", "fenced" or "failed".
+        Unless ok, everything decided after the failed one is void: the handler drops its cache
+        (on_rollback), nothing stays held and every partition goes back to its stored offset."""
+        while len(self._writes) > keep:
+            status = await self._writes[0]
+            self._writes.popleft()
+            if status != "ok":
+                for later in self._writes:  # each awaits the one before it: they end with this status
+                    await later
+                self._writes.clear()
+                await self._abandon()
+                return status
+        return "ok"
+
+    async def _write_after(self, before: asyncio.Task[str] | None, *args) -> str:
+        """The batch transaction of `args`, once the one before it has committed (else its status)."""
+        if before is not None:
+            status = await before
+            if status != "ok":
+                return status
+        return await self._write(*args)
 
     async def _abandon(self) -> None:
         hook = getattr(self.handler, "on_rollback", None)

@@ -37,7 +37,7 @@ async def build_worker(settings: Settings) -> Worker:
     consumer = BatchConsumer(
         settings.kafka_bootstrap, settings.group_id, settings.input_topics, pool, ingest,
         ConsumerSettings(max_records=settings.max_records, deferred_retry_s=0.0,
-                         max_held_records=settings.max_held_records,
+                         max_held_records=settings.max_held_records, pipeline_depth=settings.pipeline_depth,
                          kafka_options={"partition_assignment_strategy": (RangePartitionAssignor,),
                                         "max_partition_fetch_bytes": settings.max_partition_fetch_bytes}),
         RuntimeMetrics(registry, namespace="ledger"))

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # and none of its records has been fetched yet, e.g. just after a restart) is held before it is
     # taken in arrival order.
     order_patience_s: float = 5.0
+    # Batch transactions queued or running while the next batch is decided (careruntime.consumer):
+    # 2 lets the worker decide batch N+2 while N commits and N+1 waits, so neither waits for the other.
+    pipeline_depth: int = 2
     pool_size: int = 4
     health_port: int = 8081
     log_level: str = "INFO"
