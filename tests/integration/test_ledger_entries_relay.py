@@ -3,18 +3,23 @@
 The worker writes each entry once, to the journal; the relay publishes it from there past a cursor per
 shard. Shown against the real broker and database: entries committed while no relay runs wait in
 `entries_unrelayed`, a relay started later publishes each of them once, in chain order per shard, with
-its cause's subject and correlation id; a relay restarted after more input publishes only what is new.
+its cause's subject and correlation id; a relay restarted after more input publishes only what is new;
+a standby relay takes over when the leader dies.
 """
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
 
 import orjson
 import pytest
+from caretools import localstack
 from caretools.generator import generate
 from caretools.localstack import unpublished
 
-from .ledger_harness import ENTRIES, connect, envelope_id, module_deployment, produce, read_topic, until
+from .ledger_harness import (
+    ENTRIES, connect, envelope_id, free_port_pair, module_deployment, produce, read_topic, until,
+)
 
 pytestmark = [pytest.mark.integration]
 
@@ -73,3 +78,34 @@ async def test_entries_wait_for_the_relay_and_are_published_once_in_chain_order(
 async def _consumed(conn, run, total: int) -> bool:
     stored = await run.stored_offsets(conn)
     return sum(stored.values()) >= total
+
+
+async def test_a_standby_relay_takes_over_the_journal_when_the_leader_dies(stack, tmp_path):
+    """Two `python -m ledger relay` processes (the chart runs two): one leads the journal source on its
+    advisory lock, the other waits; killed, the leader's session ends and the standby publishes the rest."""
+    messages = generate(people=6, seed=5, council_id=COUNCIL)
+    first, second = messages[: len(messages) // 2], messages[len(messages) // 2:]
+    async with module_deployment(stack, tmp_path) as run:
+        standby_env = dict(run.env, LEDGER_HEALTH_PORT=str(free_port_pair()))
+        standby = localstack.LedgerProcess("relay", standby_env, tmp_path / "standby-relay.log")
+        run.start()
+        try:
+            await produce(stack, first, run.names)
+            await run.wait_consumed(timeout_s=60)
+            standby.start()
+            await asyncio.sleep(1.5)  # the standby has tried the locks and waits
+            run.relay.kill()
+            await produce(stack, second, run.names)
+            await run.wait_consumed(timeout_s=60)  # drained by the standby alone
+            assert standby.alive(), standby.log_path.read_text()[-2000:]
+            conn = await connect(run.dsn)
+            try:
+                journal = {r["entry_id"] for r in await conn.fetch("SELECT entry_id FROM journal_entries")}
+            finally:
+                await conn.close()
+        finally:
+            standby.kill()
+        records = await read_topic(stack.bootstrap, run.names[ENTRIES])
+    posted = Counter(orjson.loads(r.value)["data"]["entry_id"] for r in records
+                     if orjson.loads(r.value)["type"] == "ledger.EntryPosted.v1")
+    assert set(posted) == journal and max(posted.values()) == 1  # killed while idle: nothing twice

@@ -68,7 +68,3 @@ class JournalSource:
             last[row["shard"]] = max(last.get(row["shard"], 0), row["shard_seq"])
         await conn.execute(_ADVANCE, list(last), list(last.values()))
 
-
-async def unrelayed(conn: asyncpg.Connection) -> int:
-    """Committed entries not yet published (the `entries_unrelayed` view)."""
-    return await conn.fetchval("SELECT coalesce(sum(entries), 0)::bigint FROM entries_unrelayed")
