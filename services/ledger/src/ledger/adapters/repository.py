@@ -15,10 +15,9 @@ from typing import Protocol
 
 import orjson
 
-from ..domain import accounts as acct
 from ..domain import chain
 from ..domain.model import Book, Outcome
-from . import journal_copy, state_codec
+from . import array_literal, journal_copy, state_codec
 
 JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
                    "cause_event_id", "cause_type", "rule_version", "reverses_entry_id",
@@ -60,11 +59,11 @@ async def load_heads(conn, shards: Iterable[str]) -> dict[str, tuple[int, str]]:
 # sequential-scan plan (chosen while a fresh table has no statistics) compares every row with every id
 # of the batch: seconds per batch at 200k events. Not a plain join either: on processed_events the
 # planner picks a hash join over the whole table, which grows with the table (docs/performance.md).
-_STATE = ("SELECT s.kind, s.key, s.data FROM unnest($1::text[], $2::text[]) AS u(kind, key), "
+_STATE = ("SELECT s.kind, s.key, s.data FROM unnest($1::text::text[], $2::text::text[]) AS u(kind, key), "
           "LATERAL (SELECT kind, key, data FROM ledger_state s WHERE s.kind = u.kind AND s.key = u.key OFFSET 0) AS s")
-_BALANCES = ("SELECT a.account, a.balance_pence FROM unnest($1::text[]) AS u(owner_ref), "
+_BALANCES = ("SELECT a.account, a.balance_pence FROM unnest($1::text::text[]) AS u(owner_ref), "
              "LATERAL (SELECT account, balance_pence FROM accounts a WHERE a.owner_ref = u.owner_ref OFFSET 0) AS a")
-_PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM unnest($1::text[]) AS u(event_id), "
+_PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM unnest($1::text::text[]) AS u(event_id), "
               "LATERAL (SELECT event_id, content_hash, outcome, reason_code FROM processed_events p "
               "WHERE p.event_id = u.event_id OFFSET 0) AS p")
 
@@ -81,7 +80,7 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
     kinds += ["invoices"] * len(invoice_keys)
     keys += invoice_keys
     if keys:
-        for r in await conn.fetch(_STATE, kinds, keys):
+        for r in await conn.fetch(_STATE, array_literal.text_array(kinds), array_literal.text_array(keys)):
             kind = r["kind"]
             if kind == "invoices":
                 book.invoices.add(r["key"])
@@ -89,12 +88,12 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
                 state_codec.container(book, kind)[r["key"]] = state_codec.load(kind, orjson.loads(r["data"]))
     owners = [o for o in refs.get("budget_id", set()) | refs.get("provider_id", set()) if o not in loaded_owners]
     if owners:
-        for r in await conn.fetch(_BALANCES, owners):
+        for r in await conn.fetch(_BALANCES, array_literal.text_array(owners)):
             book.balances[r["account"]] = r["balance_pence"]
         loaded_owners.update(owners)
     unseen = [e for e in event_ids if e not in book.processed]
     if unseen:
-        for r in await conn.fetch(_PROCESSED, unseen):
+        for r in await conn.fetch(_PROCESSED, array_literal.text_array(unseen)):
             if r["reason_code"] == "DUPLICATE_CONFLICT":
                 book.processed[f"{r['event_id']}#{r['content_hash']}"] = (r["content_hash"], r["outcome"])
             else:
@@ -152,14 +151,20 @@ async def write_rows(conn, rows: BatchRows) -> None:
     if rows.heads:
         shards, seqs, hashes = zip(*rows.heads)
         await conn.execute(
-            "INSERT INTO shard_heads (shard, shard_seq, hash) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) "
+            "INSERT INTO shard_heads (shard, shard_seq, hash) "
+            "SELECT * FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[]) "
             "ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash",
-            list(shards), list(seqs), list(hashes))
-    if rows.state[0]:
+            array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))
+    kinds, keys, councils, data = rows.state
+    if kinds:
+        # data: one JSON array of the objects' JSON texts, in the order of the keys
         await conn.execute(
             "INSERT INTO ledger_state (kind, key, council_id, data) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) "
-            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data", *rows.state)
+            "SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], "
+            "ARRAY(SELECT e.value FROM jsonb_array_elements($4::text::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n)) "
+            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data",
+            array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
+            "[" + ",".join(data) + "]")
 
 
 async def _copy_journal(conn, journal: list[tuple]) -> None:
@@ -181,14 +186,21 @@ async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int, C
     await write_rows(conn, batch_rows(book, results))
 
 
+# council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
+# elements 1, 2 and 3 of its "/"-separated parts (the owner NULL when there is no third part).
+_ADD_TO_BALANCES = """
+INSERT INTO accounts (account, council_id, kind, owner_ref, balance_pence)
+SELECT u.account, s.parts[1], s.parts[2], s.parts[3], u.delta
+  FROM unnest($1::text::text[], $2::text::bigint[]) AS u(account, delta),
+       LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s
+ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence
+"""
+
+
 async def _add_to_balances(conn, deltas: dict[str, int]) -> None:
     names = sorted(deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-    parsed = [acct.parse(a) for a in names]
-    await conn.execute(
-        "INSERT INTO accounts (account, council_id, kind, owner_ref, balance_pence) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[]) "
-        "ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence",
-        names, [p[0] for p in parsed], [p[1] for p in parsed], [p[2] for p in parsed], [deltas[a] for a in names])
+    await conn.execute(_ADD_TO_BALANCES, array_literal.text_array(names),
+                       array_literal.int_array([deltas[a] for a in names]))
 
 
 def _state_rows(book: Book) -> tuple[list, list, list, list]:
