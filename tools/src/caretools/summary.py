@@ -212,7 +212,7 @@ def render(s: dict, sent: int, seconds: float) -> str:
     lines.append(f"exact resends ignored    {duplicates:>10,}   (same id, same content: same outcome, nothing new)")
     lines.append(f"dead letters             {sum(s['dead_letters'].values()):>10,}")
     lines += [f"    {code:<26}{n:>8,}" for code, n in sorted(s["dead_letters"].items())]
-    lines.append(f"ledger.entries published {s['published']:>10,}   (entries + rejections, via the outbox)")
+    lines.append(f"ledger.entries published {s['published']:>10,}   (entries from the journal, rejections through the outbox)")
     lines += ["", "Trial balance by account kind (closing balances)",
               f"    {'kind':<14}{'accounts':>9}{'debit':>20}{'credit':>20}"]
     for row in s["by_kind"]:
