@@ -1,10 +1,11 @@
 """`make bench`: ledger ingest end to end, batched versus one transaction per event, in one run.
 
 What is measured: events on the ledger's input topics -> entries committed in PostgreSQL, with the
-hash chain, the idempotency log, balances, working state, the rejections' outbox rows and the consumed
-offsets all written in one transaction per batch (exactly-once as in production). Kafka and PostgreSQL are the real
-local stack (started if not running, like `make demo`); the ledger worker runs in this process, built by
-`ledger.bootstrap.build_worker` from a `Settings` object, on uvloop like `python -m ledger worker`.
+hash chain, the idempotency log, balances, working state, the rejections' outbox rows and the
+consumed offsets all written in one transaction per batch (exactly-once as in production). Kafka and
+PostgreSQL are the real local stack (started if not running, like `make demo`); the ledger worker runs
+in this process, built by `ledger.bootstrap.build_worker` from a `Settings` object, on uvloop like
+`python -m ledger worker`.
 
 Method, per path:
   1. generate valid events with caretools.generator (scaled by `people` to the requested count),
@@ -16,9 +17,11 @@ Method, per path:
 The batched path runs all events with the configured max_records; the naive path (the baseline) runs
 a prefix of the same stream with max_records=1, one event per transaction. Publishing to
 ledger.entries is NOT in the measured path: the relay builds each entry's message from the journal
-(ledger.adapters.entries_relay). After the batched path the bench runs that relay over the whole journal
-and prints its rate and CPU per entry apart, so the cost moved out of the worker stays in view. Only the ratio between the two paths means much on a shared machine; the absolute rates move
-with whatever else runs. Figures go to stdout and to out/bench-ledger.json.
+(ledger.adapters.entries_relay). After the batched path the bench runs that relay over the whole
+journal and prints its rate and CPU per entry apart, so the cost moved out of the worker stays in
+view (and exits 1 unless it published every entry). Only the ratio between the two paths means much
+on a shared machine; the absolute rates move with whatever else runs. Figures go to stdout and to
+out/bench-ledger.json.
 """
 from __future__ import annotations
 
@@ -41,8 +44,8 @@ from careruntime.processes import tune_gc
 from careruntime.logging import configure_logging
 from careruntime.metrics import RuntimeMetrics
 from careruntime.stackinfo import StackInfo
-from careruntime.topics import delete_topics
 from careruntime.relay import OutboxRelay
+from careruntime.topics import delete_topics
 from ledger.adapters.entries_relay import JournalSource
 from ledger.bootstrap import build_worker
 from ledger.config import Settings
@@ -499,6 +502,9 @@ async def run(args) -> int:
         out.write_text(json.dumps(report, indent=2) + "\n")
         print(f"\nfigures written to {out}")
         ok = all(x.verify_ok is not False for x in (batched, naive))
+        if relayed is not None and relayed["entries"] != batched.entries:
+            print(f"\nbench: the relay published {relayed['entries']:,} entries of {batched.entries:,}", file=sys.stderr)
+            ok = False
         return 0 if ok else 1
     except TimeoutError as exc:
         print(f"\nbench: the ledger did not consume its input in time (--timeout {args.timeout:.0f} s): {exc}",
