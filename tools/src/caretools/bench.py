@@ -53,7 +53,7 @@ from ledger.service.verify import verify
 from prometheus_client import CollectorRegistry
 
 from . import localstack
-from .bench_cpu import StackCpu, stack_pids
+from .bench_cpu import StackCpu
 from .generator import generate
 
 OUT = localstack.REPO / "out"
@@ -259,7 +259,7 @@ async def measure(info: StackInfo, prep: Prepared, *, max_records: int | None, t
 
     worker.ingest.prepare = counting_prepare if pipeline else None  # None: decide inside the transaction
     async with worker.pool.acquire() as conn:
-        stack_cpu = StackCpu(stack_pids(localstack.REPO, await conn.fetchval("SHOW data_directory")))
+        stack_cpu = await StackCpu.of_stack(localstack.REPO, conn)
     gc.collect()
     thresholds = gc.get_threshold()
     if gc_mode == "tuned":  # what `python -m ledger worker` does (careruntime.processes.tune_gc)
@@ -351,7 +351,7 @@ async def measure_relay(info: StackInfo, prep: Prepared) -> dict:
     published = 0
     try:
         async with pool.acquire() as conn:
-            stack_cpu = StackCpu(stack_pids(localstack.REPO, await conn.fetchval("SHOW data_directory")))
+            stack_cpu = await StackCpu.of_stack(localstack.REPO, conn)
         stack_cpu.start()
         cpu0, t0 = time.process_time(), time.perf_counter()
         while n := await relay.relay_once():
@@ -374,6 +374,16 @@ def _fmt(value: float | None) -> str:
 
 def _row(label: str, *cells: str) -> str:
     return f"  {label:34}" + "".join(f"{c:>18}" for c in cells)
+
+
+def _relay_rows(relayed: dict | None) -> list[str]:
+    """The rows of the relay run after the batched path (none when it was skipped)."""
+    if not relayed:
+        return []
+    cpu = relayed["cpu_us_per_entry"]
+    return [_row("entries relayed after, per s", f"{relayed['entries_per_s']:,.0f}", "-"),
+            _row("  CPU us/entry: relay / PG / Kafka",
+                 f"{_fmt(cpu['relay'])} / {_fmt(cpu['postgres'])} / {_fmt(cpu['kafka'])}", "-")]
 
 
 def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | None = None) -> str:
@@ -419,16 +429,12 @@ def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | 
         _row("verify (chains, balances)", *(
             "skipped" if x["verify_ok"] is None else f"{'OK' if x['verify_ok'] else 'FAILED'} {x['verify_s']:.1f}s"
             for x in (b, n))),
+        *_relay_rows(relayed),
         "",
         f"  batched / naive, events/s:   {ratio:,.1f}x",
         f"  target {TARGET_POSTINGS_PER_S:,} postings/s sustained: {verdict} ({b['entries_per_s']:,.0f})",
         "  (the naive path's batch latency is its per-event commit latency)",
     ]
-    if relayed:
-        cpu = relayed["cpu_us_per_entry"]
-        lines.insert(-4, _row("entries relayed after, per s", f"{relayed['entries_per_s']:,.0f}", "-"))
-        lines.insert(-4, _row("  CPU us/entry: relay / PG / Kafka",
-                              f"{_fmt(cpu['relay'])} / {_fmt(cpu['postgres'])} / {_fmt(cpu['kafka'])}", "-"))
     return "\n".join(lines)
 
 

@@ -67,3 +67,8 @@ class StackCpu:
         for name, pid in self.pids.items():
             now, before = tree_cpu(pid), self._t0.get(name)
             self.seconds[name] = None if now is None or before is None else round(now - before, 2)
+
+    @classmethod
+    async def of_stack(cls, repo: Path, conn) -> StackCpu:
+        """For the stack behind `conn` (an asyncpg connection to its PostgreSQL) and the broker beside it."""
+        return cls(stack_pids(repo, await conn.fetchval("SHOW data_directory")))

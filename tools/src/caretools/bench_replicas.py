@@ -36,7 +36,7 @@ from .bench import (
     make_events,
     prepare,
 )
-from .bench_cpu import StackCpu, _stat, stack_pids
+from .bench_cpu import StackCpu, _stat
 
 
 def _free_port() -> int:
@@ -70,7 +70,7 @@ async def run_path(info: StackInfo, prep: Prepared, replicas: int, timeout_s: fl
            "LEDGER_ENTRIES_TOPIC": topics["ledger.entries.v1"], "LEDGER_LOG_LEVEL": "WARNING"}
     conn = await asyncpg.connect(prep.dsn)
     try:
-        stack_cpu = StackCpu(stack_pids(localstack.REPO, await conn.fetchval("SHOW data_directory")))
+        stack_cpu = await StackCpu.of_stack(localstack.REPO, conn)
     finally:
         await conn.close()
     procs = _start_workers(env, replicas, logs, prep.name)

@@ -21,8 +21,8 @@ class Worker(ConsumerWorker):
     ingest: LedgerIngest
 
 
-async def make_pool(settings: Settings) -> asyncpg.Pool:
-    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.pool_size)
+async def make_pool(settings: Settings, at_least: int = 1) -> asyncpg.Pool:
+    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=max(settings.pool_size, at_least))
 
 
 async def build_worker(settings: Settings) -> Worker:
@@ -59,7 +59,7 @@ async def build_relay(settings: Settings) -> tuple[asyncpg.Pool, list[OutboxRela
 
     Each leads on its own advisory lock and holds a pool connection for it, plus one per pass.
     """
-    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=max(settings.pool_size, 4))
+    pool = await make_pool(settings, at_least=4)
     registry = CollectorRegistry()
     outbox = OutboxRelay(pool, settings.kafka_bootstrap, metrics=RuntimeMetrics(registry, namespace="ledger_relay"))
     entries = OutboxRelay(pool, settings.kafka_bootstrap, source=JournalSource(settings.entries_topic),
