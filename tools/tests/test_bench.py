@@ -44,3 +44,13 @@ def test_cpu_of_a_process_tree_is_read_from_proc():
     seconds = bench_cpu.tree_cpu(os.getpid())
     assert seconds is not None and seconds >= 0
     assert bench_cpu.tree_cpu(None) is None
+
+
+def test_cpu_ceilings_are_the_rates_the_measured_cpu_per_event_allows():
+    # 10,000 events, 8,000 entries; worker 0.5 s, PostgreSQL 0.3 s, broker 0.1 s: 50 + 30 + 10 µs per event
+    result = bench.PathResult("batched", 5000, events=10_000, entries=8_000, worker_cpu_s=0.5,
+                              postgres_cpu_s=0.3, kafka_cpu_s=0.1)
+    ceilings = result.cpu_ceilings(cores=2)
+    assert ceilings == {"cores": 2, "us_per_event": 90.0, "one_worker": 16_000, "all_cores": 17_778}
+    assert bench.PathResult("naive", 1, events=10, entries=8, worker_cpu_s=0.1, postgres_cpu_s=None,
+                            kafka_cpu_s=0.1).cpu_ceilings(cores=2) is None

@@ -115,6 +115,23 @@ class PathResult:
     def entries_per_s(self) -> float:
         return self.entries / self.busy_s if self.busy_s else 0.0
 
+    def cpu_ceilings(self, cores: int | None = None) -> dict | None:
+        """The most postings/s this run's CPU per event allows, whatever the overlap and waits.
+
+        `one_worker`: the worker process alone, busy all the time (it is one Python thread).
+        `all_cores`: worker, PostgreSQL and the broker sharing every core, all busy all the time.
+        Both are upper bounds: a rate near one of them is spent CPU, not waiting, and tuning that only
+        removes waits cannot go past them. None when a component's CPU could not be read."""
+        parts = (self.worker_cpu_s, self.postgres_cpu_s, self.kafka_cpu_s)
+        if not self.events or not self.entries or any(v is None or v <= 0 for v in parts):
+            return None
+        cores = cores or os.cpu_count() or 1
+        per_event = [1e6 * v / self.events for v in parts]
+        postings_per_event = self.entries / self.events
+        return {"cores": cores, "us_per_event": round(sum(per_event), 1),
+                "one_worker": round(1e6 / per_event[0] * postings_per_event),
+                "all_cores": round(cores * 1e6 / sum(per_event) * postings_per_event)}
+
     def latency_ms(self, q: float) -> float:
         return 1000 * _quantile([s for _, _, s in self.batches], q)
 
@@ -141,6 +158,7 @@ class PathResult:
                 for name, v in (("worker", self.worker_cpu_s), ("worker_gc", self.gc_s),
                                 ("postgres", self.postgres_cpu_s), ("kafka", self.kafka_cpu_s))},
             "machine_cpu_busy": round(self.machine_cpu_busy, 3),
+            "cpu_ceiling_postings_per_s": self.cpu_ceilings(),
             "held_back_stops": self.deferrals, "records_decoded": self.decoded,
             "decoded_per_event": round(self.decoded / self.events, 2) if self.events else None,
             "unpublished_left": self.unpublished,
@@ -423,6 +441,9 @@ def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | 
             f"{_fmt(x['cpu_us_per_event']['postgres'])} / {_fmt(x['cpu_us_per_event']['kafka'])}" for x in (b, n))),
         _row("worker CPU / machine CPU busy", *(
             f"{x['worker_cpu_s'] / x['wall_s']:.0%} / {x['machine_cpu_busy']:.0%}" if x["wall_s"] else "-"
+            for x in (b, n))),
+        _row("max postings/s by CPU: worker/all", *(
+            f"{c['one_worker']:,} / {c['all_cores']:,}" if (c := x["cpu_ceiling_postings_per_s"]) else "-"
             for x in (b, n))),
         _row("held back (stops) / decoded per event", *(
             f"{x['held_back_stops']:,} / {x['decoded_per_event'] or 0:.2f}" for x in (b, n))),
