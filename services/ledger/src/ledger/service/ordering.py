@@ -51,18 +51,11 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
     groups = [sorted(members[p], key=lambda t: (rank(t.topic), t.topic)) for p in sorted(members)]
     out = Release()
     for tps in groups:
-        merged = _merge(tps, batch, rank)
-        if not merged:
-            continue
         watermark = _watermark(tps, batch, lagging, rank)
-        released, blocked = [], set()
-        for key, tp, it in merged:
-            if tp in blocked or (watermark is not None and key > watermark):
-                if tp not in blocked:  # the first held record of a partition: it resumes there
-                    blocked.add(tp)
-                    out.resume[tp] = it[0].offset
-                continue
-            released.append((key, tp, it))
+        if watermark is not None:
+            released = _merge(tps, _before_watermark(tps, batch, rank, watermark, out.resume), rank)
+        else:
+            released = _merge(tps, batch, rank)
         out.groups.append(released)
     if batch and not any(out.groups) and not may_fall_back:
         # Every group waits on a partner with nothing fetched yet (just after a restart or an
@@ -95,6 +88,28 @@ def _merge(tps, batch, rank) -> list[tuple[tuple, Any, Item]]:
         r = rank(tp.topic)
         streams.append([((it[1].time, r, it[0].offset), n, tp, it) for it in batch.get(tp, ())])
     return [(key, tp, it) for key, _, tp, it in heapq.merge(*streams)]
+
+
+def _before_watermark(tps, batch, rank, watermark: tuple, resume: dict) -> dict:
+    """Each partition's records up to its first one past the watermark, which is where it resumes.
+
+    A partition is never reordered, so everything after its first held record is held too: merging
+    only these prefixes releases exactly what merging everything and then holding would, and a
+    partition held whole (its first record already past the watermark: the usual state of one that
+    runs ahead of its partner for several batches) costs one comparison, not a merge of all it holds."""
+    prefixes = {}
+    for tp in tps:
+        items = batch.get(tp)
+        if not items:
+            continue
+        r = rank(tp.topic)
+        for n, it in enumerate(items):
+            if (it[1].time, r, it[0].offset) > watermark:
+                resume[tp] = it[0].offset
+                items = items[:n]
+                break
+        prefixes[tp] = items
+    return prefixes
 
 
 def _watermark(tps, batch, lagging, rank) -> tuple | None:
