@@ -166,21 +166,25 @@ class LedgerIngest:
         results: list[tuple[Outcome, str, int, Any]] = []
         rows = []
         stopped: set[int] = set()  # partition numbers held back after a deferral, in business order
+        # per partition of the batch: its shard name, and whether its retriable rejections may wait
+        shards = {tp: (f"{tp.topic}:{tp.partition}", tp.topic not in self.budget_topics) for tp in batch}
+        deferred_since = self.deferred_since
         for n, (tp, (record, env, ev)) in enumerate(plan.sequence):
             if n % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)
             if tp.partition in stopped:
                 resume[tp] = min(resume.get(tp, record.offset), record.offset)
                 continue
-            shard = f"{tp.topic}:{tp.partition}"
-            outcome = apply(book, ev, shard, defer_retriable=tp.topic not in self.budget_topics)
+            shard, may_wait = shards[tp]
+            outcome = apply(book, ev, shard, defer_retriable=may_wait)
             if outcome.kind == "deferred" and not self._defer_allowed(tp, record.offset, budget_behind):
                 outcome = apply(book, ev, shard)
             if outcome.kind == "deferred":
                 stopped.add(tp.partition)
                 resume[tp] = min(resume.get(tp, record.offset), record.offset)
                 continue
-            self.deferred_since.pop((tp.topic, tp.partition, record.offset), None)
+            if deferred_since:
+                deferred_since.pop((tp.topic, tp.partition, record.offset), None)
             self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
             results.append((outcome, shard, record.offset, env))
             # Entries reach ledger.entries from the journal itself (adapters.entries_relay); a rejection is
