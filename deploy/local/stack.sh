@@ -391,6 +391,8 @@ fsync = on
 synchronous_commit = on
 full_page_writes = on
 max_wal_size = 1GB
+# Statement statistics for diagnosis (make bench prints PostgreSQL's time by statement from them).
+shared_preload_libraries = 'pg_stat_statements'
 timezone = 'UTC'
 log_timezone = 'UTC'
 log_line_prefix = '%m [%p] %u@%d '

@@ -54,3 +54,23 @@ def test_cpu_ceilings_are_the_rates_the_measured_cpu_per_event_allows():
     assert ceilings == {"cores": 2, "us_per_event": 90.0, "one_worker": 16_000, "all_cores": 17_778}
     assert bench.PathResult("naive", 1, events=10, entries=8, worker_cpu_s=0.1, postgres_cpu_s=None,
                             kafka_cpu_s=0.1).cpu_ceilings(cores=2) is None
+
+
+def test_statement_labels_name_the_verb_and_the_table():
+    from caretools.bench_pgstat import label
+
+    assert label('COPY "journal_entries"("entry_id", "shard") FROM STDIN (FORMAT text)') == "COPY journal_entries"
+    assert label("INSERT INTO accounts (account) SELECT u.account FROM unnest($1::text[]) AS u(account) "
+                 "ON CONFLICT (account) DO UPDATE SET balance_pence = 1") == "upsert accounts"
+    assert label("INSERT INTO outbox (topic) VALUES ($1)") == "INSERT outbox"
+    assert label("SELECT p.event_id FROM unnest($1::text::text[]) AS u(event_id), LATERAL (SELECT event_id "
+                 "FROM processed_events p WHERE p.event_id = u.event_id OFFSET $2) AS p") == "SELECT processed_events"
+    assert label("UPDATE consumer_offsets SET next_offset = $1") == "UPDATE consumer_offsets"
+    assert label("COMMIT") == "COMMIT"
+
+
+def test_the_report_shows_statements_only_when_tracked():
+    assert bench._statement_rows([]) == []
+    rows = bench._statement_rows([{"statement": "COPY journal_entries", "calls": 181, "rows": 84978,
+                                   "exec_us_per_event": 10.4, "wal_bytes_per_event": 1000}])
+    assert rows[1] == "     10.40 us/event     181 calls  COPY journal_entries"

@@ -52,7 +52,7 @@ from ledger.config import Settings
 from ledger.service.verify import verify
 from prometheus_client import CollectorRegistry
 
-from . import localstack
+from . import bench_pgstat, localstack
 from .bench_cpu import StackCpu
 from .generator import generate
 
@@ -106,6 +106,7 @@ class PathResult:
     unpublished: int = 0  # outbox rows and journal entries waiting for a relay when the worker stopped
     verify_ok: bool | None = None
     verify_s: float = 0.0
+    pg_statements: list[dict] = field(default_factory=list)  # bench_pgstat.top, when the stack tracks them
 
     @property
     def events_per_s(self) -> float:
@@ -164,6 +165,7 @@ class PathResult:
             "unpublished_left": self.unpublished,
             "verify_ok": self.verify_ok, "verify_s": round(self.verify_s, 2),
             "fingerprint": self.fingerprint,
+            "pg_statements": self.pg_statements,
         }
 
 
@@ -278,6 +280,7 @@ async def measure(info: StackInfo, prep: Prepared, *, max_records: int | None, t
     worker.ingest.prepare = counting_prepare if pipeline else None  # None: decide inside the transaction
     async with worker.pool.acquire() as conn:
         stack_cpu = await StackCpu.of_stack(localstack.REPO, conn)
+        tracking = await bench_pgstat.reset(conn)
     gc.collect()
     thresholds = gc.get_threshold()
     if gc_mode == "tuned":  # what `python -m ledger worker` does (careruntime.processes.tune_gc)
@@ -326,6 +329,8 @@ async def measure(info: StackInfo, prep: Prepared, *, max_records: int | None, t
 
     conn = await asyncpg.connect(prep.dsn)
     try:
+        if tracking:  # before the counting queries below add their own
+            result.pg_statements = await bench_pgstat.top(conn, result.events)
         result.entries = await conn.fetchval("SELECT count(*) FROM journal_entries")
         result.outcomes = dict(await conn.fetch(
             "SELECT outcome, count(*) FROM processed_events GROUP BY 1 ORDER BY 1"))
@@ -394,6 +399,15 @@ def _row(label: str, *cells: str) -> str:
     return f"  {label:34}" + "".join(f"{c:>18}" for c in cells)
 
 
+def _statement_rows(statements: list[dict]) -> list[str]:
+    """PostgreSQL's execution time by statement in the batched path (bench_pgstat), when tracked."""
+    if not statements:
+        return []
+    return ["  PostgreSQL execution time by statement, batched path (pg_stat_statements):",
+            *(f"    {st['exec_us_per_event']:6.2f} us/event {st['calls']:>7,} calls  {st['statement']}"
+              for st in statements)]
+
+
 def _relay_rows(relayed: dict | None) -> list[str]:
     """The rows of the relay run after the batched path (none when it was skipped)."""
     if not relayed:
@@ -451,6 +465,7 @@ def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | 
             "skipped" if x["verify_ok"] is None else f"{'OK' if x['verify_ok'] else 'FAILED'} {x['verify_s']:.1f}s"
             for x in (b, n))),
         *_relay_rows(relayed),
+        *_statement_rows(b["pg_statements"]),
         "",
         f"  batched / naive, events/s:   {ratio:,.1f}x",
         f"  target {TARGET_POSTINGS_PER_S:,} postings/s sustained: {verdict} ({b['entries_per_s']:,.0f})",
