@@ -1,10 +1,13 @@
 """The wire codec: reason codes of undecodable values, round trips and the content hash."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from careschemas.envelope import CONTENT_TYPE, Envelope
 from careschemas.examples import example_envelope
 from careschemas.registry import MODELS
@@ -190,6 +193,22 @@ class TestCanonicalShortcut:
     ])
     def test_every_spelling_of_time(self, time):
         decoded = decode(raw(dict(envelope_doc(), time=time)))
+        assert codec._canonical_bytes(decoded.envelope) == encode(decoded.envelope)
+
+    @settings(max_examples=400, deadline=None)
+    @given(moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+           offset_minutes=st.one_of(st.none(), st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1)),
+           spelling=st.sampled_from(["iso", "z", "space"]))
+    def test_every_time_a_json_envelope_can_carry(self, moment, offset_minutes, spelling):
+        # naive or any whole-minute offset, any microsecond: orjson writes `time` exactly as pydantic does
+        if offset_minutes is not None:
+            moment = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+        text = moment.isoformat()
+        if spelling == "z" and offset_minutes == 0:
+            text = text.replace("+00:00", "Z")
+        elif spelling == "space":
+            text = text.replace("T", " ", 1)
+        decoded = decode(raw(dict(envelope_doc(), time=text)))
         assert codec._canonical_bytes(decoded.envelope) == encode(decoded.envelope)
 
     def test_json_values_the_payload_may_ignore_are_kept_as_encode_writes_them(self):
