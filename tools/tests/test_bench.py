@@ -74,3 +74,12 @@ def test_the_report_shows_statements_only_when_tracked():
     rows = bench._statement_rows([{"statement": "COPY journal_entries", "calls": 181, "rows": 84978,
                                    "exec_us_per_event": 10.4, "wal_bytes_per_event": 1000}])
     assert rows[1] == "     10.40 us/event     181 calls  COPY journal_entries"
+
+
+def test_back_to_back_is_the_rate_if_transactions_never_waited_for_each_other():
+    # 800 entries; two transactions of 0.2 and 0.1 s in a 2 s window: 800 / 0.3 s
+    result = bench.PathResult("batched", 5000, events=1000, entries=800, busy_s=2.0,
+                              batches=[(1.0, 600, 0.2), (2.0, 400, 0.1)])
+    assert result.back_to_back() == 2667
+    assert result.figures()["transactions_back_to_back_postings_per_s"] == 2667
+    assert bench.PathResult("naive", 1, events=0, entries=0).back_to_back() is None

@@ -3,12 +3,15 @@
 Everything a batch writes goes out in one transaction, set-based: COPY for the journal (text format
 when its values allow, `journal_copy`) and the processed-event log, one upsert each for balances,
 shard heads and working state, then the outbox.
-Writing is split in two so that the worker can pipeline batches: `batch_rows` turns a batch's outcomes
-and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch), and
-`write_rows` only sends them.
+Writing is split in three so that the worker can pipeline batches: `batch_rows` turns a batch's outcomes
+and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch),
+`render` turns those into COPY data and array literals before the batch transaction opens, and
+`write_rows` only sends them: the transactions run one at a time, so what they do not do themselves
+is off the critical path.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -140,40 +143,82 @@ def batch_rows(book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> Ba
     return rows
 
 
-async def write_rows(conn, rows: BatchRows) -> None:
-    if rows.journal:
-        await _copy_journal(conn, rows.journal)
+@dataclass
+class RenderedRows:
+    """A batch's rows as its statements send them: COPY data and array literals, made before the batch
+    transaction opens, so that the transaction (one at a time, in order) only sends bytes."""
+
+    journal_text: bytes | None = None  # COPY text of the journal rows; None: `journal` goes by binary COPY
+    journal: list[tuple] = field(default_factory=list)
+    processed_text: bytes = b""
+    balances: tuple[str, str] | None = None  # accounts, deltas
+    heads: tuple[str, str, str] | None = None  # shards, seqs, hashes
+    state: tuple[str, str, str, str] | None = None  # kinds, keys, councils, JSON array of the data
+
+
+# Journal rows rendered per slice, the event loop free in between (the transaction before this batch's
+# sends its statements meanwhile).
+RENDER_SLICE = 128
+
+
+async def render(rows: BatchRows) -> RenderedRows:
+    """The literals and COPY data of `rows` (CPU only; yields to the event loop between its parts)."""
+    out = RenderedRows()
+    journal = rows.journal
+    if journal:
+        parts = []
+        for start in range(0, len(journal), RENDER_SLICE):
+            await asyncio.sleep(0)
+            part = journal_copy.text_data(journal[start:start + RENDER_SLICE])
+            if part is None:  # some value needs escaping: asyncpg's binary COPY for the whole batch
+                parts = None
+                break
+            parts.append(part)
+        if parts is None:
+            out.journal = journal
+        else:
+            out.journal_text = b"".join(parts)
+    await asyncio.sleep(0)
     if rows.processed:
-        await conn.copy_to_table("processed_events", source=_one_chunk(journal_copy.scalar_text_data(rows.processed)),
-                                 columns=PROCESSED_COLUMNS, format="text")
+        out.processed_text = journal_copy.scalar_text_data(rows.processed)
     if rows.deltas:
-        await _add_to_balances(conn, rows.deltas)
+        names = sorted(rows.deltas)  # a fixed lock order, so concurrent writers cannot deadlock
+        out.balances = (array_literal.text_array(names), array_literal.int_array([rows.deltas[a] for a in names]))
     if rows.heads:
         shards, seqs, hashes = zip(*rows.heads)
+        out.heads = (array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))
+    kinds, keys, councils, data = rows.state
+    if kinds:
+        out.state = (array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
+                     "[" + ",".join(data) + "]")  # one JSON array of the objects' JSON texts, in key order
+    return out
+
+
+async def write_rows(conn, rows: BatchRows | RenderedRows) -> None:
+    """Send a batch's rows on `conn`, inside the caller's transaction (rendering them first if need be)."""
+    if isinstance(rows, BatchRows):
+        rows = await render(rows)
+    if rows.journal_text:
+        await conn.copy_to_table("journal_entries", source=_one_chunk(rows.journal_text), columns=JOURNAL_COLUMNS,
+                                 format="text")
+    elif rows.journal:
+        await conn.copy_records_to_table("journal_entries", records=rows.journal, columns=JOURNAL_COLUMNS)
+    if rows.processed_text:
+        await conn.copy_to_table("processed_events", source=_one_chunk(rows.processed_text),
+                                 columns=PROCESSED_COLUMNS, format="text")
+    if rows.balances:
+        await conn.execute(_ADD_TO_BALANCES, *rows.balances)
+    if rows.heads:
         await conn.execute(
             "INSERT INTO shard_heads (shard, shard_seq, hash) "
             "SELECT * FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[]) "
-            "ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash",
-            array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))
-    kinds, keys, councils, data = rows.state
-    if kinds:
-        # data: one JSON array of the objects' JSON texts, in the order of the keys
+            "ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash", *rows.heads)
+    if rows.state:
         await conn.execute(
             "INSERT INTO ledger_state (kind, key, council_id, data) "
             "SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], "
             "ARRAY(SELECT e.value FROM jsonb_array_elements($4::text::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n)) "
-            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data",
-            array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
-            "[" + ",".join(data) + "]")
-
-
-async def _copy_journal(conn, journal: list[tuple]) -> None:
-    """COPY in text format when every value is plain (cheaper to build), else asyncpg's binary COPY."""
-    data = journal_copy.text_data(journal)
-    if data is None:
-        await conn.copy_records_to_table("journal_entries", records=journal, columns=JOURNAL_COLUMNS)
-    else:
-        await conn.copy_to_table("journal_entries", source=_one_chunk(data), columns=JOURNAL_COLUMNS, format="text")
+            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data", *rows.state)
 
 
 async def _one_chunk(data: bytes):
@@ -195,12 +240,6 @@ SELECT u.account, s.parts[1], s.parts[2], s.parts[3], u.delta
        LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s
 ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence
 """
-
-
-async def _add_to_balances(conn, deltas: dict[str, int]) -> None:
-    names = sorted(deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-    await conn.execute(_ADD_TO_BALANCES, array_literal.text_array(names),
-                       array_literal.int_array([deltas[a] for a in names]))
 
 
 def _state_rows(book: Book) -> tuple[list, list, list, list]:

@@ -34,15 +34,17 @@ YIELD_EVERY = 16
 
 @dataclass
 class PreparedLedgerBatch:
-    """A decided batch: its rows, its outbox messages and where held-back partitions resume."""
+    """A decided batch: its rows (and the same rendered for sending), its outbox messages and where
+    held-back partitions resume."""
 
     rows: repository.BatchRows
+    rendered: repository.RenderedRows
     messages: list[outbox.OutboxRow] = field(default_factory=list)
     resume: dict = field(default_factory=dict)
     checkpoint: bool = False  # also record every shard head (repository.write_checkpoint)
 
     async def write(self, conn) -> None:
-        await repository.write_rows(conn, self.rows)
+        await repository.write_rows(conn, self.rendered)
         await outbox.append(conn, self.messages)
         if self.checkpoint:
             await repository.write_checkpoint(conn)
@@ -201,4 +203,4 @@ class LedgerIngest:
         checkpoint = bool(batch_rows.heads) and time.monotonic() - self.last_checkpoint >= self.checkpoint_interval_s
         if checkpoint:
             self.last_checkpoint = time.monotonic()
-        return PreparedLedgerBatch(batch_rows, rows, resume, checkpoint)
+        return PreparedLedgerBatch(batch_rows, await repository.render(batch_rows), rows, resume, checkpoint)
