@@ -121,34 +121,13 @@ class LedgerIngest:
             self.reset()
             raise
 
-    async def _prepare(self, conn, decoded_by_tp: dict) -> PreparedLedgerBatch:
-        book = self.book
-        refs: dict[str, set[str]] = {}
-        event_ids: set[str] = set()
-        batch: dict = {}
-        made = 0
-        for tp, pairs in decoded_by_tp.items():
-            items = batch[tp] = []
-            known = self.held_items.get(tp) or {}
-            for record, decoded in pairs:
-                item = known.get(record.offset)
-                if item is None:
-                    made += 1
-                    if made % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
-                    env = decoded.envelope
-                    ev = wire.to_event(env, decoded.payload, decoded.content_hash)
-                    wire.refs_of(env.councilid, decoded.payload, refs)
-                    event_ids.add(ev.event_id)
-                    item = (record, env, ev)
-                items.append(item)
-        new_shards = [f"{tp.topic}:{tp.partition}" for tp in batch]
-        new_shards = [shard for shard in new_shards if shard not in self.loaded_shards]
-        if new_shards:
-            book.heads.update(await repository.load_heads(conn, new_shards))
-            self.loaded_shards.update(new_shards)
-        await repository.load_slice(conn, book, refs, event_ids, self.loaded_owners)
-
+    async def _build_and_order(self, batch: dict, fresh: list) -> tuple[ordering.Release, dict, list]:
+        """Build the fresh records' items in place, then order the batch: (plan, lags, assigned)."""
+        for made, (items, n, record, decoded) in enumerate(fresh, 1):
+            if made % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            env = decoded.envelope
+            items[n] = (record, env, wire.to_event(env, decoded.payload, decoded.content_hash))
         assigned = [tp for tp in (self.assigned() if self.assigned else batch) if tp.topic in self.topic_rank or tp in batch]
         lags = {tp: (await self.lag_of(tp)) if self.lag_of else 0 for tp in assigned}
         now = time.monotonic()
@@ -162,6 +141,40 @@ class LedgerIngest:
             self.waiting_since = None
         if plan.fallback:
             self.stats["order_fallback"] = self.stats.get("order_fallback", 0) + 1
+        return plan, lags, assigned
+
+    async def _prepare(self, conn, decoded_by_tp: dict) -> PreparedLedgerBatch:
+        book = self.book
+        refs: dict[str, set[str]] = {}
+        event_ids: set[str] = set()
+        batch: dict = {}
+        fresh = []  # records not held from an earlier batch: (their batch list, index, record, decoded)
+        for tp, pairs in decoded_by_tp.items():
+            items = batch[tp] = []
+            known = self.held_items.get(tp) or {}
+            for record, decoded in pairs:
+                item = known.get(record.offset)
+                if item is None:
+                    env = decoded.envelope
+                    wire.refs_of(env.councilid, decoded.payload, refs)
+                    event_ids.add(env.id)
+                    fresh.append((items, len(items), record, decoded))
+                items.append(item)
+        new_shards = [f"{tp.topic}:{tp.partition}" for tp in batch]
+        new_shards = [shard for shard in new_shards if shard not in self.loaded_shards]
+        if new_shards:
+            book.heads.update(await repository.load_heads(conn, new_shards))
+            self.loaded_shards.update(new_shards)
+        # What the book lacks is read while the batch's events are built and ordered: neither touches the
+        # book, and nothing is decided before the read is in.
+        loading = asyncio.ensure_future(repository.load_slice(conn, book, refs, event_ids, self.loaded_owners))
+        try:
+            plan, lags, assigned = await self._build_and_order(batch, fresh)
+        except BaseException:
+            loading.cancel()
+            await asyncio.gather(loading, return_exceptions=True)
+            raise
+        await loading
         resume: dict = dict(plan.resume)
         # behind = not read to its end yet, or read but held back in this batch for business order
         budget_behind = any((lags.get(tp) != 0 or tp in resume) for tp in assigned if tp.topic in self.budget_topics)
