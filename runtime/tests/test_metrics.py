@@ -1,9 +1,13 @@
 """Metrics live in the registry they are given, and render as Prometheus text."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from careruntime.metrics import RuntimeMetrics, exposition
+from careruntime.metrics import RuntimeMetrics, committed_count, exposition
 
 
 def test_metrics_render_with_expected_names():
@@ -49,3 +53,11 @@ def test_forget_partition_drops_its_lag():
     m.forget_partition("in", 1)
     m.forget_partition("in", 1)  # twice is fine
     assert "consumer_lag{" not in exposition(registry)[0].decode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(offsets=st.lists(st.integers(min_value=0, max_value=500), unique=True).map(sorted),
+       next_offset=st.integers(min_value=-1, max_value=502))
+def test_committed_count_is_the_number_of_records_below_the_next_offset(offsets, next_offset):
+    records = [SimpleNamespace(offset=o) for o in offsets]  # in offset order, gaps allowed (compaction)
+    assert committed_count(records, next_offset) == sum(1 for r in records if r.offset < next_offset)

@@ -42,7 +42,7 @@ from pathlib import Path
 import asyncpg
 from careruntime.processes import tune_gc
 from careruntime.logging import configure_logging
-from careruntime.metrics import RuntimeMetrics
+from careruntime.metrics import RuntimeMetrics, committed_count
 from careruntime.stackinfo import StackInfo
 from careruntime.relay import OutboxRelay
 from careruntime.topics import delete_topics
@@ -76,7 +76,7 @@ class RecordingMetrics(RuntimeMetrics):
 
     def batch_committed(self, batch, next_offsets, dead, seconds, highwater) -> None:
         now = time.perf_counter()
-        records = sum(1 for tp, recs in batch.items() for r in recs if r.offset < next_offsets[tp])
+        records = sum(committed_count(recs, next_offsets[tp]) for tp, recs in batch.items())
         self.batches.append((now, records, seconds))
         super().batch_committed(batch, next_offsets, dead, seconds, highwater)
 

@@ -73,13 +73,14 @@ _PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM 
 
 async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], loaded_owners: set[str]) -> None:
     """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most)."""
+    # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
+    nothing: set[str] = set()
     kinds, keys = [], []
     for ref, kind in REF_KINDS.items():
-        held = state_codec.container(book, kind)
-        wanted = [k for k in refs.get(ref, ()) if k not in held]
+        wanted = refs.get(ref, nothing).difference(state_codec.container(book, kind))
         kinds += [kind] * len(wanted)
         keys += wanted
-    invoice_keys = [k for k in refs.get("invoice_key", ()) if k not in book.invoices]
+    invoice_keys = refs.get("invoice_key", nothing).difference(book.invoices)
     kinds += ["invoices"] * len(invoice_keys)
     keys += invoice_keys
     if keys:
@@ -89,12 +90,12 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
                 book.invoices.add(r["key"])
             else:
                 state_codec.container(book, kind)[r["key"]] = state_codec.load(kind, orjson.loads(r["data"]))
-    owners = [o for o in refs.get("budget_id", set()) | refs.get("provider_id", set()) if o not in loaded_owners]
+    owners = (refs.get("budget_id", nothing) | refs.get("provider_id", nothing)).difference(loaded_owners)
     if owners:
         for r in await conn.fetch(_BALANCES, array_literal.text_array(owners)):
             book.balances[r["account"]] = r["balance_pence"]
         loaded_owners.update(owners)
-    unseen = [e for e in event_ids if e not in book.processed]
+    unseen = event_ids.difference(book.processed)
     if unseen:
         for r in await conn.fetch(_PROCESSED, array_literal.text_array(unseen)):
             if r["reason_code"] == "DUPLICATE_CONFLICT":
