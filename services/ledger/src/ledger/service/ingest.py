@@ -4,9 +4,10 @@ Whatever it writes commits in the consumer's transaction together with the consu
 anywhere leaves either the whole batch or none of it. The in-memory book is a cache of database state for
 the partitions this process owns; it is dropped on any error, on any batch not committed and on rebalance.
 
-Pipelined (careruntime.consumer): `prepare` loads what the book lacks, decides the whole batch in memory
-and snapshots its rows; `PreparedLedgerBatch.write` only sends them, inside the batch transaction, while
-the next batch is being prepared. What `prepare` reads from the database is only what the book does not
+Pipelined (careruntime.consumer): `prepare` loads what the book lacks (while it builds and orders the
+batch's events), decides the whole batch in memory, snapshots its rows and renders them as COPY data and
+literals; `PreparedLedgerBatch.write` only sends them, inside the batch transaction, while the next batch
+is being prepared. What `prepare` reads from the database is only what the book does not
 hold, and the book holds everything earlier batches decided, so reading while the previous batch is
 still being committed sees nothing stale.
 """
