@@ -165,20 +165,16 @@ RENDER_SLICE = 128
 async def render(rows: BatchRows) -> RenderedRows:
     """The literals and COPY data of `rows` (CPU only; yields to the event loop between its parts)."""
     out = RenderedRows()
-    journal = rows.journal
-    if journal:
-        parts = []
-        for start in range(0, len(journal), RENDER_SLICE):
-            await asyncio.sleep(0)
-            part = journal_copy.text_data(journal[start:start + RENDER_SLICE])
-            if part is None:  # some value needs escaping: asyncpg's binary COPY for the whole batch
-                parts = None
-                break
-            parts.append(part)
-        if parts is None:
+    journal, parts = rows.journal, []
+    for start in range(0, len(journal), RENDER_SLICE):
+        await asyncio.sleep(0)
+        part = journal_copy.text_data(journal[start:start + RENDER_SLICE])
+        if part is None:  # some value needs escaping: asyncpg's binary COPY for the whole batch
             out.journal = journal
-        else:
-            out.journal_text = b"".join(parts)
+            break
+        parts.append(part)
+    else:
+        out.journal_text = b"".join(parts) or None
     await asyncio.sleep(0)
     if rows.processed:
         out.processed_text = journal_copy.scalar_text_data(rows.processed)
@@ -195,10 +191,8 @@ async def render(rows: BatchRows) -> RenderedRows:
     return out
 
 
-async def write_rows(conn, rows: BatchRows | RenderedRows) -> None:
-    """Send a batch's rows on `conn`, inside the caller's transaction (rendering them first if need be)."""
-    if isinstance(rows, BatchRows):
-        rows = await render(rows)
+async def write_rows(conn, rows: RenderedRows) -> None:
+    """Send a batch's rendered rows on `conn`, inside the caller's transaction."""
     if rows.journal_text:
         await conn.copy_to_table("journal_entries", source=_one_chunk(rows.journal_text), columns=JOURNAL_COLUMNS,
                                  format="text")
@@ -226,10 +220,6 @@ async def _one_chunk(data: bytes):
     """COPY data as an async iterable: asyncpg reads a file-like source through a thread pool, one
     round trip between the event loop and a thread per chunk; this hands it over as it is."""
     yield data
-
-
-async def write_batch(conn, book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> None:
-    await write_rows(conn, batch_rows(book, results))
 
 
 # council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
