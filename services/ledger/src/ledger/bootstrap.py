@@ -7,6 +7,7 @@ import asyncpg
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from careruntime.consumer import BatchConsumer, ConsumerSettings
 from careruntime.metrics import RuntimeMetrics
+from careruntime.pool import worker_pool
 from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
@@ -26,7 +27,7 @@ async def make_pool(settings: Settings, at_least: int = 1) -> asyncpg.Pool:
 
 
 async def build_worker(settings: Settings) -> Worker:
-    pool = await make_pool(settings)
+    pool = await worker_pool(settings.database_url, max_size=settings.pool_size)
     registry = CollectorRegistry()
     ingest = LedgerIngest(entries_topic=settings.entries_topic, budget_topics=settings.budget_topics,
                           other_topics=settings.other_topics, max_defer_seconds=settings.max_defer_seconds,

@@ -2,7 +2,7 @@
 
 Everything a batch writes goes out in one transaction, set-based: COPY for the journal (text format
 when its values allow, `journal_copy`) and the processed-event log, one upsert each for balances,
-shard heads and working state, then the outbox.
+shard heads and working state (the three sent as one message, `sqltext`), then the outbox.
 Writing is split in three so that the worker can pipeline batches: `batch_rows` turns a batch's outcomes
 and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch),
 `render` turns those into COPY data and array literals before the batch transaction opens, and
@@ -20,7 +20,7 @@ import orjson
 
 from ..domain import chain
 from ..domain.model import Book, Outcome
-from . import array_literal, journal_copy, state_codec
+from . import array_literal, journal_copy, sqltext, state_codec
 
 JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
                    "cause_event_id", "cause_type", "rule_version", "reverses_entry_id",
@@ -146,15 +146,15 @@ def batch_rows(book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> Ba
 
 @dataclass
 class RenderedRows:
-    """A batch's rows as its statements send them: COPY data and array literals, made before the batch
-    transaction opens, so that the transaction (one at a time, in order) only sends bytes."""
+    """A batch's rows as its statements send them, made before the batch transaction opens, so that the
+    transaction (one at a time, in order) only sends bytes: COPY data for the journal and the processed
+    log, and the upserts of balances, shard heads and working state as one SQL text with their values
+    written in (`statements`, sent in one round trip)."""
 
     journal_text: bytes | None = None  # COPY text of the journal rows; None: `journal` goes by binary COPY
     journal: list[tuple] = field(default_factory=list)
     processed_text: bytes = b""
-    balances: tuple[str, str] | None = None  # accounts, deltas
-    heads: tuple[str, str, str] | None = None  # shards, seqs, hashes
-    state: tuple[str, str, str, str] | None = None  # kinds, keys, councils, JSON array of the data
+    statements: str = ""  # ";"-separated upserts, values written in (sqltext); "" when none
 
 
 # Journal rows rendered per slice, the event loop free in between (the transaction before this batch's
@@ -178,21 +178,29 @@ async def render(rows: BatchRows) -> RenderedRows:
     await asyncio.sleep(0)
     if rows.processed:
         out.processed_text = journal_copy.scalar_text_data(rows.processed)
+    statements = []
     if rows.deltas:
         names = sorted(rows.deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-        out.balances = (array_literal.text_array(names), array_literal.int_array([rows.deltas[a] for a in names]))
+        statements.append(sqltext.bind(_ADD_TO_BALANCES, (
+            array_literal.text_array(names), array_literal.int_array([rows.deltas[a] for a in names]))))
     if rows.heads:
         shards, seqs, hashes = zip(*rows.heads)
-        out.heads = (array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))
+        statements.append(sqltext.bind(_UPSERT_HEADS, (
+            array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))))
     kinds, keys, councils, data = rows.state
     if kinds:
-        out.state = (array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
-                     "[" + ",".join(data) + "]")  # one JSON array of the objects' JSON texts, in key order
+        statements.append(sqltext.bind(_UPSERT_STATE, (
+            array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
+            "[" + ",".join(data) + "]")))  # one JSON array of the objects' JSON texts, in key order
+    out.statements = ";\n".join(statements)
     return out
 
 
 async def write_rows(conn, rows: RenderedRows) -> None:
-    """Send a batch's rendered rows on `conn`, inside the caller's transaction."""
+    """Send a batch's rendered rows on `conn`, inside the caller's transaction: three round trips, plus
+    one when the journal must go by binary COPY."""
+    if rows.statements:  # balances, heads and state: one simple-query message
+        await conn.execute(rows.statements)
     if rows.journal_text:
         await conn.copy_to_table("journal_entries", source=_one_chunk(rows.journal_text), columns=JOURNAL_COLUMNS,
                                  format="text")
@@ -201,19 +209,6 @@ async def write_rows(conn, rows: RenderedRows) -> None:
     if rows.processed_text:
         await conn.copy_to_table("processed_events", source=_one_chunk(rows.processed_text),
                                  columns=PROCESSED_COLUMNS, format="text")
-    if rows.balances:
-        await conn.execute(_ADD_TO_BALANCES, *rows.balances)
-    if rows.heads:
-        await conn.execute(
-            "INSERT INTO shard_heads (shard, shard_seq, hash) "
-            "SELECT * FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[]) "
-            "ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash", *rows.heads)
-    if rows.state:
-        await conn.execute(
-            "INSERT INTO ledger_state (kind, key, council_id, data) "
-            "SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], "
-            "ARRAY(SELECT e.value FROM jsonb_array_elements($4::text::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n)) "
-            "ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data", *rows.state)
 
 
 async def _one_chunk(data: bytes):
@@ -222,6 +217,17 @@ async def _one_chunk(data: bytes):
     yield data
 
 
+_UPSERT_HEADS = """
+INSERT INTO shard_heads (shard, shard_seq, hash)
+SELECT * FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[])
+ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash"""
+
+_UPSERT_STATE = """
+INSERT INTO ledger_state (kind, key, council_id, data)
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[],
+       ARRAY(SELECT e.value FROM jsonb_array_elements($4::text::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n))
+ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data"""
+
 # council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
 # elements 1, 2 and 3 of its "/"-separated parts (the owner NULL when there is no third part).
 _ADD_TO_BALANCES = """
@@ -229,8 +235,7 @@ INSERT INTO accounts (account, council_id, kind, owner_ref, balance_pence)
 SELECT u.account, s.parts[1], s.parts[2], s.parts[3], u.delta
   FROM unnest($1::text::text[], $2::text::bigint[]) AS u(account, delta),
        LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s
-ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence
-"""
+ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence"""
 
 
 def _state_rows(book: Book) -> tuple[list, list, list, list]:
