@@ -5,6 +5,8 @@ PY := $(ROOT)/.venv/bin/python
 PIP := $(ROOT)/.venv/bin/pip
 PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e services/payments -e services/reporting -e tools
 VENV_STAMP := .venv/.installed
+NATIVE_STAMP := services/ledger/src/ledger/domain/native-build.json
+NATIVE_SOURCES := $(filter-out %/__init__.py %/invariants.py,$(wildcard services/ledger/src/ledger/domain/*.py))
 
 .PHONY: deps stack-deps venv kafka-jars postgres node-deps helm chromium reports-web up down status test unit demo bench clean
 
@@ -13,12 +15,17 @@ stack-deps: venv kafka-jars postgres
 
 deps: stack-deps node-deps helm chromium
 
-venv: $(VENV_STAMP)
+venv: $(VENV_STAMP) $(NATIVE_STAMP)
 $(VENV_STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
 	test -x .venv/bin/python || python3 -m venv .venv
 	$(PIP) install -q --disable-pip-version-check -r requirements.txt
 	$(PIP) install -q --disable-pip-version-check --no-deps --no-build-isolation $(PACKAGES)
 	touch $@
+
+# The ledger's decision code compiled with mypyc, rebuilt whenever its source changes (ledger/native.py:
+# a stale build is never used). Without a C compiler it stays Python, slower, and says so.
+$(NATIVE_STAMP): $(VENV_STAMP) $(NATIVE_SOURCES) services/ledger/src/ledger/native.py
+	$(PY) -m ledger native-build || echo "ledger: compiling the decision code failed; it runs as Python (slower)" >&2
 
 kafka-jars:
 	deploy/local/install-kafka.sh

@@ -31,6 +31,9 @@ NODE_DEPS = REPO_ROOT / "deploy" / "local" / "install-node-deps.sh"
 PYTHON_IMAGE = "python:3.11.14-slim-bookworm"
 # Pins of requirements.txt the services never import: the test suite's tools stay out of the images.
 TEST_ONLY = ("pytest", "pytest-asyncio", "hypothesis", "kubernetes-validate", "schemathesis")
+# Pins only an image's build stage uses: mypy compiles the ledger's decision code (ledger/native.py) and is
+# uninstalled before the venv is copied into the final stage.
+BUILD_ONLY = ("mypy",)
 PROCESS_KINDS = ("worker", "relay", "timer", "views", "api")  # the chart's careledger.processKinds
 # govuk-frontend for the reporting dashboard: the version deploy/local/install-node-deps.sh pins, and
 # the integrity npm records for that version's tarball (change both together).
@@ -62,9 +65,18 @@ def runtime_pins() -> list[Requirement]:
         line = line.split("#", 1)[0].strip()
         if line:
             req = Requirement(line)
-            if canonicalize_name(req.name) not in {canonicalize_name(t) for t in TEST_ONLY}:
+            if canonicalize_name(req.name) not in {canonicalize_name(t) for t in (*TEST_ONLY, *BUILD_ONLY)}:
                 pins.append(req)
     return pins
+
+
+def build_only_pin(name: str) -> str:
+    """`name==version` as requirements.txt pins a BUILD_ONLY package."""
+    for line in (REPO_ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and canonicalize_name(Requirement(line).name) == canonicalize_name(name):
+            return line
+    raise SystemExit(f"requirements.txt does not pin {name}")
 
 
 def lock_lines() -> list[str]:
@@ -135,6 +147,16 @@ RUN /opt/venv/bin/pip install --no-deps --no-build-isolation /src/schemas /src/r
  && sh /src/install-migrations.sh {service} /src/services/{service}/migrations /opt/venv/bin/python
 """
     extra_build, extra_env, extra_copy = "", "", ""
+    if service == "ledger":
+        extra_build = f"""\
+# The decision code compiled with mypyc (ledger/native.py): a C compiler and the pinned mypy in this stage
+# only. The build must end with the compiled modules in use, or the image is not built.
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && /opt/venv/bin/pip install --no-deps {build_only_pin("mypy")} \\
+ && /opt/venv/bin/python -m ledger native-build | grep -qx "ledger decision code: compiled" \\
+ && /opt/venv/bin/pip uninstall -y mypy
+"""
     if "api" in kinds and service == "reporting":
         version, integrity = GOVUK_FRONTEND
         extra_build = f"""\

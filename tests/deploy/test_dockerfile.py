@@ -29,6 +29,7 @@ DISPATCHER = REPO_ROOT / "deploy" / "docker" / "careledger-process"
 LOCK = REPO_ROOT / "deploy" / "docker" / "requirements.lock"
 DOCKERIGNORE = REPO_ROOT / ".dockerignore"
 TEST_ONLY = {"pytest", "pytest-asyncio", "hypothesis", "kubernetes-validate", "schemathesis"}
+BUILD_ONLY = {"mypy"}  # installed in the ledger's build stage at its pin, uninstalled before the final stage
 
 
 def dockerfile(service: str) -> Path:
@@ -238,8 +239,12 @@ def test_dependencies_come_only_from_the_lock_of_what_the_tests_ran_with():
             locked[canonicalize_name(name)] = version
     assert TEST_ONLY <= pins.keys()
     assert not TEST_ONLY & locked.keys(), "test-only tools stay out of the images"
+    assert not BUILD_ONLY & locked.keys(), "build-only tools stay out of the images' runtime"
+    ledger_runs = build_runs("ledger")
+    for name in BUILD_ONLY:
+        assert f"pip install --no-deps {name}=={pins[name]}" in ledger_runs and f"pip uninstall -y {name}" in ledger_runs
     for name, version in pins.items():
-        if name not in TEST_ONLY:
+        if name not in TEST_ONLY | BUILD_ONLY:
             assert locked.get(name) == version, f"{name}: requirements.txt {version}, lock {locked.get(name)}"
     used = imported_top_level_modules()
     for package in TEST_ONLY:

@@ -46,6 +46,7 @@ from careruntime.metrics import RuntimeMetrics, committed_count
 from careruntime.stackinfo import StackInfo
 from careruntime.relay import OutboxRelay
 from careruntime.topics import delete_topics
+from ledger import native
 from ledger.adapters.entries_relay import JournalSource
 from ledger.bootstrap import build_worker
 from ledger.config import Settings
@@ -435,6 +436,7 @@ def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | 
         "",
         "=== Ledger ingest benchmark: Kafka input topics -> PostgreSQL journal (hash chain, exactly-once) ===",
         f"  generator: {people:,} people, preloaded before the worker starts; entries relayed after the run",
+        f"  ledger decision code: {native.mode()} (ledger.native; LEDGER_PURE_PYTHON=1 runs the Python source)",
         _row("", "batched", "naive (baseline)"),
         _row("garbage collector", b["gc"], n["gc"]),
         _row("events per transaction (max)", f"{b['max_records']:,}", f"{n['max_records']:,}"),
@@ -490,7 +492,7 @@ def _environment() -> dict:
     meminfo = Path("/proc/meminfo").read_text().splitlines()
     mem = next((ln.split()[1] for ln in meminfo if ln.startswith("MemTotal")), "0")
     return {"nproc": os.cpu_count(), "memory_gb": round(int(mem) / 1024 / 1024, 1),
-            "python": platform.python_version(), "platform": platform.platform(),
+            "python": platform.python_version(), "platform": platform.platform(), "ledger_code": native.mode(),
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from careruntime import codec
 from careruntime.codec import OUTBOX_HEADERS
 from careruntime.outbox import OutboxRow
+from ledger import native
 from ledger.adapters import repository, wire
 from ledger.domain.ledger import apply
 from ledger.domain.model import Book
@@ -99,7 +100,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['events']:,} events, {result['entries']:,} entries; worker CPU per event (best of {args.repeat}):")
+    print(f"{result['events']:,} events, {result['entries']:,} entries; worker CPU per event (best of {args.repeat}), "
+          f"ledger decision code {native.mode()}:")
     for name, us in result["us_per_event"].items():
         print(f"  {name:16} {us:7.2f} us")
     print("  chain heads:", "; ".join(f"{s} {q} {h[:12]}" for s, q, h in result["heads"]))

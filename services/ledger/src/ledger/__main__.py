@@ -1,4 +1,4 @@
-"""python -m ledger {worker|relay|verify|migrate|rules}: the ledger's processes and tools."""
+"""python -m ledger {worker|relay|verify|migrate|rules|native|native-build}: the ledger's processes and tools."""
 from __future__ import annotations
 
 import argparse
@@ -10,8 +10,14 @@ from .config import Settings
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ledger", description="The care budget ledger service.")
-    parser.add_argument("command", choices=["worker", "relay", "verify", "migrate", "rules"])
+    parser.add_argument("command", choices=["worker", "relay", "verify", "migrate", "rules", "native", "native-build"])
     args = parser.parse_args(argv)
+    if args.command in ("native", "native-build"):  # how the decision code runs (ledger.native)
+        from . import native
+        if args.command == "native-build":
+            native.build()
+        print(f"ledger decision code: {native.mode() if args.command == 'native' else native.decide()}")
+        return 0
     if args.command == "rules":
         from .service.rules_doc import render
         print(render(), end="")

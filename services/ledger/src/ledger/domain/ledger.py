@@ -6,12 +6,9 @@ events in the same order give the same outcomes, entries and chain heads, which 
 from __future__ import annotations
 
 from . import chain, reasons
+from .invariants import InvariantBroken
 from .model import Book, Entry, Event, Line, Noted, Outcome, Posting, Rejection
 from .rules import RULE_VERSION, RULES, record_entry_id
-
-
-class InvariantBroken(AssertionError):
-    """A posting rule produced an unbalanced or malformed posting: a bug, never business input."""
 
 
 def check_balanced(lines: tuple[Line, ...]) -> None:

@@ -179,4 +179,4 @@ class Book:
         return taken
 
 
-DIRTY_KINDS = ("budgets", "orders", "schedules", "holds", "recoveries", "invoices")
+DIRTY_KINDS: tuple[str, ...] = ("budgets", "orders", "schedules", "holds", "recoveries", "invoices")

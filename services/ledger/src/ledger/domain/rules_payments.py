@@ -65,27 +65,28 @@ def _budget_payment_allowed(terms: BudgetTerms, due: date) -> Rejection | None:
     return None
 
 
-def _reserve(book: Book, ev: Event, payment_id: str, kind: str, amount: int, due: date,
-             budget_id: str | None, provider_id: str | None) -> Result:
+def _reserve(book: Book, ev: Event, payment_id: str, kind: str, amount: int, due: date, party: str) -> Result:
+    """Reserve a payment to `party`: the provider an invoice payment pays, or the budget any other pays
+    from (the payload's schema requires the one its kind needs)."""
     if payment_id in book.holds:
         return Rejection(reasons.DUPLICATE_PAYMENT, f"payment {payment_id} was already instructed")
     c = ev.council_id
     if kind == "invoice":
-        owed = book.available(acct.payable(c, provider_id))
+        owed = book.available(acct.payable(c, party))
         if amount > owed:
-            return Rejection(reasons.PAYMENT_EXCEEDS_PAYABLE, f"provider {provider_id} is owed {owed}p, not {amount}p")
-        sources, pending = [Line(acct.payable(c, provider_id), debit=amount)], acct.pending(c, provider_id)
+            return Rejection(reasons.PAYMENT_EXCEEDS_PAYABLE, f"provider {party} is owed {owed}p, not {amount}p")
+        sources, pending = [Line(acct.payable(c, party), debit=amount)], acct.pending(c, party)
     else:
-        terms = known_budget(book, budget_id)
+        terms = known_budget(book, party)
         if isinstance(terms, Rejection):
             return terms
         refused = _budget_payment_allowed(terms, due)
         if refused:
             return refused
-        sources = draw(book, terms, amount)
-        if isinstance(sources, Rejection):
-            return sources
-        pending = acct.pending(c, budget_id)
+        drawn = draw(book, terms, amount)
+        if isinstance(drawn, Rejection):
+            return drawn
+        sources, pending = drawn, acct.pending(c, party)
     book.holds[payment_id] = Hold(payment_id, c, pending, tuple((ln.account, ln.debit) for ln in sources),
                                   amount, "reserved", reserve_entry_id="")
     book.touch("holds", payment_id)
@@ -94,12 +95,13 @@ def _reserve(book: Book, ev: Event, payment_id: str, kind: str, amount: int, due
 
 def payment_instructed(book: Book, ev: Event) -> Result:
     p = ev.payload
-    return _reserve(book, ev, p.payment_id, p.kind, p.amount_pence, p.due_date, p.budget_id, p.provider_id)
+    party = p.provider_id if p.kind == "invoice" else p.budget_id
+    return _reserve(book, ev, p.payment_id, p.kind, p.amount_pence, p.due_date, party)
 
 
 def one_off_payment_made(book: Book, ev: Event) -> Result:
     p = ev.payload
-    return _reserve(book, ev, p.payment_id, "one_off", p.amount_pence, p.effective_date, p.budget_id, None)
+    return _reserve(book, ev, p.payment_id, "one_off", p.amount_pence, p.effective_date, p.budget_id)
 
 
 def _hold_for(book: Book, payment_id: str, amount: int) -> Hold | Rejection:

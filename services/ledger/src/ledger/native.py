@@ -1,0 +1,105 @@
+"""The ledger's decision code as mypyc-compiled extension modules, and never a stale one.
+
+Deciding events (`ledger.domain`: the posting rules, the invariants, the chain) is about a quarter of the
+worker's CPU, all of it the Python interpreter (docs/performance.md). mypyc compiles the same source,
+type-checked, to C extension modules that run it about a third faster. `make` builds them next to the
+source (`python -m ledger native-build`), with a stamp of the source they were built from.
+
+Python would import an extension module in preference to its `.py`, even an out-of-date one, so
+`ledger/__init__.py` calls `install()` first, which decides once per process:
+
+- the stamp matches every compiled module's source, byte for byte: the compiled modules are used;
+- no stamp, a different source, or LEDGER_PURE_PYTHON=1: every module of the group is imported from its
+  `.py` (never some of each: compiled modules call each other directly, not through the module).
+
+`mode()` says which ("compiled", "source", "source (stale build)", "source (LEDGER_PURE_PYTHON)");
+the worker logs it at start and the bench prints it. Both run the same code and the tests run both.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# The modules compiled, as one group: ledger.domain less its __init__ and `invariants` (an
+# AssertionError subclass, which mypyc cannot compile).
+MODULES = ("accounts", "chain", "ledger", "model", "reasons", "rules", "rules_allocation", "rules_common",
+           "rules_payments")
+PACKAGE = "ledger.domain"
+GROUP = f"{PACKAGE}.native"  # the group's shared library: ledger/domain/native__mypyc.*.so
+STAMP = PACKAGE_DIR / "domain" / "native-build.json"
+PURE_ENV = "LEDGER_PURE_PYTHON"
+
+_mode: str | None = None
+
+
+def source_digests() -> dict[str, str]:
+    return {f"{PACKAGE}.{name}": hashlib.sha256((PACKAGE_DIR / "domain" / f"{name}.py").read_bytes()).hexdigest()
+            for name in MODULES}
+
+
+def decide() -> str:
+    """What `install` would choose now (the build may have changed since this process decided)."""
+    if os.environ.get(PURE_ENV) == "1":
+        return "source (LEDGER_PURE_PYTHON)"
+    try:
+        stamp = json.loads(STAMP.read_text())
+    except (OSError, ValueError):
+        return "source"
+    if stamp.get("modules") != source_digests() or stamp.get("python") != sys.implementation.cache_tag:
+        return "source (stale build)"
+    return "compiled"
+
+
+class _SourceFinder:
+    """Finds the group's modules as their `.py` files, ahead of the extension modules beside them."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if not fullname.startswith(PACKAGE + ".") or fullname.rsplit(".", 1)[1] not in MODULES:
+            return None
+        source = PACKAGE_DIR / "domain" / (fullname.rsplit(".", 1)[1] + ".py")
+        return importlib.util.spec_from_file_location(
+            fullname, source, loader=importlib.machinery.SourceFileLoader(fullname, str(source)))
+
+
+def install() -> str:
+    """Decide, once, whether the domain runs compiled, and make imports follow; returns `mode()`."""
+    global _mode
+    if _mode is None:
+        _mode = decide()
+        if _mode != "compiled":
+            sys.meta_path.insert(0, _SourceFinder())
+    return _mode
+
+
+def mode() -> str:
+    return install()
+
+
+def build() -> None:
+    """Compile the group in place with mypyc (needs mypy and a C compiler), then write the stamp."""
+    import tempfile
+
+    from mypyc.build import mypycify
+    from setuptools import setup
+
+    src = PACKAGE_DIR.parent
+    STAMP.unlink(missing_ok=True)  # a build that fails half-way leaves no stamp: the source is used
+    files = [f"ledger/domain/{name}.py" for name in MODULES]
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="ledger-native-") as scratch:
+        os.chdir(src)
+        try:
+            extensions = mypycify([f"--cache-dir={scratch}/mypy", *files], separate=[(files, GROUP)],
+                                  target_dir=f"{scratch}/c", opt_level="3")
+            setup(name="ledger-native", ext_modules=extensions,
+                  script_args=["-q", "build_ext", "--inplace", "--build-temp", f"{scratch}/build",
+                                       "--build-lib", f"{scratch}/lib"])
+        finally:
+            os.chdir(here)
+    STAMP.write_text(json.dumps({"python": sys.implementation.cache_tag, "modules": source_digests()}, indent=1))

@@ -1,0 +1,63 @@
+"""ledger.native: the compiled decision code is used only when built from the source beside it, and the
+domain's tests pass on the Python source as well as on the compiled modules."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ledger import native
+
+TESTS = Path(__file__).resolve().parent
+
+
+def _file_of(module: str, **env: str) -> str:
+    code = f"import importlib; print(importlib.import_module({module!r}).__file__)"
+    return subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def test_a_stamp_of_other_source_or_none_means_the_source_is_used(tmp_path, monkeypatch):
+    monkeypatch.delenv(native.PURE_ENV, raising=False)
+    monkeypatch.setattr(native, "STAMP", tmp_path / "native-build.json")
+    assert native.decide() == "source"  # nothing built
+    stamp = {"python": sys.implementation.cache_tag, "modules": native.source_digests()}
+    native.STAMP.write_text(json.dumps(stamp))
+    assert native.decide() == "compiled"
+    stamp["modules"]["ledger.domain.rules"] = "0" * 64  # rules.py changed since the build
+    native.STAMP.write_text(json.dumps(stamp))
+    assert native.decide() == "source (stale build)"
+    native.STAMP.write_text(json.dumps({**stamp, "modules": native.source_digests(), "python": "cpython-312"}))
+    assert native.decide() == "source (stale build)"
+    native.STAMP.write_text("{not json")
+    assert native.decide() == "source"
+
+
+def test_the_switch_forces_the_source(monkeypatch):
+    monkeypatch.setenv(native.PURE_ENV, "1")
+    assert native.decide() == "source (LEDGER_PURE_PYTHON)"
+
+
+def test_every_module_of_the_group_comes_from_its_source_when_not_compiled():
+    for name in native.MODULES:
+        assert _file_of(f"ledger.domain.{name}", LEDGER_PURE_PYTHON="1").endswith(f"domain/{name}.py")
+
+
+@pytest.mark.skipif(native.decide() != "compiled", reason="the decision code is not compiled here (make venv builds it)")
+def test_when_built_from_this_source_every_module_is_compiled():
+    for name in native.MODULES:
+        assert _file_of(f"ledger.domain.{name}").endswith(".so"), name
+    assert native.mode() == "compiled"
+
+
+def test_the_domain_tests_pass_on_the_python_source_too():
+    """The rest of this folder runs on whichever the process chose (compiled after `make`); run it again
+    on the Python source, so both ways of running the same code are tested."""
+    others = [str(p) for p in sorted(TESTS.glob("test_*.py")) if p.name != Path(__file__).name]
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *others],
+                            env={**os.environ, native.PURE_ENV: "1"}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout.splitlines()[-1]
