@@ -5,8 +5,8 @@ PY := $(ROOT)/.venv/bin/python
 PIP := $(ROOT)/.venv/bin/pip
 PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e services/payments -e services/reporting -e tools
 VENV_STAMP := .venv/.installed
-NATIVE_STAMP := services/ledger/src/ledger/domain/native-build.json
-NATIVE_SOURCES := $(filter-out %/__init__.py %/invariants.py,$(wildcard services/ledger/src/ledger/domain/*.py))
+NATIVE_STAMP := services/ledger/src/ledger/native-build.json
+NATIVE_SOURCES := $(wildcard services/ledger/src/ledger/domain/*.py services/ledger/src/ledger/adapters/*.py)
 
 .PHONY: deps stack-deps venv kafka-jars postgres node-deps helm chromium reports-web up down status test unit demo bench clean
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
-from ledger.adapters import repository
+from ledger.adapters import repository, snapshot
 from ledger.adapters.journal_copy import text_data
 from ledger.domain import chain
 
@@ -35,7 +35,7 @@ async def test_text_and_binary_copy_store_identical_rows(fresh_db):
     try:
         text_rows, binary_rows = entries("text.topic:0", 300), entries("binary.topic:0", 300)
         assert text_data(text_rows) is not None  # these rows take the text path
-        await repository.write_rows(conn, await repository.render(repository.BatchRows(journal=text_rows)))
+        await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=text_rows)))
         await conn.copy_records_to_table("journal_entries", records=binary_rows, columns=repository.JOURNAL_COLUMNS)
         stored = {shard: [tuple(r)[3:] for r in await conn.fetch(
             f"SELECT {COLUMNS} FROM journal_entries WHERE shard = $1 ORDER BY shard_seq", shard)]
@@ -57,7 +57,7 @@ async def test_a_batch_that_is_not_plain_goes_the_binary_way_and_is_stored_as_se
         odd[6] = "ev with space, comma and \\ backslash"  # cause_event_id (the journal does not check its pattern)
         rows[1] = tuple(odd)
         assert text_data(rows) is None
-        await repository.write_rows(conn, await repository.render(repository.BatchRows(journal=rows)))
+        await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=rows)))
         stored = [tuple(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM journal_entries ORDER BY shard_seq")]
         assert stored == [tuple(r) for r in rows]
     finally:
@@ -75,7 +75,7 @@ async def test_processed_events_in_text_copy_are_stored_exactly_as_sent_whatever
                  "rejected" if detail is not None else "posted", None if detail is not None else f"entry-{i}",
                  "NO_SUCH_BUDGET" if detail is not None else None, detail)
                 for i, detail in enumerate(nasty)]
-        await repository.write_rows(conn, await repository.render(repository.BatchRows(processed=rows)))
+        await repository.write_rows(conn, await repository.render(snapshot.BatchRows(processed=rows)))
         stored = [tuple(r) for r in await conn.fetch(
             f"SELECT {', '.join(repository.PROCESSED_COLUMNS)} FROM processed_events ORDER BY source_offset")]
         assert stored == rows

@@ -76,17 +76,17 @@ def test_scalar_text_of_plain_rows_and_of_rows_that_need_escaping():
 
 
 async def test_rendering_in_slices_gives_the_text_of_the_whole_batch():
-    from ledger.adapters import repository
+    from ledger.adapters import repository, snapshot
 
     rows = [row(shard_seq=n, entry_id=f"t.payments.events.v1:2:{n}") for n in range(1, 2 * repository.RENDER_SLICE + 8)]
-    rendered = await repository.render(repository.BatchRows(journal=rows))
+    rendered = await repository.render(snapshot.BatchRows(journal=rows))
     assert rendered.journal_text == text_data(rows) and rendered.journal == []
 
 
 async def test_one_row_needing_escapes_in_a_later_slice_sends_the_whole_batch_the_binary_way():
-    from ledger.adapters import repository
+    from ledger.adapters import repository, snapshot
 
     rows = [row(shard_seq=n) for n in range(1, repository.RENDER_SLICE + 8)]
     rows[-1] = row(cause_event_id="a\\b")
-    rendered = await repository.render(repository.BatchRows(journal=rows))
+    rendered = await repository.render(snapshot.BatchRows(journal=rows))
     assert rendered.journal_text is None and rendered.journal == rows

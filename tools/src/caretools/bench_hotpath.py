@@ -2,7 +2,7 @@
 
 Runs the generator's stream (in recorded-time order) through exactly what the worker does per event
 between fetch and COPY: `careruntime.codec.decode`, the content hash, `wire.to_event` and `wire.refs_of`,
-`domain.ledger.apply`, a rejection's outgoing message, and per batch `repository.batch_rows` (an entry's
+`domain.ledger.apply`, a rejection's outgoing message, and per batch `rows.batch_rows` (an entry's
 message is built later, by the relay, from the journal).
 Each stage is timed with process CPU time over the whole stream, the collector frozen and disabled (as
 `tune_gc` leaves the worker, near enough), best of `--repeat` runs, so the figures move little on a
@@ -23,7 +23,7 @@ from careruntime import codec
 from careruntime.codec import OUTBOX_HEADERS
 from careruntime.outbox import OutboxRow
 from ledger import native
-from ledger.adapters import repository, wire
+from ledger.adapters import snapshot, wire
 from ledger.domain.ledger import apply
 from ledger.domain.model import Book
 
@@ -58,9 +58,9 @@ def _decide(records: list[tuple[str, object, str]]) -> tuple[Book, int]:
             OutboxRow("ledger.entries.v1", shard.encode(), wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS)
         results.append((outcome, shard, n, env))
         if n % BATCH == 0:
-            repository.batch_rows(book, results)
+            snapshot.batch_rows(book, results)
             results = []
-    repository.batch_rows(book, results)
+    snapshot.batch_rows(book, results)
     return book, entries
 
 

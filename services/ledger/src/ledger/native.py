@@ -1,8 +1,9 @@
 """The ledger's decision code as mypyc-compiled extension modules, and never a stale one.
 
-Deciding events (`ledger.domain`: the posting rules, the invariants, the chain) is about a quarter of the
-worker's CPU, all of it the Python interpreter (docs/performance.md). mypyc compiles the same source,
-type-checked, to C extension modules that run it about a third faster. `make` builds them next to the
+Deciding events (`ledger.domain`: the posting rules, the invariants, the chain) and turning the decisions
+into rows (`ledger.adapters`' CPU-only modules) are about a third of the worker's CPU, all of it the
+Python interpreter (docs/performance.md). mypyc compiles the same source, type-checked, to C extension
+modules that run it faster (`MODULES`). `make` builds them next to the
 source (`python -m ledger native-build`), with a stamp of the source they were built from.
 
 Python would import an extension module in preference to its `.py`, even an out-of-date one, so
@@ -26,21 +27,27 @@ import sys
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# The modules compiled, as one group: ledger.domain less its __init__ and `invariants` (an
-# AssertionError subclass, which mypyc cannot compile).
-MODULES = ("accounts", "chain", "ledger", "model", "reasons", "rules", "rules_allocation", "rules_common",
-           "rules_payments")
-PACKAGE = "ledger.domain"
-GROUP = f"{PACKAGE}.native"  # the group's shared library: ledger/domain/native__mypyc.*.so
-STAMP = PACKAGE_DIR / "domain" / "native-build.json"
+# The modules compiled, as one group: what decides a batch and turns it into rows, CPU only. Left as
+# Python: ledger.domain's __init__ and `invariants` (an AssertionError subclass, which mypyc cannot
+# compile), and everything that does I/O (repository, relay, service, entrypoints).
+MODULES = tuple(f"ledger.{name}" for name in (
+    "domain.accounts", "domain.chain", "domain.ledger", "domain.model", "domain.reasons", "domain.rules",
+    "domain.rules_allocation", "domain.rules_common", "domain.rules_payments",
+    "adapters.array_literal", "adapters.journal_copy", "adapters.snapshot", "adapters.sqltext",
+    "adapters.state_codec", "adapters.wire"))
+GROUP = "ledger.compiled"  # the group's shared library: ledger/compiled__mypyc.*.so
+STAMP = PACKAGE_DIR / "native-build.json"
 PURE_ENV = "LEDGER_PURE_PYTHON"
 
 _mode: str | None = None
 
 
+def source_of(module: str) -> Path:
+    return PACKAGE_DIR.joinpath(*module.split(".")[1:]).with_suffix(".py")
+
+
 def source_digests() -> dict[str, str]:
-    return {f"{PACKAGE}.{name}": hashlib.sha256((PACKAGE_DIR / "domain" / f"{name}.py").read_bytes()).hexdigest()
-            for name in MODULES}
+    return {module: hashlib.sha256(source_of(module).read_bytes()).hexdigest() for module in MODULES}
 
 
 def decide() -> str:
@@ -60,9 +67,9 @@ class _SourceFinder:
     """Finds the group's modules as their `.py` files, ahead of the extension modules beside them."""
 
     def find_spec(self, fullname, path=None, target=None):
-        if not fullname.startswith(PACKAGE + ".") or fullname.rsplit(".", 1)[1] not in MODULES:
+        if fullname not in MODULES:
             return None
-        source = PACKAGE_DIR / "domain" / (fullname.rsplit(".", 1)[1] + ".py")
+        source = source_of(fullname)
         return importlib.util.spec_from_file_location(
             fullname, source, loader=importlib.machinery.SourceFileLoader(fullname, str(source)))
 
@@ -90,7 +97,7 @@ def build() -> None:
 
     src = PACKAGE_DIR.parent
     STAMP.unlink(missing_ok=True)  # a build that fails half-way leaves no stamp: the source is used
-    files = [f"ledger/domain/{name}.py" for name in MODULES]
+    files = [str(source_of(module).relative_to(src)) for module in MODULES]
     here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="ledger-native-") as scratch:
         os.chdir(src)

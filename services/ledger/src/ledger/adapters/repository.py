@@ -3,7 +3,7 @@
 Everything a batch writes goes out in one transaction, set-based: COPY for the journal (text format
 when its values allow, `journal_copy`) and the processed-event log, one upsert each for balances,
 shard heads and working state (the three sent as one message, `sqltext`), then the outbox.
-Writing is split in three so that the worker can pipeline batches: `batch_rows` turns a batch's outcomes
+Writing is split in three so that the worker can pipeline batches: `snapshot.batch_rows` turns a batch's outcomes
 and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch),
 `render` turns those into COPY data and array literals before the batch transaction opens, and
 `write_rows` only sends them: the transactions run one at a time, so what they do not do themselves
@@ -14,13 +14,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import orjson
 
 from ..domain import chain
-from ..domain.model import Book, Outcome
+from ..domain.model import Book
 from . import array_literal, journal_copy, sqltext, state_codec
+from .snapshot import BatchRows
 
 JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
                    "cause_event_id", "cause_type", "rule_version", "reverses_entry_id",
@@ -31,24 +31,6 @@ PROCESSED_COLUMNS = ("event_id", "content_hash", "council_id", "event_type", "sh
 # which payload reference fills which part of the book
 REF_KINDS = {"budget_id": "budgets", "order_id": "orders", "schedule_id": "schedules",
              "payment_id": "holds", "recovery_id": "recoveries"}
-
-
-class Cause(Protocol):
-    """What the journal keeps of an event's envelope besides the event itself."""
-
-    subject: str
-    correlationid: str
-
-
-@dataclass
-class BatchRows:
-    """Everything one batch writes, as rows ready for COPY or unnest upserts."""
-
-    journal: list[tuple] = field(default_factory=list)
-    processed: list[tuple] = field(default_factory=list)
-    deltas: dict[str, int] = field(default_factory=dict)  # account -> change of balance
-    heads: list[tuple[str, int, str]] = field(default_factory=list)  # (shard, seq, hash), sorted by shard
-    state: tuple[list, list, list, list] = ([], [], [], [])  # kinds, keys, councils, JSON data
 
 
 async def load_heads(conn, shards: Iterable[str]) -> dict[str, tuple[int, str]]:
@@ -75,7 +57,8 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
     """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most)."""
     # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
     nothing: set[str] = set()
-    kinds, keys = [], []
+    kinds: list[str] = []
+    keys: list[str] = []
     for ref, kind in REF_KINDS.items():
         wanted = refs.get(ref, nothing).difference(state_codec.container(book, kind))
         kinds += [kind] * len(wanted)
@@ -102,46 +85,6 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
                 book.processed[f"{r['event_id']}#{r['content_hash']}"] = (r["content_hash"], r["outcome"])
             else:
                 book.processed[r["event_id"]] = (r["content_hash"], r["outcome"])
-
-
-def _processed_row(outcome: Outcome, shard: str, offset: int) -> tuple:
-    ev = outcome.event
-    rejection = outcome.rejection
-    return (ev.event_id, ev.content_hash, ev.council_id, ev.type, shard, offset, outcome.kind,
-            outcome.entry.entry_id if outcome.entry else None,
-            rejection.code if rejection else None, rejection.detail if rejection else None)
-
-
-def batch_rows(book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> BatchRows:
-    """The rows of a batch whose outcomes the book already holds; takes the book's dirty marks.
-
-    Each result carries its cause's envelope: the entry's message (built later from the journal by
-    `entries_relay`) repeats the cause's subject and correlation id.
-    """
-    rows = BatchRows()
-    journal, processed, deltas = rows.journal, rows.processed, rows.deltas
-    touched_shards = set()
-    for outcome, shard, offset, cause in results:
-        if outcome.kind == "duplicate":
-            continue
-        processed.append(_processed_row(outcome, shard, offset))
-        entry = outcome.entry
-        if entry is None:
-            continue
-        touched_shards.add(shard)
-        accounts, debits, credits = [], [], []
-        for account, debit, credit in entry.lines:  # Line is a NamedTuple
-            accounts.append(account)
-            debits.append(debit)
-            credits.append(credit)
-            deltas[account] = deltas.get(account, 0) + debit - credit
-        journal.append((entry.entry_id, entry.shard, entry.shard_seq, entry.council_id, entry.effective_date,
-                        entry.recorded_at, entry.cause_event_id, entry.cause_type, entry.rule_version,
-                        entry.reverses_entry_id, accounts, debits, credits, entry.prev_hash, entry.hash,
-                        cause.subject, cause.correlationid))
-    rows.heads = [(s, *book.heads[s]) for s in sorted(touched_shards)]
-    rows.state = _state_rows(book)
-    return rows
 
 
 @dataclass
@@ -236,20 +179,6 @@ SELECT u.account, s.parts[1], s.parts[2], s.parts[3], u.delta
   FROM unnest($1::text::text[], $2::text::bigint[]) AS u(account, delta),
        LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s
 ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence"""
-
-
-def _state_rows(book: Book) -> tuple[list, list, list, list]:
-    dirty = book.take_dirty()
-    kinds, keys, councils, data = [], [], [], []
-    for kind, changed in dirty.items():
-        for key in sorted(changed):
-            if kind == "invoices":
-                council, payload = key.split("/", 1)[0], "{}"
-            else:
-                obj = state_codec.container(book, kind)[key]
-                council, payload = state_codec.council_of(book, kind, obj), state_codec.dump(obj)
-            kinds.append(kind), keys.append(key), councils.append(council), data.append(payload)
-    return kinds, keys, councils, data
 
 
 # One statement: the heads as this transaction sees them (its own, others' committed), chained to the last

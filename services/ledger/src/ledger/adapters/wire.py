@@ -114,6 +114,8 @@ def entry_message(row: Mapping[str, Any]) -> bytes:
 
 def rejection_message(outcome: Outcome, shard: str, cause: Any) -> bytes:
     ev, rejection = outcome.event, outcome.rejection
+    if rejection is None:
+        raise ValueError(f"outcome {outcome.kind} of {ev.event_id} is not a rejection")
     digest = hashlib.sha256(f"{ev.event_id}|{ev.content_hash}".encode()).hexdigest()
     data = {
         "cause_event_id": ev.event_id, "cause_type": ev.type, "shard": shard,

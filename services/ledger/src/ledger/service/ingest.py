@@ -22,7 +22,7 @@ from typing import Any
 from careruntime import outbox
 from careruntime.codec import OUTBOX_HEADERS
 
-from ..adapters import repository, wire
+from ..adapters import repository, snapshot, wire
 from . import ordering
 from ..domain.ledger import apply
 from ..domain.model import Book, Outcome
@@ -38,7 +38,7 @@ class PreparedLedgerBatch:
     """A decided batch: its rows (and the same rendered for sending), its outbox messages and where
     held-back partitions resume."""
 
-    rows: repository.BatchRows
+    rows: snapshot.BatchRows
     rendered: repository.RenderedRows
     messages: list[outbox.OutboxRow] = field(default_factory=list)
     resume: dict = field(default_factory=dict)
@@ -213,7 +213,7 @@ class LedgerIngest:
             if tp in batch:
                 held[tp] = {item[0].offset: item for item in batch[tp] if item[0].offset >= offset}
         self.held_items = held
-        batch_rows = repository.batch_rows(book, results)
+        batch_rows = snapshot.batch_rows(book, results)
         checkpoint = bool(batch_rows.heads) and time.monotonic() - self.last_checkpoint >= self.checkpoint_interval_s
         if checkpoint:
             self.last_checkpoint = time.monotonic()
