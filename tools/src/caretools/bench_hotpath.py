@@ -2,7 +2,7 @@
 
 Runs the generator's stream (in recorded-time order) through exactly what the worker does per event
 between fetch and COPY: `careruntime.codec.decode`, the content hash, `wire.to_event` and `wire.refs_of`,
-`domain.ledger.apply`, a rejection's outgoing message, and per batch `rows.batch_rows` (an entry's
+`domain.ledger.apply`, a rejection's outgoing message, and per batch `snapshot.batch_rows` (an entry's
 message is built later, by the relay, from the journal).
 Each stage is timed with process CPU time over the whole stream, the collector frozen and disabled (as
 `tune_gc` leaves the worker, near enough), best of `--repeat` runs, so the figures move little on a
