@@ -65,23 +65,29 @@ def decide() -> str:
 
 
 class _SourceFinder:
-    """Finds the group's modules as their `.py` files, ahead of the extension modules beside them."""
+    """Imports a ledger module from its `.py`, ahead of any extension module beside it, unless it is one
+    of the group and the group is compiled from the current source: an extension module left over from
+    an older build (of a module no longer in the group, say) is never imported."""
+
+    def __init__(self, compiled: bool) -> None:
+        self.compiled = compiled
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname not in MODULES:
+        if not fullname.startswith("ledger.") or (self.compiled and fullname in MODULES):
             return None
         source = source_of(fullname)
+        if not source.is_file():  # a package, or not ours: the usual finders
+            return None
         return importlib.util.spec_from_file_location(
             fullname, source, loader=importlib.machinery.SourceFileLoader(fullname, str(source)))
 
 
 def install() -> str:
-    """Decide, once, whether the domain runs compiled, and make imports follow; returns `mode()`."""
+    """Decide, once, whether the group runs compiled, and make imports follow; returns `mode()`."""
     global _mode
     if _mode is None:
         _mode = decide()
-        if _mode != "compiled":
-            sys.meta_path.insert(0, _SourceFinder())
+        sys.meta_path.insert(0, _SourceFinder(compiled=_mode == "compiled"))
     return _mode
 
 
@@ -98,6 +104,9 @@ def build() -> None:
 
     src = PACKAGE_DIR.parent
     STAMP.unlink(missing_ok=True)  # a build that fails half-way leaves no stamp: the source is used
+    for old in PACKAGE_DIR.rglob("*.so"):
+        old.unlink()
+    digests = source_digests()  # of the source compiled: an edit during the build makes the stamp stale
     files = [str(source_of(module).relative_to(src)) for module in MODULES]
     here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="ledger-native-") as scratch:
@@ -110,4 +119,4 @@ def build() -> None:
                                        "--build-lib", f"{scratch}/lib"])
         finally:
             os.chdir(here)
-    STAMP.write_text(json.dumps({"python": sys.implementation.cache_tag, "modules": source_digests()}, indent=1))
+    STAMP.write_text(json.dumps({"python": sys.implementation.cache_tag, "modules": digests}, indent=1))
