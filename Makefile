@@ -75,6 +75,8 @@ bench: stack-deps
 clean:
 	deploy/local/stack.sh down || true
 	rm -rf .local out
+	find services/ledger/src -name '*.so' -delete
+	rm -f $(NATIVE_STAMP)
 
 # Bank-file renderers and statement path on 100,000 synthetic payments (payments.formats; see docs/payment-files.md).
 .PHONY: bench-payment-files

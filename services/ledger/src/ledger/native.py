@@ -13,7 +13,8 @@ Python would import an extension module in preference to its `.py`, even an out-
 - no stamp, a different source, or LEDGER_PURE_PYTHON=1: every module of the group is imported from its
   `.py` (never some of each: compiled modules call each other directly, not through the module).
 
-`mode()` says which ("compiled", "source", "source (stale build)", "source (LEDGER_PURE_PYTHON)");
+`mode()` says which ("compiled", or "source" with the reason when there is one: "stale build",
+"incomplete build", "LEDGER_PURE_PYTHON");
 the worker logs it at start and the bench prints it. Both run the same code and the tests run both.
 """
 from __future__ import annotations
@@ -61,7 +62,16 @@ def decide() -> str:
         return "source"
     if stamp.get("modules") != source_digests() or stamp.get("python") != sys.implementation.cache_tag:
         return "source (stale build)"
+    if not all(_extension_of(module) for module in (*MODULES, GROUP + "__mypyc")):
+        return "source (incomplete build)"
     return "compiled"
+
+
+def _extension_of(module: str) -> Path | None:
+    """The extension module file of `module` beside its source, if there is one for this Python."""
+    base = PACKAGE_DIR.joinpath(*module.split(".")[1:])
+    return next((path for suffix in importlib.machinery.EXTENSION_SUFFIXES
+                 if (path := base.with_name(base.name + suffix)).is_file()), None)
 
 
 class _SourceFinder:
