@@ -48,7 +48,8 @@ def bind(sql: str, args: Sequence[str | int | None]) -> str:
 
     text = _PLACEHOLDER.sub(value_of, sql)
     if len(used) != len(args):
-        raise ValueError(f"values given for placeholders the statement does not have: {len(args)} given, {sorted(used)} used")
+        raise ValueError(f"values given for placeholders the statement does not have: {len(args)} given, "
+                         f"{sorted(used)} used")
     return text
 
 
