@@ -36,3 +36,28 @@ async def test_sql_literals_read_back_as_exactly_the_values_written(fresh_db):
             assert all(r["a"] == NASTY for r in rows)
     finally:
         await conn.close()
+
+
+async def test_working_state_json_texts_are_stored_exactly_as_written(fresh_db):
+    """repository.render sends the state objects' JSON texts as one text split at record separators:
+    whatever a JSON text holds (quotes, backslashes, escaped control characters, any Unicode) comes back
+    as written, and a text that holds a raw separator is refused before anything is sent."""
+    import orjson
+    import pytest
+    from ledger.adapters import repository
+    from ledger.adapters.snapshot import BatchRows
+
+    texts = [orjson.dumps({"note": value}).decode() for value in NASTY if value is not None]
+    texts += [orjson.dumps({"control": "\x1e\x1f\x00\x07", "sources": [["a", 1]]}).decode()]
+    keys = [f"k{n}" for n in range(len(texts))]
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        rows = BatchRows(state=(["holds"] * len(texts), keys, ["C1"] * len(texts), texts))
+        async with conn.transaction():
+            await repository.write_rows(conn, await repository.render(rows))
+        stored = {r["key"]: r["data"] for r in await conn.fetch("SELECT key, data FROM ledger_state")}
+        assert stored == dict(zip(keys, texts, strict=True))
+        with pytest.raises(ValueError, match="record separator"):
+            await repository.render(BatchRows(state=(["holds"], ["x"], ["C1"], ['{"raw":"\x1e"}'])))
+    finally:
+        await conn.close()

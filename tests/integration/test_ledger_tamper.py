@@ -202,6 +202,20 @@ async def test_the_database_refuses_an_unbalanced_entry(conn, lines):
     raise AssertionError(f"an unbalanced entry was accepted: {accounts} {debits} {credits}")
 
 
+@pytest.mark.parametrize("entry_id", ["{shard}:{next_seq}0", "{shard}:1", "other:{next_seq}"])
+async def test_the_database_refuses_an_entry_id_that_is_not_its_shard_and_seq(conn, entry_id):
+    """Entry ids are unique because each is `<shard>:<shard_seq>` (migration 0009), whatever else it is."""
+    shard, seq, head = await conn.fetchrow("SELECT shard, shard_seq, hash FROM shard_heads ORDER BY shard LIMIT 1")
+    with pytest.raises(asyncpg.exceptions.CheckViolationError) as refused:
+        await conn.execute(
+            """INSERT INTO journal_entries (entry_id, shard, shard_seq, council_id, effective_date, recorded_at,
+                   cause_event_id, cause_type, rule_version, accounts, debits, credits, prev_hash, hash)
+               VALUES ($1, $2, $3, $4, '2026-04-01', '2026-04-01T12:00:00+00:00', 'forged', 'payments.PaymentSettled.v1',
+                       '2026.1', '{a,b}', '{100,0}', '{0,100}', $5, $5)""",
+            entry_id.format(shard=shard, next_seq=seq + 1), shard, seq + 1, COUNCIL, head)
+    assert refused.value.constraint_name == "entry_id_is_shard_and_seq"
+
+
 # -- what `ledger verify` catches ----------------------------------------------------------------------
 
 async def test_verify_passes_the_clean_journal(dsn, conn):

@@ -134,9 +134,22 @@ async def render(rows: BatchRows) -> RenderedRows:
     if kinds:
         statements.append(sqltext.bind(_UPSERT_STATE, (
             array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
-            "[" + ",".join(data) + "]")))  # one JSON array of the objects' JSON texts, in key order
+            _separated(data))))
     out.statements = ";\n".join(statements)
     return out
+
+
+# JSON text never holds a raw control character (they are escaped inside strings), so the state objects'
+# JSON texts go as one text, split by PostgreSQL at ASCII record separators: no quoting or escaping on
+# either side, which an array literal of JSON (every quote escaped) needs.
+_RS = "\x1e"
+
+
+def _separated(texts: list[str]) -> str:
+    joined = _RS.join(texts)
+    if joined.count(_RS) != len(texts) - 1:
+        raise ValueError("a working-state JSON text holds an ASCII record separator (JSON escapes it)")
+    return joined
 
 
 async def write_rows(conn, rows: RenderedRows) -> None:
@@ -167,8 +180,7 @@ ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDE
 
 _UPSERT_STATE = """
 INSERT INTO ledger_state (kind, key, council_id, data)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[],
-       ARRAY(SELECT e.value FROM jsonb_array_elements($4::text::jsonb) WITH ORDINALITY AS e(value, n) ORDER BY e.n))
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], string_to_array($4::text, E'\\x1e'))
 ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data"""
 
 # council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
