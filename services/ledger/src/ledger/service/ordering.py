@@ -50,25 +50,25 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
         members[tp.partition].add(tp)
     groups = [sorted(members[p], key=lambda t: (rank(t.topic), t.topic)) for p in sorted(members)]
     out = Release()
+    merged: list[list[tuple[tuple, Any, Item]]] = []  # per group: (key, partition, item), in key order
     for tps in groups:
         watermark = _watermark(tps, batch, lagging, rank)
         if watermark is not None:
-            released = _merge(tps, _before_watermark(tps, batch, rank, watermark, out.resume), rank)
+            merged.append(_merge(tps, _before_watermark(tps, batch, rank, watermark, out.resume), rank))
         else:
-            released = _merge(tps, batch, rank)
-        out.groups.append(released)
-    if batch and not any(out.groups) and not may_fall_back:
+            merged.append(_merge(tps, batch, rank))
+    if batch and not any(merged) and not may_fall_back:
         # Every group waits on a partner with nothing fetched yet (just after a restart or an
         # assignment, its first fetch is not back): hold everything and look again with its records.
         return Release(resume={tp: items[0][0].offset for tp, items in batch.items() if items}, waiting=True)
-    if batch and not any(out.groups):
+    if batch and not any(merged):
         # Still nothing after the caller's patience ran out: take the batch as it came rather than
         # stall (counted, so an operator can see how often ordering could not be guaranteed).
         out = Release(fallback=True)
-        out.groups = [_merge(tps, batch, rank) for tps in groups]
-    out.groups = [g for g in out.groups if g]
-    out.sequence = [(tp, it) for _, _, tp, it in heapq.merge(*_tagged(out.groups))]
-    out.groups = [[(tp, it) for _, tp, it in g] for g in out.groups]
+        merged = [_merge(tps, batch, rank) for tps in groups]
+    merged = [g for g in merged if g]
+    out.sequence = [(tp, it) for _, _, tp, it in heapq.merge(*_tagged(merged))]
+    out.groups = [[(tp, it) for _, tp, it in g] for g in merged]
     return out
 
 
