@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
+import pytest
 from ledger.adapters import repository, snapshot
 from ledger.adapters.journal_copy import text_data
 from ledger.domain import chain
@@ -60,6 +61,40 @@ async def test_a_batch_that_is_not_plain_goes_the_binary_way_and_is_stored_as_se
         await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=rows)))
         stored = [tuple(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM journal_entries ORDER BY shard_seq")]
         assert stored == [tuple(r) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def test_scalar_values_with_spaces_commas_braces_and_quotes_go_as_text_and_are_stored_as_sent(fresh_db):
+    dsn = await fresh_db("ledger")
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = entries("plain.topic:0", 4)
+        for n, (column, value) in enumerate([(6, "ev with space, comma"), (15, '{"subject"} x'), (8, "r\x0bv")]):
+            changed = list(rows[n])
+            changed[column] = value
+            rows[n] = tuple(changed)
+        assert text_data(rows) is not None  # the text path
+        await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=rows)))
+        stored = [tuple(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM journal_entries ORDER BY shard_seq")]
+        assert stored == [tuple(r) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def test_a_non_integer_amount_is_refused_by_postgresql_not_stored_as_something_else(fresh_db):
+    """Amounts go as str(value); the domain only makes ints, but a stray "0,5" must not become two lines."""
+    dsn = await fresh_db("ledger")
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = entries("amounts.topic:0", 1)
+        bad = list(rows[0])
+        bad[11] = [bad[11][0], "0,5"] + bad[11][2:]  # debits: one element that reads as two
+        text = text_data([tuple(bad)])
+        assert text is not None and b"{100,0,5" in text
+        with pytest.raises(asyncpg.exceptions.CheckViolationError):
+            await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=[tuple(bad)])))
+        assert await conn.fetchval("SELECT count(*) FROM journal_entries") == 0
     finally:
         await conn.close()
 

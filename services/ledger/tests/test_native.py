@@ -71,8 +71,8 @@ def test_the_domain_tests_pass_on_the_python_source_too():
 def test_a_module_outside_the_group_always_comes_from_its_source():
     """An extension module of a ledger module not in the group (left by an older build) is never used."""
     for compiled in (True, False):
-        spec = native._SourceFinder(compiled=compiled).find_spec("ledger.adapters.journal_copy")
-        assert spec is not None and spec.origin == str(native.source_of("ledger.adapters.journal_copy"))
+        spec = native._SourceFinder(compiled=compiled).find_spec("ledger.adapters.repository")
+        assert spec is not None and spec.origin == str(native.source_of("ledger.adapters.repository"))
     assert native._SourceFinder(compiled=True).find_spec("ledger.domain.rules") is None  # the compiled one
     assert native._SourceFinder(compiled=False).find_spec("ledger.domain.rules").origin.endswith("rules.py")
     assert native._SourceFinder(compiled=True).find_spec("ledger.domain") is None  # packages: as usual
