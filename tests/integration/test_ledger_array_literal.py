@@ -61,3 +61,33 @@ async def test_working_state_json_texts_are_stored_exactly_as_written(fresh_db):
             await repository.render(BatchRows(state=(["holds"], ["x"], ["C1"], ['{"raw":"\x1e"}'])))
     finally:
         await conn.close()
+
+
+async def test_balances_of_stored_accounts_are_updated_and_a_missing_one_fails_the_batch(fresh_db):
+    """render sends stored accounts to ledger_add_to_balances (migration 0010) and the rest to the upsert;
+    an account taken for stored that has no row fails the whole batch instead of losing its movement."""
+    import asyncpg.exceptions
+    import pytest
+    from ledger.adapters import repository
+    from ledger.adapters.snapshot import BatchRows
+
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        first = await repository.render(BatchRows(deltas={"C1/bank": -500, "C1/budget/PB-1": 500}))
+        assert "ledger_add_to_balances" not in first.statements  # nothing stored yet: all by upsert
+        async with conn.transaction():
+            await repository.write_rows(conn, first)
+        second = await repository.render(BatchRows(deltas={"C1/bank": -70, "C1/budget/PB-1": 30, "C1/budget/PB-2": 40}),
+                                         {"C1/bank", "C1/budget/PB-1"})
+        assert "ledger_add_to_balances" in second.statements and "ON CONFLICT (account)" in second.statements
+        async with conn.transaction():
+            await repository.write_rows(conn, second)
+        balances = dict(await conn.fetch("SELECT account, balance_pence FROM accounts"))
+        assert balances == {"C1/bank": -570, "C1/budget/PB-1": 530, "C1/budget/PB-2": 40}
+        wrong = await repository.render(BatchRows(deltas={"C1/bank": -1, "C1/budget/PB-9": 1}), {"C1/bank", "C1/budget/PB-9"})
+        with pytest.raises(asyncpg.exceptions.NoDataFoundError, match="1 of 2 accounts exist"):
+            async with conn.transaction():
+                await repository.write_rows(conn, wrong)
+        assert dict(await conn.fetch("SELECT account, balance_pence FROM accounts")) == balances
+    finally:
+        await conn.close()

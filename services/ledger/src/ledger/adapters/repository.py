@@ -53,8 +53,10 @@ _PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM 
               "WHERE p.event_id = u.event_id OFFSET 0) AS p")
 
 
-async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], loaded_owners: set[str]) -> None:
-    """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most)."""
+async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], loaded_owners: set[str],
+                     stored_accounts: set[str]) -> None:
+    """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most);
+    every account read is added to `stored_accounts` (the accounts known to have a row)."""
     # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
     nothing: set[str] = set()
     kinds: list[str] = []
@@ -77,6 +79,7 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
     if owners:
         for r in await conn.fetch(_BALANCES, array_literal.text_array(owners)):
             book.balances[r["account"]] = r["balance_pence"]
+            stored_accounts.add(r["account"])
         loaded_owners.update(owners)
     unseen = event_ids.difference(book.processed)
     if unseen:
@@ -105,8 +108,11 @@ class RenderedRows:
 RENDER_SLICE = 128
 
 
-async def render(rows: BatchRows) -> RenderedRows:
-    """The literals and COPY data of `rows` (CPU only; yields to the event loop between its parts)."""
+async def render(rows: BatchRows, stored_accounts: set[str] | frozenset[str] = frozenset()) -> RenderedRows:
+    """The literals and COPY data of `rows` (CPU only; yields to the event loop between its parts).
+
+    Balances of `stored_accounts` (accounts known to have a row) are added to by `ledger_add_to_balances`,
+    the others by an upsert that creates them."""
     out = RenderedRows()
     journal, parts = rows.journal, []
     for start in range(0, len(journal), RENDER_SLICE):
@@ -124,8 +130,12 @@ async def render(rows: BatchRows) -> RenderedRows:
     statements = []
     if rows.deltas:
         names = sorted(rows.deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-        statements.append(sqltext.bind(_ADD_TO_BALANCES, (
-            array_literal.text_array(names), array_literal.int_array([rows.deltas[a] for a in names]))))
+        stored = [a for a in names if a in stored_accounts]
+        fresh = [a for a in names if a not in stored_accounts] if stored else names
+        for sql, accounts in ((_ADD_TO_STORED_BALANCES, stored), (_ADD_TO_BALANCES, fresh)):
+            if accounts:
+                statements.append(sqltext.bind(sql, (
+                    array_literal.text_array(accounts), array_literal.int_array([rows.deltas[a] for a in accounts]))))
     if rows.heads:
         shards, seqs, hashes = zip(*rows.heads)
         statements.append(sqltext.bind(_UPSERT_HEADS, (
@@ -182,6 +192,9 @@ _UPSERT_STATE = """
 INSERT INTO ledger_state (kind, key, council_id, data)
 SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], string_to_array($4::text, E'\\x1e'))
 ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data"""
+
+# Accounts known to have a row (migration 0010): a plain UPDATE, and an error if any is missing.
+_ADD_TO_STORED_BALANCES = "SELECT ledger_add_to_balances($1::text::text[], $2::text::bigint[])"
 
 # council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
 # elements 1, 2 and 3 of its "/"-separated parts (the owner NULL when there is no third part).
