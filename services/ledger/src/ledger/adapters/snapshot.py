@@ -56,11 +56,12 @@ def batch_rows(book: Book, results: list[tuple[Outcome, str, int, Cause]]) -> Ba
             continue
         touched_shards.add(shard)
         accounts, debits, credits = [], [], []
-        for account, debit, credit in entry.lines:  # Line is a NamedTuple
+        for line in entry.lines:
+            account = line.account
             accounts.append(account)
-            debits.append(debit)
-            credits.append(credit)
-            deltas[account] = deltas.get(account, 0) + debit - credit
+            debits.append(line.debit)
+            credits.append(line.credit)
+            deltas[account] = deltas.get(account, 0) + line.debit - line.credit
         journal.append((entry.entry_id, entry.shard, entry.shard_seq, entry.council_id, entry.effective_date,
                         entry.recorded_at, entry.cause_event_id, entry.cause_type, entry.rule_version,
                         entry.reverses_entry_id, accounts, debits, credits, entry.prev_hash, entry.hash,

@@ -72,7 +72,8 @@ def _append(book: Book, ev: Event, shard: str, posting: Posting) -> Entry:
     entry_id = f"{shard}:{seq}"  # shard is "<topic>:<partition>"; fits the schema Id pattern
     effective = ev.payload.effective_date
     text = chain.canonical(entry_id, effective.isoformat(), ev.recorded_at, ev.event_id, ev.type, RULE_VERSION,
-                           posting.reverses_entry_id, posting.lines)  # a Line is an (account, debit, credit) tuple
+                           posting.reverses_entry_id,
+                           [(line.account, line.debit, line.credit) for line in posting.lines])
     digest = chain.link(prev_hash, text)
     book.heads[shard] = (seq, digest)
     return Entry(entry_id, shard, seq, ev.council_id, effective, ev.recorded_at, ev.event_id, ev.type,

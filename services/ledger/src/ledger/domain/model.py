@@ -4,16 +4,16 @@ The book holds just the state the rules need (balances, budget terms, orders, sc
 recoveries, invoices seen). The service layer loads the slice a batch touches and persists what the
 book marks dirty; the domain itself never does I/O.
 
-The value objects made for every event (Event, Posting, Entry, Outcome) are plain classes with Final
-attributes, which mypyc compiles to native classes (ledger.native): built in ~20 ns, where a NamedTuple
-took ~160 and a frozen dataclass ~400 (docs/performance.md, "Eighth pass"). A Line stays a NamedTuple:
-it is read as an (account, debit, credit) tuple throughout.
+The value objects made for every event or line (Event, Line, Posting, Entry, Outcome) are plain classes
+with Final attributes, which mypyc compiles to native classes (ledger.native): built in ~20 ns, where a
+NamedTuple took ~160 (~300 with keyword arguments) and a frozen dataclass ~400 (docs/performance.md,
+"Eighth pass").
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, ClassVar, Final, NamedTuple, Protocol
+from typing import Any, ClassVar, Final, Protocol
 
 
 class Incoming(Protocol):
@@ -64,12 +64,15 @@ class Event(Value):
         self.payload: Final = payload
 
 
-class Line(NamedTuple):
-    """One side of a posting; a tuple, so `account, debit, credit = line` reads it."""
+class Line(Value):
+    """One side of a posting: an account and a debit or a credit, in pence."""
 
-    account: str
-    debit: int = 0
-    credit: int = 0
+    __match_args__ = ("account", "debit", "credit")
+
+    def __init__(self, account: str, debit: int = 0, credit: int = 0) -> None:
+        self.account: Final = account
+        self.debit: Final = debit
+        self.credit: Final = credit
 
 
 class Posting(Value):
