@@ -137,3 +137,20 @@ def test_until_falling_back_is_allowed_a_batch_of_which_nothing_can_go_in_order_
     assert plan.resume == {TP(P, 0): 4, TP(P, 1): 2}
     later = release(batch, assigned, lambda tp: tp.topic == A, RANK, may_fall_back=True)
     assert later.fallback and not later.waiting and names(later) == [["ev4@9", "ev5@10"], ["ev2@3"]]
+
+
+# -- _kmerge: heapq.merge's order, without its generator ---------------------------------------------------
+
+import heapq  # noqa: E402
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from ledger.service.ordering import _kmerge  # noqa: E402
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=8), max_size=5))
+def test_kmerge_gives_heapq_merge_order_for_tagged_streams_even_when_a_stream_is_not_sorted(raw):
+    """Streams tagged with their number (as `_merge` and `_tagged` make them), in any order within a stream:
+    exactly what heapq.merge yields, which never reorders a stream."""
+    streams = [[(key, n, payload) for key, payload in stream] for n, stream in enumerate(raw)]
+    assert _kmerge(streams) == list(heapq.merge(*streams))

@@ -67,17 +67,53 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
         out = Release(fallback=True)
         merged = [_merge(tps, batch, rank) for tps in groups]
     merged = [g for g in merged if g]
-    out.sequence = [(tp, it) for _, _, tp, it in heapq.merge(*_tagged(merged))]
+    out.sequence = [(tp, it) for _, _, tp, it in _kmerge(_tagged(merged))]
     out.groups = [[(tp, it) for _, tp, it in g] for g in merged]
     return out
 
 
 def _tagged(streams: list[list[tuple]]) -> list[list[tuple]]:
-    """(key, stream number, ...) for heapq.merge without a key function (a Python call per comparison).
+    """(key, stream number, ...) for `_kmerge`, which compares whole tuples (no key function).
 
-    The same order as merging by key alone: heapq.merge takes equal keys from the earlier stream first,
-    and holds one item per stream at a time, so comparisons never reach past the stream number."""
+    The same order as merging by key alone with heapq.merge: equal keys come from the earlier stream
+    first, and comparisons never reach past the stream number."""
     return [[(item[0], n, *item[1:]) for item in stream] for n, stream in enumerate(streams)]
+
+
+def _kmerge(streams: list[list[tuple]]) -> list[tuple]:
+    """What `list(heapq.merge(*streams))` gives, for tuples whose second element is their stream's number
+    (so no two compare equal and the order is total), without heapq.merge's Python generator: one or two
+    streams (the usual case) by walking them, more through heapq's C heap functions."""
+    streams = [stream for stream in streams if stream]
+    if not streams:
+        return []
+    if len(streams) == 1:
+        return list(streams[0])
+    out: list[tuple] = []
+    if len(streams) == 2:
+        a, b = streams
+        i, j, na, nb = 0, 0, len(a), len(b)
+        while i < na and j < nb:
+            if b[j] < a[i]:
+                out.append(b[j])
+                j += 1
+            else:
+                out.append(a[i])
+                i += 1
+        out.extend(a[i:])
+        out.extend(b[j:])
+        return out
+    heap = [(stream[0], k, 0) for k, stream in enumerate(streams)]
+    heapq.heapify(heap)
+    while heap:
+        item, k, pos = heap[0]
+        out.append(item)
+        pos += 1
+        if pos < len(streams[k]):
+            heapq.heapreplace(heap, (streams[k][pos], k, pos))
+        else:
+            heapq.heappop(heap)
+    return out
 
 
 def _merge(tps, batch, rank) -> list[tuple[tuple, Any, Item]]:
@@ -87,7 +123,7 @@ def _merge(tps, batch, rank) -> list[tuple[tuple, Any, Item]]:
     for n, tp in enumerate(tps):
         r = rank(tp.topic)
         streams.append([((it[1].time, r, it[0].offset), n, tp, it) for it in batch.get(tp, ())])
-    return [(key, tp, it) for key, _, tp, it in heapq.merge(*streams)]
+    return [(key, tp, it) for key, _, tp, it in _kmerge(streams)]
 
 
 def _before_watermark(tps, batch, rank, watermark: tuple, resume: dict) -> dict:
