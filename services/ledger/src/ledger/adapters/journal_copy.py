@@ -20,25 +20,30 @@ from collections.abc import Sequence
 from datetime import date
 
 # What an array literal reads specially inside an unquoted element, beyond what the counts catch (tabs,
-# newlines, carriage returns, backslashes): separators, nesting, quoting, and the whitespace it skips.
-_ELEMENT_SPECIAL = (",", "{", "}", '"', " ", "\x0b", "\x0c")
+# newlines, carriage returns, backslashes): nesting, quoting, and the whitespace it skips. Commas, its
+# separator, are counted per row.
+_ELEMENT_SPECIAL = ("{", "}", '"', " ", "\x0b", "\x0c")
 _COLUMNS = 17
+_TEXT_COLUMNS = (0, 1, 3, 5, 6, 7, 8, 13, 14, 15, 16)  # str (reverses_entry_id, 9: str or None)
 
 
-def _plain_elements(accounts: list) -> bool:
+def _accounts_text(accounts: list) -> str | None:
+    """The accounts as array elements joined by commas, or None if an array literal would read them otherwise."""
     for account in accounts:
         if type(account) is not str or not account or (len(account) == 4 and account.upper() == "NULL"):
-            return False
-        for ch in _ELEMENT_SPECIAL:
-            if ch in account:
-                return False
-    return True
+            return None
+    joined = ",".join(accounts)
+    if joined.count(",") != len(accounts) - 1:
+        return None
+    for ch in _ELEMENT_SPECIAL:
+        if ch in joined:
+            return None
+    return joined
 
 
-def _row(row: tuple) -> str:
-    # Untyped on purpose: compiled, a list[int] would raise on a non-int amount where the source writes
-    # it; both write str(value), which reads back as the same integer or is refused by PostgreSQL.
-    accounts: list = row[10]
+def _row(row: tuple, accounts: str) -> str:
+    # Amounts untyped on purpose: compiled, a list[int] would raise on a non-int amount where the source
+    # writes it; both write str(value), which reads back as the same integer or is refused by PostgreSQL.
     debits: list = row[11]
     credits: list = row[12]
     effective: date = row[4]
@@ -46,7 +51,7 @@ def _row(row: tuple) -> str:
     return "\t".join([
         row[0], row[1], str(row[2]), row[3], effective.isoformat(), row[5], row[6], row[7], row[8],
         "\\N" if reverses is None else reverses,
-        "{" + ",".join(accounts) + "}",
+        "{" + accounts + "}",
         "{" + ",".join([str(d) for d in debits]) + "}",
         "{" + ",".join([str(c) for c in credits]) + "}",
         row[13], row[14], row[15], row[16]]) + "\n"
@@ -54,22 +59,26 @@ def _row(row: tuple) -> str:
 
 def text_data(rows: Sequence[tuple]) -> bytes | None:
     """COPY text data of journal rows (repository.JOURNAL_COLUMNS order), or None if any value is not plain."""
+    lines: list[str] = []
     nulls = 0
     for row in rows:
         if len(row) != _COLUMNS:
             return None
-        accounts: list = row[10]
-        n_lines = len(accounts)
-        if n_lines == 0 or len(row[11]) != n_lines or len(row[12]) != n_lines or not _plain_elements(accounts):
-            return None
-        for value in (row[0], row[1], row[3], row[5], row[6], row[7], row[8], row[13], row[14], row[15], row[16]):
-            if type(value) is not str:  # e.g. a cause without subject or correlation id: binary COPY
+        for column in _TEXT_COLUMNS:
+            if type(row[column]) is not str:  # e.g. a cause without subject or correlation id: binary COPY
                 return None
         if row[9] is None:
             nulls += 1
         elif type(row[9]) is not str:
             return None
-    text = "".join([_row(row) for row in rows])
+        n_lines = len(row[10])
+        if n_lines == 0 or len(row[11]) != n_lines or len(row[12]) != n_lines:
+            return None
+        accounts = _accounts_text(row[10])
+        if accounts is None:
+            return None
+        lines.append(_row(row, accounts))
+    text = "".join(lines)
     n = len(rows)
     # The one backslash this module writes is that of `\N` (reverses_entry_id NULL): as many as NULLs.
     if ("\r" in text or text.count("\\") != nulls or text.count("\t") != (_COLUMNS - 1) * n
