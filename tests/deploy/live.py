@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -62,19 +63,45 @@ def free_ports_from(count: int) -> int:
     raise RuntimeError(f"no {count} consecutive free ports")
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports for the processes under test come from below the ephemeral range: a port the kernel hands out
+# for "any free port" is one it also gives the processes' own outgoing connections (to Kafka and
+# PostgreSQL), which can take it between the pick and the process's bind ("address already in use").
+_PICK_FROM = range(20000, max(20001, min(_ephemeral_low(), 65000)))
+
+
+def _bound(stack: ExitStack, taken: set[int]) -> int:
+    """A port free now and not in `taken`, held open (by `stack`) so that later picks skip it."""
+    for _ in range(500):
+        port = random.choice(_PICK_FROM)
+        if port in taken:
+            continue
+        s = stack.enter_context(socket.socket())
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        taken.add(port)
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with ExitStack() as stack:
+        return _bound(stack, set())
 
 
 def distinct_free_ports(n: int) -> list[int]:
     """`n` ports free now, all different (held open together while they are picked)."""
     with ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
+        taken: set[int] = set()
+        return [_bound(stack, taken) for _ in range(n)]
 
 
 def free_port_pair() -> int:

@@ -91,7 +91,7 @@ def journal_rows(entries):
     rows = []
     for n, e in enumerate(entries, 1):
         accounts = [full_account(e["council"], a) for a, _, _ in e["lines"]]
-        rows.append((f"E{n}", "s:0", n, e["council"], e["day"], e["at"].isoformat(), f"ev-{n}", e["cause"], "2026.1",
+        rows.append((f"s:0:{n}", "s:0", n, e["council"], e["day"], e["at"].isoformat(), f"ev-{n}", e["cause"], "2026.1",
                      None, accounts, [d for _, d, _ in e["lines"]], [c for _, _, c in e["lines"]],
                      f"{n - 1:064d}", f"{n:064d}"))
     return rows
@@ -99,7 +99,7 @@ def journal_rows(entries):
 
 def entry_posted(n: int, e: dict):
     lines = [{"account": full_account(e["council"], a), "debit_pence": d, "credit_pence": c} for a, d, c in e["lines"]]
-    data = {"entry_id": f"E{n}", "shard": "s:0", "shard_seq": n, "effective_date": e["day"].isoformat(),
+    data = {"entry_id": f"s:0:{n}", "shard": "s:0", "shard_seq": n, "effective_date": e["day"].isoformat(),
             "recorded_at": e["at"].isoformat(), "cause_event_id": f"ev-{n}", "cause_type": e["cause"],
             "rule_version": "2026.1", "lines": lines, "reverses_entry_id": None, "prev_hash": f"{n - 1:064d}",
             "hash": f"{n:064d}"}

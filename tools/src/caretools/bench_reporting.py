@@ -48,7 +48,7 @@ LEDGER_DB, PROJECTION_DB, NAIVE_DB = "bench_reporting_ledger", "bench_reporting"
 SYNTHESISE = f"""
 INSERT INTO journal_entries (entry_id, shard, shard_seq, council_id, effective_date, recorded_at, cause_event_id,
                              cause_type, rule_version, accounts, debits, credits, prev_hash, hash)
-SELECT 'E' || g, 'bench:' || (b % 6), g, '{COUNCIL}', day, day::text || 'T12:00:00+00:00', 'ev-' || g,
+SELECT 'bench:' || (b % 6) || ':' || g, 'bench:' || (b % 6), g, '{COUNCIL}', day, day::text || 'T12:00:00+00:00', 'ev-' || g,
        (ARRAY['allocation.PersonalBudgetAgreed.v1', 'allocation.ServiceOrderCommissioned.v1',
               'invoices.InvoiceApproved.v1', 'payments.PaymentInstructed.v1', 'payments.PaymentSettled.v1'])[k + 1],
        '2026.1',
