@@ -78,16 +78,51 @@ async def test_balances_of_stored_accounts_are_updated_and_a_missing_one_fails_t
         async with conn.transaction():
             await repository.write_rows(conn, first)
         second = await repository.render(BatchRows(deltas={"C1/bank": -70, "C1/budget/PB-1": 30, "C1/budget/PB-2": 40}),
-                                         {"C1/bank", "C1/budget/PB-1"})
+                                         repository.Stored(accounts={"C1/bank", "C1/budget/PB-1"}))
         assert "ledger_add_to_balances" in second.statements and "ON CONFLICT (account)" in second.statements
         async with conn.transaction():
             await repository.write_rows(conn, second)
         balances = dict(await conn.fetch("SELECT account, balance_pence FROM accounts"))
         assert balances == {"C1/bank": -570, "C1/budget/PB-1": 530, "C1/budget/PB-2": 40}
-        wrong = await repository.render(BatchRows(deltas={"C1/bank": -1, "C1/budget/PB-9": 1}), {"C1/bank", "C1/budget/PB-9"})
+        wrong = await repository.render(BatchRows(deltas={"C1/bank": -1, "C1/budget/PB-9": 1}),
+                                        repository.Stored(accounts={"C1/bank", "C1/budget/PB-9"}))
         with pytest.raises(asyncpg.exceptions.NoDataFoundError, match="1 of 2 accounts exist"):
             async with conn.transaction():
                 await repository.write_rows(conn, wrong)
         assert dict(await conn.fetch("SELECT account, balance_pence FROM accounts")) == balances
+    finally:
+        await conn.close()
+
+
+async def test_state_not_stored_is_inserted_and_a_key_that_exists_after_all_fails_the_batch(fresh_db):
+    """Working state the worker has not seen stored goes by plain INSERT; stored state is upserted; a key
+    taken for new that has a row fails the batch (a unique violation) and changes nothing."""
+    import asyncpg.exceptions
+    import pytest
+    from ledger.adapters import repository
+    from ledger.adapters.snapshot import BatchRows
+
+    def state(*rows):
+        return BatchRows(state=tuple(list(column) for column in zip(*rows)) if rows else ([], [], [], []))
+
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        stored = repository.Stored()
+        first = await repository.render(state(("holds", "P1", "C1", '{"v":1}'), ("budgets", "B1", "C1", '{"v":1}')), stored)
+        assert "ON CONFLICT (kind, key)" not in first.statements  # all new
+        async with conn.transaction():
+            await repository.write_rows(conn, first)
+        stored.record(state(("holds", "P1", "C1", ""), ("budgets", "B1", "C1", "")))
+        second = await repository.render(state(("holds", "P1", "C1", '{"v":2}'), ("holds", "P2", "C1", '{"v":1}')), stored)
+        assert "ON CONFLICT (kind, key)" in second.statements
+        async with conn.transaction():
+            await repository.write_rows(conn, second)
+        rows = dict(((r["kind"], r["key"]), r["data"]) for r in await conn.fetch("SELECT kind, key, data FROM ledger_state"))
+        assert rows == {("holds", "P1"): '{"v":2}', ("budgets", "B1"): '{"v":1}', ("holds", "P2"): '{"v":1}'}
+        wrong = await repository.render(state(("budgets", "B1", "C1", '{"v":9}')), repository.Stored())
+        with pytest.raises(asyncpg.exceptions.UniqueViolationError):
+            async with conn.transaction():
+                await repository.write_rows(conn, wrong)
+        assert await conn.fetchval("SELECT data FROM ledger_state WHERE key = 'B1'") == '{"v":1}'
     finally:
         await conn.close()

@@ -53,10 +53,32 @@ _PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM 
               "WHERE p.event_id = u.event_id OFFSET 0) AS p")
 
 
+@dataclass
+class Stored:
+    """What the worker knows has a row in the database once the batches it decided so far commit: what
+    `load_slice` read, and what those batches wrote. Dropped with the book (on any batch not committed),
+    so it never runs ahead of the database.
+
+    Balances of stored accounts take a plain UPDATE (`ledger_add_to_balances`, which fails the batch if
+    one is missing). Working state not stored is new: every key the rules create is one the batch refers
+    to, which `load_slice` looked up first, so it goes by plain INSERT (a key that did exist fails the
+    batch, which is then retried from the database); stored state is upserted.
+    """
+
+    accounts: set[str] = field(default_factory=set)
+    state: set[tuple[str, str]] = field(default_factory=set)  # (kind, key)
+
+    def record(self, rows: BatchRows) -> None:
+        """`rows` will be written (or the batch fails and this record is dropped with the book)."""
+        self.accounts.update(rows.deltas)
+        kinds, keys = rows.state[0], rows.state[1]
+        self.state.update(zip(kinds, keys))
+
+
 async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], loaded_owners: set[str],
-                     stored_accounts: set[str]) -> None:
+                     stored: Stored) -> None:
     """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most);
-    every account read is added to `stored_accounts` (the accounts known to have a row)."""
+    every account and state row read is recorded in `stored`."""
     # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
     nothing: set[str] = set()
     kinds: list[str] = []
@@ -71,6 +93,7 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
     if keys:
         for r in await conn.fetch(_STATE, array_literal.text_array(kinds), array_literal.text_array(keys)):
             kind = r["kind"]
+            stored.state.add((kind, r["key"]))
             if kind == "invoices":
                 book.invoices.add(r["key"])
             else:
@@ -79,7 +102,7 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
     if owners:
         for r in await conn.fetch(_BALANCES, array_literal.text_array(owners)):
             book.balances[r["account"]] = r["balance_pence"]
-            stored_accounts.add(r["account"])
+            stored.accounts.add(r["account"])
         loaded_owners.update(owners)
     unseen = event_ids.difference(book.processed)
     if unseen:
@@ -108,11 +131,13 @@ class RenderedRows:
 RENDER_SLICE = 128
 
 
-async def render(rows: BatchRows, stored_accounts: set[str] | frozenset[str] = frozenset()) -> RenderedRows:
+async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     """The literals and COPY data of `rows` (CPU only; yields to the event loop between its parts).
 
-    Balances of `stored_accounts` (accounts known to have a row) are added to by `ledger_add_to_balances`,
-    the others by an upsert that creates them."""
+    What `stored` holds is updated in place and the rest inserted (`Stored`); with no `stored`, every
+    balance and state row goes by upsert."""
+    stored_accounts = stored.accounts if stored is not None else set()
+    stored_state = stored.state if stored is not None else None
     out = RenderedRows()
     journal, parts = rows.journal, []
     for start in range(0, len(journal), RENDER_SLICE):
@@ -142,9 +167,17 @@ async def render(rows: BatchRows, stored_accounts: set[str] | frozenset[str] = f
             array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))))
     kinds, keys, councils, data = rows.state
     if kinds:
-        statements.append(sqltext.bind(_UPSERT_STATE, (
-            array_literal.text_array(kinds), array_literal.text_array(keys), array_literal.text_array(councils),
-            _separated(data))))
+        if stored_state is None:
+            parts = [(_UPSERT_STATE, list(range(len(kinds))))]
+        else:
+            known = [(kind, key) in stored_state for kind, key in zip(kinds, keys)]
+            parts = [(_UPSERT_STATE, [n for n, k in enumerate(known) if k]),
+                     (_INSERT_STATE, [n for n, k in enumerate(known) if not k])]
+        for sql, picked in parts:
+            if picked:
+                statements.append(sqltext.bind(sql, (
+                    array_literal.text_array([kinds[n] for n in picked]), array_literal.text_array([keys[n] for n in picked]),
+                    array_literal.text_array([councils[n] for n in picked]), _separated([data[n] for n in picked]))))
     out.statements = ";\n".join(statements)
     return out
 
@@ -188,10 +221,10 @@ INSERT INTO shard_heads (shard, shard_seq, hash)
 SELECT * FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[])
 ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash"""
 
-_UPSERT_STATE = """
+_INSERT_STATE = """
 INSERT INTO ledger_state (kind, key, council_id, data)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], string_to_array($4::text, E'\\x1e'))
-ON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data"""
+SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], string_to_array($4::text, E'\\x1e'))"""
+_UPSERT_STATE = _INSERT_STATE + "\nON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data"
 
 # Accounts known to have a row (migration 0010): a plain UPDATE, and an error if any is missing.
 _ADD_TO_STORED_BALANCES = "SELECT ledger_add_to_balances($1::text::text[], $2::text::bigint[])"

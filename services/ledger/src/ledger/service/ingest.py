@@ -80,9 +80,8 @@ class LedgerIngest:
     def reset(self) -> None:
         self.book = Book()
         self.loaded_owners: set[str] = set()
-        # Accounts with a row in the database once the batches decided so far commit (read, or written by
-        # one of them): their balances take a plain UPDATE (repository.render).
-        self.stored_accounts: set[str] = set()
+        # What has a row in the database once the batches decided so far commit (repository.Stored).
+        self.stored = repository.Stored()
         self.loaded_shards: set[str] = set()
         # Items of records the consumer holds for the next batch, by partition and offset (a record at
         # an offset never changes): built, hashed and their references loaded once, not per batch.
@@ -172,7 +171,7 @@ class LedgerIngest:
         # What the book lacks is read while the batch's events are built and ordered: neither touches the
         # book, and nothing is decided before the read is in.
         loading = asyncio.ensure_future(repository.load_slice(conn, book, refs, event_ids, self.loaded_owners,
-                                                               self.stored_accounts))
+                                                               self.stored))
         try:
             plan, lags, assigned = await self._build_and_order(batch, fresh)
         except BaseException:
@@ -221,6 +220,6 @@ class LedgerIngest:
         checkpoint = bool(batch_rows.heads) and time.monotonic() - self.last_checkpoint >= self.checkpoint_interval_s
         if checkpoint:
             self.last_checkpoint = time.monotonic()
-        rendered = await repository.render(batch_rows, self.stored_accounts)
-        self.stored_accounts.update(batch_rows.deltas)  # this batch's upsert makes the new ones
+        rendered = await repository.render(batch_rows, self.stored)
+        self.stored.record(batch_rows)
         return PreparedLedgerBatch(batch_rows, rendered, rows, resume, checkpoint)
