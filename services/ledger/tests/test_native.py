@@ -77,3 +77,34 @@ def test_a_module_outside_the_group_always_comes_from_its_source():
     assert native._SourceFinder(compiled=False).find_spec("ledger.domain.rules").origin.endswith("rules.py")
     assert native._SourceFinder(compiled=True).find_spec("ledger.domain") is None  # packages: as usual
     assert native._SourceFinder(compiled=True).find_spec("careruntime.codec") is None
+
+
+def test_working_state_is_dumped_without_reading_freed_memory():
+    """state_codec.dump on every kind of state, with amounts too large for CPython's small-int cache, under
+    the debug allocator (freed memory overwritten at once): the text is exactly the fields in order.
+    orjson given a compiled dataclass itself read each int after releasing it (state_codec.dump)."""
+    script = """
+import json
+from datetime import date
+from ledger.adapters.state_codec import dump
+from ledger.domain.model import BudgetTerms, Hold, OrderTerms, Recovery, ScheduleTerms
+big = 10 ** 9 + 7
+objs = [BudgetTerms("PB-1", "C1", date(2026, 4, 1), date(2027, 3, 31), big, authorised_limit=big + 1),
+        OrderTerms("SO-1", "PB-1", "PR-1", big, 3, date(2026, 4, 1), date(2027, 3, 31), committed=big),
+        ScheduleTerms("DP-1", "PB-1", big, 4, date(2026, 4, 1), date(2027, 3, 31), big * 13),
+        Hold("P-1", "C1", "C1/pending/PB-1", (("C1/budget/PB-1", big),), big, "reserved", "s:1"),
+        Recovery("R-1", "PB-1", big, recovered=big - 1)]
+for _ in range(200):
+    texts = [dump(obj) for obj in objs]
+print(json.dumps(texts))
+"""
+    result = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONMALLOC": "pymalloc_debug"},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    texts = [json.loads(text) for text in json.loads(result.stdout)]
+    big = 10 ** 9 + 7
+    assert texts[0] == {"budget_id": "PB-1", "council_id": "C1", "start_date": "2026-04-01", "end_date": "2027-03-31",
+                        "total": big, "status": "active", "died_on": None, "closed_on": None,
+                        "authorised_limit": big + 1, "contribution_annual": 0}
+    assert texts[3]["sources"] == [["C1/budget/PB-1", big]] and texts[3]["amount"] == big
+    assert [t["recovered"] for t in texts if "recovered" in t] == [big - 1]

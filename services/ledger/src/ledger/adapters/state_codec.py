@@ -4,6 +4,7 @@ Stored in `ledger_state` as (kind, key, data). Dates travel as ISO strings; tupl
 """
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -18,10 +19,23 @@ KIND_TYPES: dict[str, type] = {
 _DATE_FIELDS = {"start_date", "end_date", "died_on", "segment_start", "first_due"}
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def dump(obj: Any) -> str:
-    # orjson serialises (slotted) dataclasses, dates and tuples natively, field by field in declaration
-    # order: the same text as orjson.dumps(dataclasses.asdict(obj)) without asdict's deep copy.
-    return orjson.dumps(obj).decode()
+    """The object's JSON text: its fields in declaration order (dates and tuples as orjson writes them),
+    the same text as orjson.dumps(dataclasses.asdict(obj)) without asdict's deep copy.
+
+    Not `orjson.dumps(obj)` itself: orjson reads a dataclass's fields by getattr and releases each value
+    before it has written it, which holds only while the instance keeps a reference of its own. A compiled
+    instance (ledger.native) keeps its ints unboxed and hands out a new object on every read, so orjson
+    read freed memory (seen under PYTHONMALLOC=pymalloc_debug; tests/test_native.py runs that). A dict
+    holds the values it is given.
+    """
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in dataclasses.fields(obj))
+    return orjson.dumps({name: getattr(obj, name) for name in names}).decode()
 
 
 def load(kind: str, data: dict) -> Any:
