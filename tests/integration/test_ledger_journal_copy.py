@@ -49,32 +49,26 @@ async def test_text_and_binary_copy_store_identical_rows(fresh_db):
         await conn.close()
 
 
-async def test_a_batch_that_is_not_plain_goes_the_binary_way_and_is_stored_as_sent(fresh_db):
+def changed(rows: list[tuple], changes: list[tuple[int, int, object]]) -> list[tuple]:
+    """`rows` with value `column` of row `n` replaced, for each (n, column, value)."""
+    rows = [list(row) for row in rows]
+    for n, column, value in changes:
+        rows[n][column] = value
+    return [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize(("changes", "path"), [
+    # cause_event_id (the journal does not check its pattern) with a backslash: binary COPY
+    ([(1, 6, "ev with space, comma and \\ backslash")], "binary"),
+    # spaces, commas, braces, quotes and a vertical tab outside the arrays: still text, read back as sent
+    ([(0, 6, "ev with space, comma"), (1, 15, '{"subject"} x'), (2, 8, "r\x0bv")], "text"),
+])
+async def test_odd_values_are_stored_exactly_as_sent_by_whichever_copy_takes_them(fresh_db, changes, path):
     dsn = await fresh_db("ledger")
     conn = await asyncpg.connect(dsn)
     try:
-        rows = entries("odd.topic:0", 3)
-        odd = list(rows[1])
-        odd[6] = "ev with space, comma and \\ backslash"  # cause_event_id (the journal does not check its pattern)
-        rows[1] = tuple(odd)
-        assert text_data(rows) is None
-        await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=rows)))
-        stored = [tuple(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM journal_entries ORDER BY shard_seq")]
-        assert stored == [tuple(r) for r in rows]
-    finally:
-        await conn.close()
-
-
-async def test_scalar_values_with_spaces_commas_braces_and_quotes_go_as_text_and_are_stored_as_sent(fresh_db):
-    dsn = await fresh_db("ledger")
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = entries("plain.topic:0", 4)
-        for n, (column, value) in enumerate([(6, "ev with space, comma"), (15, '{"subject"} x'), (8, "r\x0bv")]):
-            changed = list(rows[n])
-            changed[column] = value
-            rows[n] = tuple(changed)
-        assert text_data(rows) is not None  # the text path
+        rows = changed(entries(f"{path}.topic:0", 4), changes)
+        assert (text_data(rows) is None) == (path == "binary")
         await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=rows)))
         stored = [tuple(r) for r in await conn.fetch(f"SELECT {COLUMNS} FROM journal_entries ORDER BY shard_seq")]
         assert stored == [tuple(r) for r in rows]
@@ -88,12 +82,11 @@ async def test_a_non_integer_amount_is_refused_by_postgresql_not_stored_as_somet
     conn = await asyncpg.connect(dsn)
     try:
         rows = entries("amounts.topic:0", 1)
-        bad = list(rows[0])
-        bad[11] = [bad[11][0], "0,5"] + bad[11][2:]  # debits: one element that reads as two
-        text = text_data([tuple(bad)])
+        bad = changed(rows, [(0, 11, [rows[0][11][0], "0,5", *rows[0][11][2:]])])  # debits: one reads as two
+        text = text_data(bad)
         assert text is not None and b"{100,0,5" in text
         with pytest.raises(asyncpg.exceptions.CheckViolationError):
-            await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=[tuple(bad)])))
+            await repository.write_rows(conn, await repository.render(snapshot.BatchRows(journal=bad)))
         assert await conn.fetchval("SELECT count(*) FROM journal_entries") == 0
     finally:
         await conn.close()
