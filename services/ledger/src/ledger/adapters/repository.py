@@ -155,9 +155,9 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     statements = []
     if rows.deltas:
         names = sorted(rows.deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-        stored = [a for a in names if a in stored_accounts]
-        fresh = [a for a in names if a not in stored_accounts] if stored else names
-        for sql, accounts in ((_ADD_TO_STORED_BALANCES, stored), (_ADD_TO_BALANCES, fresh)):
+        known = [a for a in names if a in stored_accounts]
+        new = [a for a in names if a not in stored_accounts] if known else names
+        for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_ADD_TO_BALANCES, new)):
             if accounts:
                 statements.append(sqltext.bind(sql, (
                     array_literal.text_array(accounts), array_literal.int_array([rows.deltas[a] for a in accounts]))))
@@ -168,12 +168,12 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     kinds, keys, councils, data = rows.state
     if kinds:
         if stored_state is None:
-            parts = [(_UPSERT_STATE, list(range(len(kinds))))]
+            by_statement = [(_UPSERT_STATE, list(range(len(kinds))))]
         else:
-            known = [(kind, key) in stored_state for kind, key in zip(kinds, keys)]
-            parts = [(_UPSERT_STATE, [n for n, k in enumerate(known) if k]),
-                     (_INSERT_STATE, [n for n, k in enumerate(known) if not k])]
-        for sql, picked in parts:
+            is_stored = [(kind, key) in stored_state for kind, key in zip(kinds, keys)]
+            by_statement = [(_UPSERT_STATE, [n for n, k in enumerate(is_stored) if k]),
+                            (_INSERT_STATE, [n for n, k in enumerate(is_stored) if not k])]
+        for sql, picked in by_statement:
             if picked:
                 statements.append(sqltext.bind(sql, (
                     array_literal.text_array([kinds[n] for n in picked]), array_literal.text_array([keys[n] for n in picked]),
