@@ -104,8 +104,8 @@ class Noted(Value):
 
 class Entry(Value):
     __match_args__ = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
-                                  "cause_event_id", "cause_type", "rule_version", "lines", "reverses_entry_id",
-                                  "prev_hash", "hash")
+                      "cause_event_id", "cause_type", "rule_version", "lines", "reverses_entry_id",
+                      "prev_hash", "hash")
 
     def __init__(self, entry_id: str, shard: str, shard_seq: int, council_id: str, effective_date: date,
                  recorded_at: str, cause_event_id: str, cause_type: str, rule_version: str,
