@@ -79,12 +79,15 @@ def text_data(rows: Sequence[tuple]) -> bytes | None:
             return None
         lines.append(_row(row, accounts))
     text = "".join(lines)
-    n = len(rows)
-    # The one backslash this module writes is that of `\N` (reverses_entry_id NULL): as many as NULLs.
-    if ("\r" in text or text.count("\\") != nulls or text.count("\t") != (_COLUMNS - 1) * n
-            or text.count("\n") != n):
-        return None
-    return text.encode()
+    return text.encode() if _reads_as_written(text, len(rows), _COLUMNS, nulls) else None
+
+
+def _reads_as_written(text: str, rows: int, columns: int, nulls: int) -> bool:
+    """Whether COPY's text format reads `text` (made unescaped, `\\N` for each of its `nulls`) back as the
+    values written: exactly the tabs and newlines the rows put there, one backslash per NULL marker (the
+    only one written), and no carriage return."""
+    return ("\r" not in text and text.count("\\") == nulls and text.count("\t") == (columns - 1) * rows
+            and text.count("\n") == rows)
 
 
 # COPY text escapes for a scalar text value (PostgreSQL docs, COPY "Text Format"): these four only.
@@ -118,14 +121,9 @@ def scalar_text_data(rows: Sequence[tuple]) -> bytes:
     """
     if not rows:
         return b""
-    text = "".join([_plain_line(row) for row in rows])
     width = len(rows[0])
-    nulls = 0
-    for row in rows:
-        if len(row) != width:
-            return "".join([_escaped_line(row) for row in rows]).encode()
-        nulls += row.count(None)
-    if ("\r" not in text and text.count("\\") == nulls
-            and text.count("\t") == (width - 1) * len(rows) and text.count("\n") == len(rows)):
-        return text.encode()
+    if all(len(row) == width for row in rows):
+        text = "".join([_plain_line(row) for row in rows])
+        if _reads_as_written(text, len(rows), width, sum([row.count(None) for row in rows])):
+            return text.encode()
     return "".join([_escaped_line(row) for row in rows]).encode()

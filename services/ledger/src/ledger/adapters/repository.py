@@ -152,34 +152,40 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     await asyncio.sleep(0)
     if rows.processed:
         out.processed_text = journal_copy.scalar_text_data(rows.processed)
-    statements = []
-    if rows.deltas:
-        names = sorted(rows.deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-        known = [a for a in names if a in stored_accounts]
-        new = [a for a in names if a not in stored_accounts] if known else names
-        for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_ADD_TO_BALANCES, new)):
-            if accounts:
-                statements.append(sqltext.bind(sql, (
-                    array_literal.text_array(accounts), array_literal.int_array([rows.deltas[a] for a in accounts]))))
+    statements = _balance_statements(rows.deltas, stored_accounts)
     if rows.heads:
         shards, seqs, hashes = zip(*rows.heads)
         statements.append(sqltext.bind(_UPSERT_HEADS, (
             array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))))
-    kinds, keys, councils, data = rows.state
-    if kinds:
-        if stored_state is None:
-            by_statement = [(_UPSERT_STATE, list(range(len(kinds))))]
-        else:
-            is_stored = [(kind, key) in stored_state for kind, key in zip(kinds, keys)]
-            by_statement = [(_UPSERT_STATE, [n for n, k in enumerate(is_stored) if k]),
-                            (_INSERT_STATE, [n for n, k in enumerate(is_stored) if not k])]
-        for sql, picked in by_statement:
-            if picked:
-                statements.append(sqltext.bind(sql, (
-                    array_literal.text_array([kinds[n] for n in picked]), array_literal.text_array([keys[n] for n in picked]),
-                    array_literal.text_array([councils[n] for n in picked]), _separated([data[n] for n in picked]))))
+    statements += _state_statements(rows.state, stored_state)
     out.statements = ";\n".join(statements)
     return out
+
+
+def _balance_statements(deltas: dict[str, int], stored_accounts: set[str]) -> list[str]:
+    """Stored accounts' movements by `ledger_add_to_balances`, the others' by the upsert that creates them."""
+    names = sorted(deltas)  # a fixed lock order, so concurrent writers cannot deadlock
+    known = [a for a in names if a in stored_accounts]
+    new = [a for a in names if a not in stored_accounts] if known else names
+    return [sqltext.bind(sql, (array_literal.text_array(accounts), array_literal.int_array([deltas[a] for a in accounts])))
+            for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_ADD_TO_BALANCES, new)) if accounts]
+
+
+def _state_statements(state: tuple[list, list, list, list], stored: set[tuple[str, str]] | None) -> list[str]:
+    """Stored working state by upsert, the rest by plain INSERT (everything by upsert when `stored` is None)."""
+    rows = list(zip(*state))  # (kind, key, council, JSON text)
+    if stored is None:
+        by_statement = [(_UPSERT_STATE, rows)]
+    else:
+        by_statement = [(_UPSERT_STATE, [r for r in rows if r[:2] in stored]),
+                        (_INSERT_STATE, [r for r in rows if r[:2] not in stored])]
+    statements = []
+    for sql, picked in by_statement:
+        if picked:
+            kinds, keys, councils, data = zip(*picked)
+            statements.append(sqltext.bind(sql, (array_literal.text_array(kinds), array_literal.text_array(keys),
+                                                 array_literal.text_array(councils), _separated(list(data)))))
+    return statements
 
 
 # JSON text never holds a raw control character (they are escaped inside strings), so the state objects'
