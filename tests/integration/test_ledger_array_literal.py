@@ -94,6 +94,43 @@ async def test_balances_of_stored_accounts_are_updated_and_a_missing_one_fails_t
         await conn.close()
 
 
+async def test_accounts_of_a_loaded_owner_not_stored_are_inserted_and_one_that_exists_fails_the_batch(fresh_db):
+    """An account not stored whose owner `load_slice` read in full is new: plain INSERT (no ON CONFLICT);
+    one whose owner was not read still goes by the upsert. Taking an existing account for new fails the
+    batch with a unique violation and changes nothing."""
+    import asyncpg.exceptions
+    import pytest
+    from ledger.adapters import repository
+    from ledger.adapters.snapshot import BatchRows
+    from ledger.domain.model import Book
+
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        async with conn.transaction():
+            await repository.write_rows(conn, await repository.render(BatchRows(deltas={"C1/bank": -5, "C1/budget/PB-1": 5})))
+        stored = repository.Stored()
+        await repository.load_slice(conn, Book(), {"budget_id": {"PB-1", "PB-2"}}, set(), stored)
+        assert stored.owners == {"PB-1", "PB-2"} and stored.accounts == {"C1/budget/PB-1"}
+        rendered = await repository.render(
+            BatchRows(deltas={"C1/bank": -30, "C1/budget/PB-1": 10, "C1/funding/PB-2/icb": 20}), stored)
+        inserts = [s for s in rendered.statements.split(";\n") if s.lstrip().startswith("INSERT INTO accounts")]
+        assert len(inserts) == 2  # PB-2's account by plain INSERT, the bank (owner never read) by upsert
+        assert sum("ON CONFLICT (account)" in s for s in inserts) == 1
+        assert "C1/funding/PB-2/icb" in next(s for s in inserts if "ON CONFLICT" not in s)
+        async with conn.transaction():
+            await repository.write_rows(conn, rendered)
+        balances = dict(await conn.fetch("SELECT account, balance_pence FROM accounts"))
+        assert balances == {"C1/bank": -35, "C1/budget/PB-1": 15, "C1/funding/PB-2/icb": 20}
+        wrong = await repository.render(BatchRows(deltas={"C1/bank": -1, "C1/funding/PB-2/icb": 1}),
+                                        repository.Stored(owners={"PB-2"}))
+        with pytest.raises(asyncpg.exceptions.UniqueViolationError):
+            async with conn.transaction():
+                await repository.write_rows(conn, wrong)
+        assert dict(await conn.fetch("SELECT account, balance_pence FROM accounts")) == balances
+    finally:
+        await conn.close()
+
+
 async def test_state_not_stored_is_inserted_and_a_key_that_exists_after_all_fails_the_batch(fresh_db):
     """Working state the worker has not seen stored goes by plain INSERT; stored state is upserted; a key
     taken for new that has a row fails the batch (a unique violation) and changes nothing."""

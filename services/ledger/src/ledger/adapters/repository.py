@@ -60,13 +60,16 @@ class Stored:
     so it never runs ahead of the database.
 
     Balances of stored accounts take a plain UPDATE (`ledger_add_to_balances`, which fails the batch if
-    one is missing). Working state not stored is new: every key the rules create is one the batch refers
-    to, which `load_slice` looked up first, so it goes by plain INSERT (a key that did exist fails the
-    batch, which is then retried from the database); stored state is upserted.
+    one is missing). An account not stored whose owner is in `owners` (`load_slice` read every account
+    of that owner) is new, and goes by plain INSERT; any other account by the upsert. Working state not
+    stored is new: every key the rules create is one the batch refers to, which `load_slice` looked up
+    first, so it goes by plain INSERT; stored state is upserted. A row taken for new that did exist
+    fails the batch with a unique violation, and the retry reads it from the database.
     """
 
     accounts: set[str] = field(default_factory=set)
     state: set[tuple[str, str]] = field(default_factory=set)  # (kind, key)
+    owners: set[str] = field(default_factory=set)  # owner refs whose accounts were all read
 
     def record(self, rows: BatchRows) -> None:
         """`rows` will be written (or the batch fails and this record is dropped with the book)."""
@@ -75,8 +78,7 @@ class Stored:
         self.state.update(zip(kinds, keys))
 
 
-async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], loaded_owners: set[str],
-                     stored: Stored) -> None:
+async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], stored: Stored) -> None:
     """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most);
     every account and state row read is recorded in `stored`."""
     # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
@@ -98,12 +100,12 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
                 book.invoices.add(r["key"])
             else:
                 state_codec.container(book, kind)[r["key"]] = state_codec.load(kind, orjson.loads(r["data"]))
-    owners = (refs.get("budget_id", nothing) | refs.get("provider_id", nothing)).difference(loaded_owners)
+    owners = (refs.get("budget_id", nothing) | refs.get("provider_id", nothing)).difference(stored.owners)
     if owners:
         for r in await conn.fetch(_BALANCES, array_literal.text_array(owners)):
             book.balances[r["account"]] = r["balance_pence"]
             stored.accounts.add(r["account"])
-        loaded_owners.update(owners)
+        stored.owners.update(owners)
     unseen = event_ids.difference(book.processed)
     if unseen:
         for r in await conn.fetch(_PROCESSED, array_literal.text_array(unseen)):
@@ -136,7 +138,6 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
 
     What `stored` holds is updated in place and the rest inserted (`Stored`); with no `stored`, every
     balance and state row goes by upsert."""
-    stored_accounts = stored.accounts if stored is not None else set()
     stored_state = stored.state if stored is not None else None
     out = RenderedRows()
     journal, parts = rows.journal, []
@@ -152,7 +153,7 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     await asyncio.sleep(0)
     if rows.processed:
         out.processed_text = journal_copy.scalar_text_data(rows.processed)
-    statements = _balance_statements(rows.deltas, stored_accounts)
+    statements = _balance_statements(rows.deltas, stored or Stored())
     if rows.heads:
         shards, seqs, hashes = zip(*rows.heads)
         statements.append(sqltext.bind(_UPSERT_HEADS, (
@@ -162,13 +163,27 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     return out
 
 
-def _balance_statements(deltas: dict[str, int], stored_accounts: set[str]) -> list[str]:
-    """Stored accounts' movements by `ledger_add_to_balances`, the others' by the upsert that creates them."""
+def _balance_statements(deltas: dict[str, int], stored: Stored) -> list[str]:
+    """Movements of stored accounts by `ledger_add_to_balances`, of accounts known to be new by INSERT,
+    of the rest by the upsert that creates them (`Stored`)."""
     names = sorted(deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-    known = [a for a in names if a in stored_accounts]
-    new = [a for a in names if a not in stored_accounts] if known else names
+    known, new, other = [], [], []
+    for name in names:
+        if name in stored.accounts:
+            known.append(name)
+        elif _owner(name) in stored.owners:
+            new.append(name)
+        else:
+            other.append(name)
     return [sqltext.bind(sql, (array_literal.text_array(accounts), array_literal.int_array([deltas[a] for a in accounts])))
-            for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_ADD_TO_BALANCES, new)) if accounts]
+            for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_INSERT_BALANCES, new), (_ADD_TO_BALANCES, other))
+            if accounts]
+
+
+def _owner(account: str) -> str | None:
+    """The owner_ref of an account id, as `_ADD_TO_BALANCES` stores it (accounts.parse)."""
+    parts = account.split("/", 3)
+    return parts[2] if len(parts) > 2 else None
 
 
 def _state_statements(state: tuple[list, list, list, list], stored: set[tuple[str, str]] | None) -> list[str]:
@@ -237,11 +252,12 @@ _ADD_TO_STORED_BALANCES = "SELECT ledger_add_to_balances($1::text::text[], $2::t
 
 # council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
 # elements 1, 2 and 3 of its "/"-separated parts (the owner NULL when there is no third part).
-_ADD_TO_BALANCES = """
+_INSERT_BALANCES = """
 INSERT INTO accounts (account, council_id, kind, owner_ref, balance_pence)
 SELECT u.account, s.parts[1], s.parts[2], s.parts[3], u.delta
   FROM unnest($1::text::text[], $2::text::bigint[]) AS u(account, delta),
-       LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s
+       LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s"""
+_ADD_TO_BALANCES = _INSERT_BALANCES + """
 ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence"""
 
 

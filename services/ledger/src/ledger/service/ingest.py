@@ -79,7 +79,6 @@ class LedgerIngest:
 
     def reset(self) -> None:
         self.book = Book()
-        self.loaded_owners: set[str] = set()
         # What has a row in the database once the batches decided so far commit (repository.Stored).
         self.stored = repository.Stored()
         self.loaded_shards: set[str] = set()
@@ -170,8 +169,7 @@ class LedgerIngest:
             self.loaded_shards.update(new_shards)
         # What the book lacks is read while the batch's events are built and ordered: neither touches the
         # book, and nothing is decided before the read is in.
-        loading = asyncio.ensure_future(repository.load_slice(conn, book, refs, event_ids, self.loaded_owners,
-                                                               self.stored))
+        loading = asyncio.ensure_future(repository.load_slice(conn, book, refs, event_ids, self.stored))
         try:
             plan, lags, assigned = await self._build_and_order(batch, fresh)
         except BaseException:
