@@ -6,7 +6,7 @@ PIP := $(ROOT)/.venv/bin/pip
 PACKAGES := -e schemas -e runtime -e services/ledger -e services/allocation -e services/payments -e services/reporting -e tools
 VENV_STAMP := .venv/.installed
 NATIVE_STAMP := services/ledger/src/ledger/native-build.json
-NATIVE_SOURCES := $(wildcard services/ledger/src/ledger/domain/*.py services/ledger/src/ledger/adapters/*.py) services/ledger/src/ledger/service/ordering.py
+NATIVE_SOURCES := $(wildcard services/ledger/src/ledger/domain/*.py services/ledger/src/ledger/adapters/*.py) services/ledger/src/ledger/service/ordering.py services/ledger/src/ledger/service/deciding.py
 
 .PHONY: deps stack-deps venv kafka-jars postgres node-deps helm chromium reports-web up down status test unit demo bench clean
 

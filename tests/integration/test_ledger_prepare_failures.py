@@ -9,7 +9,8 @@ import pytest
 from aiokafka.structs import TopicPartition
 from careruntime.codec import decode_batch
 from caretools.generator import generate
-from ledger.adapters import repository, wire
+from ledger.adapters import repository
+from ledger.service import deciding
 from ledger.service.ingest import LedgerIngest
 
 A, P = "allocation.events.v1", "payments.events.v1"
@@ -50,13 +51,13 @@ async def test_a_failed_read_fails_the_batch_and_drops_the_book(fresh_db):
 async def test_a_failure_while_building_cancels_the_read_and_leaves_the_connection_usable(fresh_db, monkeypatch):
     conn = await asyncpg.connect(await fresh_db("ledger"))
     try:
-        built, to_event = [], wire.to_event
+        built, build = [], deciding.build
 
         def broken(*args):  # fails part way, once the read is under way (building yields every 16 events)
             built.append(1)
-            if len(built) > 40:
+            if len(built) > 2:
                 raise RuntimeError("building the event failed")
-            return to_event(*args)
+            return build(*args)
 
         reads, load_slice = [], repository.load_slice
 
@@ -64,7 +65,7 @@ async def test_a_failure_while_building_cancels_the_read_and_leaves_the_connecti
             reads.append(asyncio.current_task())
             return await load_slice(*args)
 
-        monkeypatch.setattr(wire, "to_event", broken)
+        monkeypatch.setattr(deciding, "build", broken)
         monkeypatch.setattr(repository, "load_slice", watched)
         ingest = _ingest()
         with pytest.raises(RuntimeError, match="building the event failed"):

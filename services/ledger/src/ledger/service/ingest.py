@@ -23,8 +23,7 @@ from careruntime import outbox
 from careruntime.codec import OUTBOX_HEADERS
 
 from ..adapters import repository, snapshot, wire
-from . import ordering
-from ..domain.ledger import apply
+from . import deciding, ordering
 from ..domain.model import Book, Outcome
 
 LagOf = Callable[[Any], Awaitable[int | None]]
@@ -125,11 +124,10 @@ class LedgerIngest:
 
     async def _build_and_order(self, batch: dict, fresh: list) -> tuple[ordering.Release, dict, list]:
         """Build the fresh records' items in place, then order the batch: (plan, lags, assigned)."""
-        for made, (items, n, record, decoded) in enumerate(fresh, 1):
-            if made % YIELD_EVERY == 0:
+        for start in range(0, len(fresh), YIELD_EVERY):
+            if start:
                 await asyncio.sleep(0)
-            env = decoded.envelope
-            items[n] = (record, env, wire.to_event(env, decoded.payload, decoded.content_hash))
+            deciding.build(fresh, start, start + YIELD_EVERY)
         assigned = [tp for tp in (self.assigned() if self.assigned else batch) if tp.topic in self.topic_rank or tp in batch]
         lags = {tp: (await self.lag_of(tp)) if self.lag_of else 0 for tp in assigned}
         now = time.monotonic()
@@ -150,18 +148,8 @@ class LedgerIngest:
         refs: dict[str, set[str]] = {}
         event_ids: set[str] = set()
         batch: dict = {}
-        fresh = []  # records not held from an earlier batch: (their batch list, index, record, decoded)
-        for tp, pairs in decoded_by_tp.items():
-            items = batch[tp] = []
-            known = self.held_items.get(tp) or {}
-            for record, decoded in pairs:
-                item = known.get(record.offset)
-                if item is None:
-                    env = decoded.envelope
-                    wire.refs_of(env.councilid, decoded.payload, refs)
-                    event_ids.add(env.id)
-                    fresh.append((items, len(items), record, decoded))
-                items.append(item)
+        fresh: list = []  # records not held from an earlier batch: (their batch list, index, record, decoded)
+        deciding.collect(decoded_by_tp, self.held_items, batch, refs, event_ids, fresh)
         new_shards = [f"{tp.topic}:{tp.partition}" for tp in batch]
         new_shards = [shard for shard in new_shards if shard not in self.loaded_shards]
         if new_shards:
@@ -185,30 +173,19 @@ class LedgerIngest:
         stopped: set[int] = set()  # partition numbers held back after a deferral, in business order
         # per partition of the batch: its shard name, and whether its retriable rejections may wait
         shards = {tp: (f"{tp.topic}:{tp.partition}", tp.topic not in self.budget_topics) for tp in batch}
-        deferred_since = self.deferred_since
-        for n, (tp, (record, env, ev)) in enumerate(plan.sequence):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
+        rejected: list[tuple[Outcome, str, Any]] = []
+        sequence = plan.sequence
+        for start in range(0, len(sequence), YIELD_EVERY):
+            if start:
                 await asyncio.sleep(0)
-            if tp.partition in stopped:
-                resume[tp] = min(resume.get(tp, record.offset), record.offset)
-                continue
-            shard, may_wait = shards[tp]
-            outcome = apply(book, ev, shard, defer_retriable=may_wait)
-            if outcome.kind == "deferred" and not self._defer_allowed(tp, record.offset, budget_behind):
-                outcome = apply(book, ev, shard)
-            if outcome.kind == "deferred":
-                stopped.add(tp.partition)
-                resume[tp] = min(resume.get(tp, record.offset), record.offset)
-                continue
-            if deferred_since:
-                deferred_since.pop((tp.topic, tp.partition, record.offset), None)
-            self.stats[outcome.kind] = self.stats.get(outcome.kind, 0) + 1
-            results.append((outcome, shard, record.offset, env))
-            # Entries reach ledger.entries from the journal itself (adapters.entries_relay); a rejection is
-            # in no journal, so its message goes through the outbox. Both are keyed by shard.
-            if outcome.kind == "rejected":
-                value = wire.rejection_message(outcome, shard, env)
-                rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(), value, OUTBOX_HEADERS))
+            deciding.decide(book, sequence, start, start + YIELD_EVERY, shards, stopped, resume, self.deferred_since,
+                            lambda tp, offset: self._defer_allowed(tp, offset, budget_behind), self.stats,
+                            results, rejected)
+        # Entries reach ledger.entries from the journal itself (adapters.entries_relay); a rejection is in
+        # no journal, so its message goes through the outbox. Both are keyed by shard.
+        for outcome, shard, env in rejected:
+            value = wire.rejection_message(outcome, shard, env)
+            rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(), value, OUTBOX_HEADERS))
         held = {tp: items for tp, items in self.held_items.items() if tp not in batch}
         for tp, offset in resume.items():
             if tp in batch:
