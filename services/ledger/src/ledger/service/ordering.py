@@ -28,11 +28,17 @@ class Release:
     invoice on one partition may refer to a budget agreed on another, so groups interleave too.
     """
 
-    groups: list[list[tuple[Any, Item]]] = field(default_factory=list)
     resume: dict[Any, int] = field(default_factory=dict)
     sequence: list[tuple[Any, Item]] = field(default_factory=list)
     fallback: bool = False  # nothing could be released in order, so the batch was taken as it came
     waiting: bool = False  # nothing could be released in order and falling back was not allowed yet
+    # per group, in key order: (key, group number, member number, partition, item), as `_merge` makes them
+    merged: list[list[tuple]] = field(default_factory=list, repr=False)
+
+    @property
+    def groups(self) -> list[list[tuple[Any, Item]]]:
+        """The released items per partition group, each group in business order (for inspection)."""
+        return [[(entry[3], entry[4]) for entry in group] for group in self.merged]
 
 
 def order_key(rank: int, item: Item) -> tuple:
@@ -50,13 +56,13 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
         members[tp.partition].add(tp)
     groups = [sorted(members[p], key=lambda t: (rank(t.topic), t.topic)) for p in sorted(members)]
     out = Release()
-    merged: list[list[tuple[tuple, Any, Item]]] = []  # per group: (key, partition, item), in key order
-    for tps in groups:
+    merged: list[list[tuple]] = []  # per group: (key, group, member, partition, item), in key order
+    for g, tps in enumerate(groups):
         watermark = _watermark(tps, batch, lagging, rank)
         if watermark is not None:
-            merged.append(_merge(tps, _before_watermark(tps, batch, rank, watermark, out.resume), rank))
+            merged.append(_merge(tps, _before_watermark(tps, batch, rank, watermark, out.resume), rank, g))
         else:
-            merged.append(_merge(tps, batch, rank))
+            merged.append(_merge(tps, batch, rank, g))
     if batch and not any(merged) and not may_fall_back:
         # Every group waits on a partner with nothing fetched yet (just after a restart or an
         # assignment, its first fetch is not back): hold everything and look again with its records.
@@ -65,25 +71,19 @@ def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], laggin
         # Still nothing after the caller's patience ran out: take the batch as it came rather than
         # stall (counted, so an operator can see how often ordering could not be guaranteed).
         out = Release(fallback=True)
-        merged = [_merge(tps, batch, rank) for tps in groups]
-    merged = [g for g in merged if g]
-    out.sequence = [(tp, it) for _, _, tp, it in _kmerge(_tagged(merged))]
-    out.groups = [[(tp, it) for _, tp, it in g] for g in merged]
+        merged = [_merge(tps, batch, rank, g) for g, tps in enumerate(groups)]
+    out.merged = [group for group in merged if group]
+    # Across groups the entries compare by key, then group number: heapq.merge's order of the groups.
+    out.sequence = [(entry[3], entry[4]) for entry in _kmerge(out.merged)]
     return out
 
 
-def _tagged(streams: list[list[tuple]]) -> list[list[tuple]]:
-    """(key, stream number, ...) for `_kmerge`, which compares whole tuples (no key function).
-
-    The same order as merging by key alone with heapq.merge: equal keys come from the earlier stream
-    first, and comparisons never reach past the stream number."""
-    return [[(item[0], n, *item[1:]) for item in stream] for n, stream in enumerate(streams)]
-
-
 def _kmerge(streams: list[list[tuple]]) -> list[tuple]:
-    """What `list(heapq.merge(*streams))` gives, for tuples whose second element is their stream's number
-    (so no two compare equal and the order is total), without heapq.merge's Python generator: one or two
-    streams (the usual case) by walking them, more through heapq's C heap functions."""
+    """What `list(heapq.merge(*streams))` gives, for tuples whose first elements (before the items
+    themselves) differ between any two streams: `_merge` makes (key, group, member, ...), so within a
+    group the member numbers differ and across groups the group numbers, and comparisons never reach the
+    items. Without heapq.merge's Python generator: one or two streams (the usual case) by walking them,
+    more through heapq's C heap functions."""
     streams = [stream for stream in streams if stream]
     if not streams:
         return []
@@ -116,14 +116,15 @@ def _kmerge(streams: list[list[tuple]]) -> list[tuple]:
     return out
 
 
-def _merge(tps, batch, rank) -> list[tuple[tuple, Any, Item]]:
+def _merge(tps, batch, rank, group: int) -> list[tuple]:
     """A k-way merge by key that never reorders records within a partition, even when a partition's
-    recorded times are not monotonic (a resend carries its original time)."""
+    recorded times are not monotonic (a resend carries its original time): (key, group, member,
+    partition, item) in key order, ties between partitions going to the earlier member."""
     streams = []
     for n, tp in enumerate(tps):
         r = rank(tp.topic)
-        streams.append([((it[1].time, r, it[0].offset), n, tp, it) for it in batch.get(tp, ())])
-    return [(key, tp, it) for key, _, tp, it in _kmerge(streams)]
+        streams.append([((it[1].time, r, it[0].offset), group, n, tp, it) for it in batch.get(tp, ())])
+    return _kmerge(streams)
 
 
 def _before_watermark(tps, batch, rank, watermark: tuple, resume: dict) -> dict:
