@@ -122,11 +122,12 @@ def _envelope_of(raw: bytes | None) -> Envelope:
 def decode(raw: bytes | None) -> Decoded:
     """Validate one record value into envelope and typed payload, or raise DecodeError."""
     envelope = _envelope_of(raw)
-    model = _models.get(envelope.type) or _models(envelope.type)
-    if model is None:
+    resolved = _models.get(envelope.type) or _models(envelope.type)
+    if resolved is None:
         raise DecodeError(UNKNOWN_TYPE, f"no payload model registered for {envelope.type}")
+    _, validator = resolved
     try:
-        payload = model[1].validate_python(envelope.data)
+        payload = validator.validate_python(envelope.data)
     except ValidationError as exc:
         raise DecodeError(INVALID_PAYLOAD, _first_error(exc, "data.")) from None
     return Decoded(envelope, payload)
