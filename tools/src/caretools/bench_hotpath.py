@@ -1,39 +1,108 @@
 """CPU per event of the ledger worker's own code, in process, without Kafka or PostgreSQL.
 
-Runs the generator's stream (in recorded-time order) through exactly what the worker does per event
-between fetch and COPY: `careruntime.codec.decode`, the content hash, `wire.to_event` and `wire.refs_of`,
-`domain.ledger.apply`, a rejection's outgoing message, and per batch `snapshot.batch_rows` (an entry's
-message is built later, by the relay, from the journal).
-Each stage is timed with process CPU time over the whole stream, the collector frozen and disabled (as
-`tune_gc` leaves the worker, near enough), best of `--repeat` runs, so the figures move little on a
-shared machine. Point PYTHONPATH at another checkout's src folders to compare two versions on the
-same machine in the same session (docs/performance.md shows how).
+Runs the generator's stream (in recorded-time order, one partition per input topic, batches of `BATCH`
+records) through exactly what the worker does between fetch and the batch transaction, stage by stage:
+`careruntime.codec.decode`, the content hash, then per batch what `service.ingest` calls:
+`deciding.collect` and `deciding.build` (references, domain events), `ordering.release` (business-time
+order), `deciding.decide` (the rules, the chain; a rejection's outgoing message), `snapshot.batch_rows`
+and `repository.render` (COPY text and the statements' literals). Not in it: the reads of `load_slice`,
+aiokafka, asyncpg, and freeing each batch's objects (docs/performance.md, "Ninth pass").
+Each stage is timed with process CPU time, the collector frozen and disabled (as `tune_gc` leaves the
+worker, near enough), best of `--repeat` runs, so the figures move little on a shared machine. Point
+PYTHONPATH at another checkout's src folders to compare two versions on the same machine in the same
+session (docs/performance.md shows how).
 
     python -m caretools.bench_hotpath --people 400 --repeat 5
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import time
-from collections.abc import Callable
+from collections import namedtuple
+from typing import Any, NamedTuple
 
+from aiokafka.structs import TopicPartition
 from careruntime import codec
 from careruntime.codec import OUTBOX_HEADERS
 from careruntime.outbox import OutboxRow
 from ledger import native
-from ledger.adapters import snapshot, wire
-from ledger.domain.ledger import apply
+from ledger.adapters import repository, snapshot, wire
 from ledger.domain.model import Book
+from ledger.service import deciding, ordering
 
 from .generator import generate
 
 BATCH = 500
-SHARD_OF_TOPIC = {"allocation.events.v1": "allocation.events.v1:0", "payments.events.v1": "payments.events.v1:0"}
+BUDGET_TOPIC = "allocation.events.v1"  # where budgets are agreed: ranked first at equal recorded times
+STAGES = ("decode", "content_hash", "build", "order", "decide", "rows", "render")
+Record = namedtuple("Record", "topic partition offset value")  # what the worker reads of a ConsumerRecord
 
 
-def _best(run: Callable[[], object], repeat: int) -> float:
+class Hashed(NamedTuple):
+    """A decoded record with its content hash already computed (timed as a stage of its own)."""
+
+    envelope: Any
+    payload: Any
+    content_hash: str
+
+
+def _batches(messages) -> list[dict]:
+    """The stream as batches of BATCH records, each {partition: [(record, value)]}, offsets per topic."""
+    offsets: dict[str, int] = {}
+    batches = []
+    for start in range(0, len(messages), BATCH):
+        batch: dict = {}
+        for m in messages[start:start + BATCH]:
+            offset = offsets.get(m.topic, 0)
+            offsets[m.topic] = offset + 1
+            batch.setdefault(TopicPartition(m.topic, 0), []).append((Record(m.topic, 0, offset, m.value), m.value))
+        batches.append(batch)
+    return batches
+
+
+async def _pipeline(batches: list[dict], hashed: dict[bytes, Hashed], clock: dict[str, float]) -> tuple[Book, int]:
+    """Every batch through the worker's stages on a fresh book, adding each stage's CPU to `clock`."""
+    book, stored, stats, entries = Book(), repository.Stored(), {}, 0
+    topics = sorted({tp.topic for batch in batches for tp in batch})
+    rank = {topic: n for n, topic in enumerate(sorted(topics, key=lambda t: (t != BUDGET_TOPIC, t)))}
+    shards = {TopicPartition(t, 0): (f"{t}:0", t != BUDGET_TOPIC) for t in topics}
+    for records in batches:
+        decoded = {tp: [(record, hashed[value]) for record, value in pairs] for tp, pairs in records.items()}
+        t = time.process_time()
+        batch: dict = {}
+        refs: dict[str, set[str]] = {}
+        fresh: list = []
+        deciding.collect(decoded, {}, batch, refs, set(), fresh)
+        deciding.build(fresh, 0, len(fresh))
+        t = _lap(clock, "build", t)
+        plan = ordering.release(batch, list(batch), lambda tp: False, lambda topic: rank[topic])
+        t = _lap(clock, "order", t)
+        results: list = []
+        rejected: list = []
+        deciding.decide(book, plan.sequence, 0, len(plan.sequence), shards, set(), {}, {},
+                        lambda tp, offset: False, stats, results, rejected)
+        for outcome, shard, env in rejected:
+            OutboxRow("ledger.entries.v1", shard.encode(), wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS)
+        t = _lap(clock, "decide", t)
+        rows = snapshot.batch_rows(book, results)
+        t = _lap(clock, "rows", t)
+        await repository.render(rows, stored)
+        stored.record(rows)
+        _lap(clock, "render", t)
+        entries += sum(1 for outcome, *_ in results if outcome.entry is not None)
+    return book, entries
+
+
+def _lap(clock: dict[str, float], stage: str, since: float) -> float:
+    now = time.process_time()
+    clock[stage] = clock.get(stage, 0.0) + now - since
+    return now
+
+
+def _timed(run, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         t0 = time.process_time()
@@ -42,48 +111,28 @@ def _best(run: Callable[[], object], repeat: int) -> float:
     return best
 
 
-def _decide(records: list[tuple[str, object, str]]) -> tuple[Book, int]:
-    """apply + rejection messages + batch rows for the whole stream on a fresh book; (book, entries).
-
-    Records come with their content hash already computed (timed as a stage of its own)."""
-    book, entries, results = Book(), 0, []
-    for n, (shard, decoded, content_hash) in enumerate(records, 1):
-        env = decoded.envelope
-        ev = wire.to_event(env, decoded.payload, content_hash)
-        wire.refs_of(env.councilid, decoded.payload, {})
-        outcome = apply(book, ev, shard)
-        if outcome.entry is not None:
-            entries += 1
-        elif outcome.kind == "rejected":
-            OutboxRow("ledger.entries.v1", shard.encode(), wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS)
-        results.append((outcome, shard, n, env))
-        if n % BATCH == 0:
-            snapshot.batch_rows(book, results)
-            results = []
-    snapshot.batch_rows(book, results)
-    return book, entries
-
-
 def measure(people: int, seed: int, repeat: int) -> dict:
     messages = sorted(generate(people=people, seed=seed), key=lambda m: m.at)
-    values = [(SHARD_OF_TOPIC.get(m.topic, f"{m.topic}:0"), m.value) for m in messages]
+    values = [m.value for m in messages]
+    batches = _batches(messages)
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
-        decoded = [(shard, codec.decode(value)) for shard, value in values]
-        hashed = [(shard, d, d.content_hash) for shard, d in decoded]
-        stages = {  # disjoint: their sum is the whole path
-            "decode": _best(lambda: [codec.decode(v) for _, v in values], repeat),
-            "content_hash": _best(lambda: [d.content_hash for _, d in decoded], repeat),
-            "decide_and_rows": _best(lambda: _decide(hashed), repeat),
-        }
-        book, entries = _decide(hashed)
+        decoded = [codec.decode(value) for value in values]
+        hashed = {value: Hashed(d.envelope, d.payload, d.content_hash) for value, d in zip(values, decoded, strict=True)}
+        best = {"decode": _timed(lambda: [codec.decode(v) for v in values], repeat),
+                "content_hash": _timed(lambda: [d.content_hash for d in decoded], repeat)}
+        for _ in range(repeat):
+            clock: dict[str, float] = {}
+            book, entries = asyncio.run(_pipeline(batches, hashed, clock))
+            for stage, seconds in clock.items():
+                best[stage] = min(best.get(stage, float("inf")), seconds)
     finally:
         gc.enable()
         gc.unfreeze()
     events = len(values)
-    per_event = {name: round(seconds / events * 1e6, 2) for name, seconds in stages.items()}
+    per_event = {name: round(best[name] / events * 1e6, 2) for name in STAGES}  # disjoint: they sum to the path
     per_event["total"] = round(sum(per_event.values()), 2)
     heads = sorted((shard, seq, digest) for shard, (seq, digest) in book.heads.items())
     return {"events": events, "entries": entries, "us_per_event": per_event, "heads": heads}
