@@ -6,7 +6,7 @@ codes of an undecodable record (`DecodeError.code`) and the canonical content ha
 checks compare ("same id and same hash = same outcome; same id and a different hash = conflict").
 
 Decoding is the hot path of every consumer, so it parses each value once (in pydantic-core, straight
-from bytes) and resolves payload models through a per-process cache of the registry lookup. The content
+from bytes) and resolves payload validators through a per-process cache of the registry lookup. The content
 hash of a decoded record is computed from the validated envelope without pydantic's model_dump
 (`_canonical_bytes`): the same bytes as `encode`, tested on every registered type and on the
 spellings JSON allows, in about half the time.
@@ -65,27 +65,29 @@ def _default_resolver(type_name: str) -> type[BaseModel] | None:
     return payload_model(type_name)
 
 
-class _ModelCache:
-    """Memoises type name -> (payload model, its pydantic-core validator), including misses, so the
-    registry is asked once per type."""
+class _ValidatorCache:
+    """Memoises type name -> the payload model's pydantic-core validator, including misses, so the
+    registry is asked once per type.
+
+    The validator is what `Model.model_validate` calls, called directly: the same validation, without
+    the keyword arguments that wrapper passes on every call (`python -m caretools.bench_hotpath`)."""
 
     def __init__(self, resolve: Callable[[str], type[BaseModel] | None] = _default_resolver) -> None:
         self._resolve = resolve
-        self._models: dict[str, tuple[type[BaseModel], Any] | None] = {}
+        self._validators: dict[str, Any] = {}
 
-        self.get = self._models.get  # the hit path is one dict lookup
+        self.get = self._validators.get  # the hit path is one dict lookup
 
-    def __call__(self, type_name: str) -> tuple[type[BaseModel], Any] | None:
-        if type_name not in self._models:
+    def __call__(self, type_name: str) -> Any:
+        if type_name not in self._validators:
             model = self._resolve(type_name)
-            self._models[type_name] = None if model is None else (model, model.__pydantic_validator__)
-        return self._models[type_name]
+            self._validators[type_name] = None if model is None else model.__pydantic_validator__
+        return self._validators[type_name]
 
 
-_models = _ModelCache()
-# What `Envelope.model_validate_json` and `Model.model_validate` call, called directly: the same
-# validation, without the keyword arguments those wrappers pass on every call (~1 µs per record of the
-# two together, `python -m caretools.bench_hotpath`). Every model here is complete at import.
+_payload_validators = _ValidatorCache()
+# `Envelope.model_validate_json`'s validator, called directly for the same reason (with the payload's,
+# ~1 µs per record less). Every model here is complete at import.
 _validate_envelope = Envelope.__pydantic_validator__.validate_json
 
 
@@ -122,10 +124,9 @@ def _envelope_of(raw: bytes | None) -> Envelope:
 def decode(raw: bytes | None) -> Decoded:
     """Validate one record value into envelope and typed payload, or raise DecodeError."""
     envelope = _envelope_of(raw)
-    resolved = _models.get(envelope.type) or _models(envelope.type)
-    if resolved is None:
+    validator = _payload_validators.get(envelope.type) or _payload_validators(envelope.type)
+    if validator is None:
         raise DecodeError(UNKNOWN_TYPE, f"no payload model registered for {envelope.type}")
-    _, validator = resolved
     try:
         payload = validator.validate_python(envelope.data)
     except ValidationError as exc:

@@ -26,12 +26,11 @@ from typing import Any, NamedTuple
 
 from aiokafka.structs import TopicPartition
 from careruntime import codec
-from careruntime.codec import OUTBOX_HEADERS
-from careruntime.outbox import OutboxRow
 from ledger import native
-from ledger.adapters import repository, snapshot, wire
+from ledger.adapters import repository, snapshot
 from ledger.domain.model import Book
 from ledger.service import deciding, ordering
+from ledger.service.ingest import rejection_rows
 
 from .generator import generate
 
@@ -84,8 +83,7 @@ async def _pipeline(batches: list[dict], hashed: dict[bytes, Hashed], clock: dic
         rejected: list = []
         deciding.decide(book, plan.sequence, 0, len(plan.sequence), shards, set(), {}, {},
                         lambda tp, offset: False, stats, results, rejected)
-        for outcome, shard, env in rejected:
-            OutboxRow("ledger.entries.v1", shard.encode(), wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS)
+        rejection_rows("ledger.entries.v1", rejected)
         t = _lap(clock, "decide", t)
         rows = snapshot.batch_rows(book, results)
         t = _lap(clock, "rows", t)

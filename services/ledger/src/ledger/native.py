@@ -29,9 +29,9 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The modules compiled, as one group: what decides a batch and turns it into rows and COPY text, CPU
-# only, and the batch's business-time ordering. Left as Python: ledger.domain's __init__ and
-# `invariants` (an AssertionError subclass, which mypyc cannot compile), and everything that does I/O
-# (repository, relay, the rest of the service, entrypoints). (`journal_copy` was left out while it made
+# only, the batch's business-time ordering and its per-record loops (service.deciding). Left as
+# Python: ledger.domain's __init__ and `invariants` (an AssertionError subclass, which mypyc cannot
+# compile), and everything that does I/O (repository, relay, the rest of the service, entrypoints). (`journal_copy` was left out while it made
 # each row with an f-string, which ran 1.8x slower compiled; a join per row runs ~1.9x faster.)
 MODULES = tuple(f"ledger.{name}" for name in (
     "domain.accounts", "domain.chain", "domain.ledger", "domain.model", "domain.reasons", "domain.rules",

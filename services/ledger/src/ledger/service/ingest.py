@@ -50,6 +50,14 @@ class PreparedLedgerBatch:
             await repository.write_checkpoint(conn)
 
 
+def rejection_rows(entries_topic: str, rejected: list[tuple[Outcome, str, Any]]) -> list[outbox.OutboxRow]:
+    """The outbox rows of a batch's rejections ((outcome, shard, cause envelope), as `deciding.decide`
+    collects them). Entries reach ledger.entries from the journal itself (adapters.entries_relay); a
+    rejection is in no journal, so its message goes through the outbox. Both are keyed by shard."""
+    return [outbox.OutboxRow(entries_topic, shard.encode(), wire.rejection_message(outcome, shard, env), OUTBOX_HEADERS)
+            for outcome, shard, env in rejected]
+
+
 class LedgerIngest:
     """One per worker process; `lag_of(tp)` tells how far a partition's reading is behind its end."""
 
@@ -169,7 +177,6 @@ class LedgerIngest:
         # behind = not read to its end yet, or read but held back in this batch for business order
         budget_behind = any((lags.get(tp) != 0 or tp in resume) for tp in assigned if tp.topic in self.budget_topics)
         results: list[tuple[Outcome, str, int, Any]] = []
-        rows = []
         stopped: set[int] = set()  # partition numbers held back after a deferral, in business order
         # per partition of the batch: its shard name, and whether its retriable rejections may wait
         shards = {tp: (f"{tp.topic}:{tp.partition}", tp.topic not in self.budget_topics) for tp in batch}
@@ -181,11 +188,7 @@ class LedgerIngest:
             deciding.decide(book, sequence, start, start + YIELD_EVERY, shards, stopped, resume, self.deferred_since,
                             lambda tp, offset: self._defer_allowed(tp, offset, budget_behind), self.stats,
                             results, rejected)
-        # Entries reach ledger.entries from the journal itself (adapters.entries_relay); a rejection is in
-        # no journal, so its message goes through the outbox. Both are keyed by shard.
-        for outcome, shard, env in rejected:
-            value = wire.rejection_message(outcome, shard, env)
-            rows.append(outbox.OutboxRow(self.entries_topic, shard.encode(), value, OUTBOX_HEADERS))
+        rows = rejection_rows(self.entries_topic, rejected)
         held = {tp: items for tp, items in self.held_items.items() if tp not in batch}
         for tp, offset in resume.items():
             if tp in batch:
