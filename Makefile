@@ -15,9 +15,21 @@ stack-deps: venv kafka-jars postgres
 
 deps: stack-deps node-deps helm chromium
 
+# The venv is made on the interpreter deploy/local/install-python.sh picks: Debian's python3.11, built with
+# PGO and LTO as the images' base is (BASE_PYTHON overrides it). A venv made on another one is made again.
+BASE_PYTHON_FILE := .venv/.base-python
+ifneq ($(wildcard .venv/bin/python),)
+ifneq ($(shell cat $(BASE_PYTHON_FILE) 2>/dev/null),$(shell deploy/local/install-python.sh 2>/dev/null))
+$(shell rm -f $(VENV_STAMP))
+endif
+endif
+
 venv: $(VENV_STAMP) $(NATIVE_STAMP)
-$(VENV_STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml)
-	test -x .venv/bin/python || python3 -m venv .venv
+$(VENV_STAMP): requirements.txt $(wildcard */pyproject.toml services/*/pyproject.toml) deploy/local/install-python.sh
+	base="$$(deploy/local/install-python.sh)"; \
+	if [ -x .venv/bin/python ] && [ "$$(cat $(BASE_PYTHON_FILE) 2>/dev/null)" != "$$base" ]; then \
+		echo "venv: making .venv again, on $$base"; rm -rf .venv; fi; \
+	test -x .venv/bin/python || { "$$base" -m venv .venv && echo "$$base" > $(BASE_PYTHON_FILE); }
 	$(PIP) install -q --disable-pip-version-check -r requirements.txt
 	$(PIP) install -q --disable-pip-version-check --no-deps --no-build-isolation $(PACKAGES)
 	touch $@
