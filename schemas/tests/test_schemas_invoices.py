@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from careschemas.invoice_events import InvoiceLine, InvoiceReceived
+from careschemas.invoice_events import INVOICE_LINE, InvoiceReceived
 
 from schemas_testkit import DROP, data, invalid, valid
 
@@ -12,7 +12,7 @@ LINE = data(RECEIVED)["lines"][0]
 
 
 def test_line_cost_is_units_times_rate():
-    line = InvoiceLine.model_validate({**LINE, "units": 14, "rate_pence": 2450})
+    line = INVOICE_LINE.validate_python({**LINE, "units": 14, "rate_pence": 2450})
     assert line.cost_pence == 34_300
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic.dataclasses import dataclass
 
 from .common import (
     Actor, BudgetId, Day, Detail, Event, Id, InvoiceId, OrderId, PositiveInt, PositivePence, ProviderId,
@@ -18,16 +19,19 @@ InvoiceNumber = Annotated[str, StringConstraints(min_length=1, max_length=35, pa
     description="The provider's own invoice number; unique per provider.")]
 
 
-class InvoiceLine(BaseModel):
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class InvoiceLine:
     """One line of an invoice or credit note: units of a service order in a period, at a rate."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+    # A slotted pydantic dataclass, not a BaseModel: the same validation and JSON Schema, but no __dict__
+    # and fields-set per line, so it validates in ~1.0 µs instead of ~1.7 and its attributes read twice as
+    # fast. An invoice has dozens of lines, and every consumer of invoices validates them all
+    # (docs/performance.md, "Tenth pass"). Validate or dump one alone with `INVOICE_LINE`.
     line_no: PositiveInt
     order_id: OrderId
     budget_id: BudgetId
     period_start: Day
-    period_end: Day = Field(description="Last day of the period; on or after period_start.")
+    period_end: Annotated[Day, Field(description="Last day of the period; on or after period_start.")]
     units: PositiveInt
     rate_pence: PositivePence
 
@@ -40,6 +44,11 @@ class InvoiceLine(BaseModel):
     def cost_pence(self) -> int:
         """Units x rate, in pence: the only way a line's cost is known."""
         return self.units * self.rate_pence
+
+
+INVOICE_LINE: TypeAdapter[InvoiceLine] = TypeAdapter(InvoiceLine)
+"""`INVOICE_LINE.validate_python(data)` / `.dump_python(line, mode="json")`: what a model's
+`model_validate` / `model_dump` are for one line on its own."""
 
 
 def _unique_line_numbers(lines: list[InvoiceLine]) -> list[InvoiceLine]:

@@ -9,7 +9,7 @@ from datetime import date
 import orjson
 from careschemas import invoice_commands as cmd
 from careschemas import invoice_events as ev
-from careschemas.invoice_events import InvoiceLine
+from careschemas.invoice_events import INVOICE_LINE, InvoiceLine
 
 from ..adapters import repository as repo
 from ..domain import reasons
@@ -39,7 +39,7 @@ async def _priors(ctx: Ctx, provider_id: str) -> list[PriorInvoice]:
         """SELECT invoice_id, invoice_number, total_pence, lines FROM invoices
            WHERE council_id = $1 AND provider_id = $2 AND status <> 'rejected'""", ctx.council, provider_id)
     return [PriorInvoice(r["invoice_id"], r["invoice_number"], r["total_pence"],
-                         periods_of(_views(InvoiceLine.model_validate(x) for x in orjson.loads(r["lines"]))))
+                         periods_of(_views(INVOICE_LINE.validate_python(x) for x in orjson.loads(r["lines"]))))
             for r in rows]
 
 
@@ -68,7 +68,7 @@ async def receive_invoice(ctx: Ctx, c: cmd.ReceiveInvoice) -> None:
            status, hold_reason, lines) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)""",
         ctx.council, c.invoice_id, c.provider_id, c.invoice_number, c.invoice_date, total,
         "held" if hold else "matched", hold.reason_code if hold else None,
-        orjson.dumps([ln.model_dump(mode="json") for ln in c.lines]).decode())
+        orjson.dumps([INVOICE_LINE.dump_python(ln, mode="json") for ln in c.lines]).decode())
     await ctx.conn.executemany(
         """INSERT INTO invoice_lines (council_id, invoice_id, line_no, order_id, period_start, period_end, units)
            VALUES ($1, $2, $3, $4, $5, $6, $7)""",
@@ -95,7 +95,7 @@ async def _invoice(ctx: Ctx, invoice_id: str, provider_id: str, open_only: bool 
 
 
 def _lines(row) -> list[InvoiceLine]:
-    return [InvoiceLine.model_validate(x) for x in orjson.loads(row["lines"])]
+    return [INVOICE_LINE.validate_python(x) for x in orjson.loads(row["lines"])]
 
 
 async def approve_invoice(ctx: Ctx, c: cmd.ApproveInvoice) -> None:
