@@ -3,9 +3,10 @@
 # it is missing on a Debian machine.
 #
 # Why Debian's: it is built with profile-guided optimisation and link-time optimisation, as the images'
-# python:3.11-slim base is. An interpreter built without them (a plain pyenv build, say) runs this
-# project's Python code 15-20% slower (docs/performance.md, "Tenth pass"). BASE_PYTHON overrides the choice;
-# off Debian, without /usr/bin/python3.11, it falls back to python3 on PATH.
+# python:3.11-slim base is. On one built without them (a plain pyenv build, say) the ledger's in-process hot
+# path ran 12-20% slower and its worker took ~9% more CPU per event (docs/performance.md, "Tenth pass").
+# The environment variable BASE_PYTHON overrides the choice; off Debian, without /usr/bin/python3.11, it
+# falls back to python3 on PATH.
 set -euo pipefail
 
 if [[ -n "${BASE_PYTHON:-}" ]]; then
