@@ -9,7 +9,7 @@ Exactness first: COPY's text format gives meaning to backslashes, tabs, newlines
 any value, and an array literal to commas, braces, double quotes, whitespace, an empty element and a bare
 NULL in its elements. Ledger ids, accounts, hashes and ISO times never hold any of them, but this module
 does not rely on that: `text_data` returns None unless the batch's text holds exactly the tabs, newlines
-and backslashes its rows put there (a value with one of its own changes the count), no carriage return,
+and backslashes its rows put there (a value with one of its own adds to the count), no carriage return,
 and no account that an array literal would read as something else; the caller then uses asyncpg's
 binary COPY instead. Amounts are written with `str`: a non-int amount either reads back as the same
 integer or is refused by PostgreSQL (bigint input, or the entry's CHECK on equal line counts).
@@ -78,16 +78,24 @@ def text_data(rows: Sequence[tuple]) -> bytes | None:
         if accounts is None:
             return None
         lines.append(_row(row, accounts))
-    text = "".join(lines)
-    return text.encode() if _reads_as_written(text, len(rows), _COLUMNS, nulls) else None
+    data = "".join(lines).encode()
+    return data if _reads_as_written(data, len(rows), _COLUMNS, nulls) else None
 
 
-def _reads_as_written(text: str, rows: int, columns: int, nulls: int) -> bool:
-    """Whether COPY's text format reads `text` (made unescaped, `\\N` for each of its `nulls`) back as the
+# The bytes COPY's text format reads specially in a value. In UTF-8 no byte of a multi-byte character is
+# one of them, so counting them in the encoded text counts the characters.
+_SPECIAL = b"\t\n\\\r"
+
+
+def _reads_as_written(data: bytes, rows: int, columns: int, nulls: int) -> bool:
+    """Whether COPY's text format reads `data` (made unescaped, `\\N` for each of its `nulls`) back as the
     values written: exactly the tabs and newlines the rows put there, one backslash per NULL marker (the
-    only one written), and no carriage return."""
-    return ("\r" not in text and text.count("\\") == nulls and text.count("\t") == (columns - 1) * rows
-            and text.count("\n") == rows)
+    only one written), and no carriage return.
+
+    A value can only add to those, never take one away, so their total is enough: it equals what the rows
+    wrote exactly when no value holds any of them. One pass (`bytes.translate` deleting them) instead of
+    a scan per character: ~155 ns per journal row instead of ~630 (docs/performance.md, "Tenth pass")."""
+    return len(data) - len(data.translate(None, _SPECIAL)) == (columns - 1) * rows + rows + nulls
 
 
 # COPY text escapes for a scalar text value (PostgreSQL docs, COPY "Text Format"): these four only.
@@ -123,7 +131,7 @@ def scalar_text_data(rows: Sequence[tuple]) -> bytes:
         return b""
     width = len(rows[0])
     if all(len(row) == width for row in rows):
-        text = "".join([_plain_line(row) for row in rows])
-        if _reads_as_written(text, len(rows), width, sum([row.count(None) for row in rows])):
-            return text.encode()
+        data = "".join([_plain_line(row) for row in rows]).encode()
+        if _reads_as_written(data, len(rows), width, sum([row.count(None) for row in rows])):
+            return data
     return "".join([_escaped_line(row) for row in rows]).encode()
