@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from ..domain import chain
+from ..domain import accounts as acct, chain
 from ..domain.model import Book
 from . import array_literal, journal_copy, sqltext, state_codec
 from .snapshot import BatchRows
@@ -171,19 +171,13 @@ def _balance_statements(deltas: dict[str, int], stored: Stored) -> list[str]:
     for name in names:
         if name in stored.accounts:
             known.append(name)
-        elif _owner(name) in stored.owners:
+        elif acct.parse(name)[2] in stored.owners:
             new.append(name)
         else:
             other.append(name)
     return [sqltext.bind(sql, (array_literal.text_array(accounts), array_literal.int_array([deltas[a] for a in accounts])))
             for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_INSERT_BALANCES, new), (_ADD_TO_BALANCES, other))
             if accounts]
-
-
-def _owner(account: str) -> str | None:
-    """The owner_ref of an account id, as `_ADD_TO_BALANCES` stores it (accounts.parse)."""
-    parts = account.split("/", 3)
-    return parts[2] if len(parts) > 2 else None
 
 
 def _state_statements(state: tuple[list, list, list, list], stored: set[tuple[str, str]] | None) -> list[str]:

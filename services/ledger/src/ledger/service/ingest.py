@@ -50,6 +50,15 @@ class PreparedLedgerBatch:
             await repository.write_checkpoint(conn)
 
 
+async def _chunk_starts(total: int):
+    """The first index of each YIELD_EVERY-long chunk of `total` items, yielding to the event loop between
+    chunks (so the transaction in flight sends its next statement while a batch is decided)."""
+    for start in range(0, total, YIELD_EVERY):
+        if start:
+            await asyncio.sleep(0)
+        yield start
+
+
 def rejection_rows(entries_topic: str, rejected: list[tuple[Outcome, str, Any]]) -> list[outbox.OutboxRow]:
     """The outbox rows of a batch's rejections ((outcome, shard, cause envelope), as `deciding.decide`
     collects them). Entries reach ledger.entries from the journal itself (adapters.entries_relay); a
@@ -132,9 +141,7 @@ class LedgerIngest:
 
     async def _build_and_order(self, batch: dict, fresh: list) -> tuple[ordering.Release, dict, list]:
         """Build the fresh records' items in place, then order the batch: (plan, lags, assigned)."""
-        for start in range(0, len(fresh), YIELD_EVERY):
-            if start:
-                await asyncio.sleep(0)
+        async for start in _chunk_starts(len(fresh)):
             deciding.build(fresh, start, start + YIELD_EVERY)
         assigned = [tp for tp in (self.assigned() if self.assigned else batch) if tp.topic in self.topic_rank or tp in batch]
         lags = {tp: (await self.lag_of(tp)) if self.lag_of else 0 for tp in assigned}
@@ -182,9 +189,7 @@ class LedgerIngest:
         shards = {tp: (f"{tp.topic}:{tp.partition}", tp.topic not in self.budget_topics) for tp in batch}
         rejected: list[tuple[Outcome, str, Any]] = []
         sequence = plan.sequence
-        for start in range(0, len(sequence), YIELD_EVERY):
-            if start:
-                await asyncio.sleep(0)
+        async for start in _chunk_starts(len(sequence)):
             deciding.decide(book, sequence, start, start + YIELD_EVERY, shards, stopped, resume, self.deferred_since,
                             lambda tp, offset: self._defer_allowed(tp, offset, budget_behind), self.stats,
                             results, rejected)
