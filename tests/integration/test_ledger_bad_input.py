@@ -224,3 +224,46 @@ async def test_business_mistake_is_rejected_with_its_code_and_changes_no_money(l
     assert [(r[0], r[6], r[8]) for r in new_rows] == [("bad-unknown-payment", "rejected", "UNKNOWN_PAYMENT")]
     assert published_after == published_before + 1
     await _assert_alive_and_consistent(ledger)
+
+
+async def _batch_failures(run) -> dict[str, float]:
+    """The worker's `ledger_batch_failures_total` by kind, from its /metrics."""
+    port = int(run.env["LEDGER_HEALTH_PORT"])
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        text = await resp.text()
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("ledger_batch_failures_total{"):
+            labels, value = line.rsplit(" ", 1)
+            found[labels.split('kind="', 1)[1].split('"', 1)[0]] = float(value)
+    return found
+
+
+async def test_resends_after_a_restart_are_refused_by_the_database_then_decided_as_before(ledger):
+    """A restarted worker knows no event id yet and decides without reading the processed log (the
+    optimistic mode): the database's first-seen index refuses the resend's second outcome, the batch is
+    rolled back and decided again with the look-up. Same result as without the restart."""
+    ledger.worker.stop()
+    ledger.worker.start()
+    posted = [m for m in ledger.base if b"PersonalBudgetAgreed" in m.value][1]
+    settled = [m for m in ledger.base if b"PaymentSettled" in m.value][1]
+    before, published_before = await _state(ledger)
+
+    await _send_and_wait(ledger, posted.topic, posted.key, posted.value)
+    after, published_after = await _state(ledger)
+    assert (after, published_after) == (before, published_before), "an exact resend after a restart left a trace"
+    assert await _batch_failures(ledger) == {"rerun": 1.0}  # refused once, then decided with the look-up
+
+    env = orjson.loads(settled.value)
+    env["data"]["bank_ref"] = "BACS-CHANGED-AFTER-RESTART"
+    await _send_and_wait(ledger, settled.topic, settled.key, orjson.dumps(env))
+    after, published_after = await _state(ledger)
+    for part in ("journal", "heads", "balances", "state"):
+        assert after[part] == before[part], f"a conflict changed {part}"
+    new_rows = sorted(set(after["processed"]) - set(before["processed"]))
+    assert [(r[0], r[6], r[8]) for r in new_rows] == [(env["id"], "rejected", "DUPLICATE_CONFLICT")]
+    assert published_after == published_before + 1
+    # Within the careful spell after the rerun the worker read the log first: no second rerun.
+    assert await _batch_failures(ledger) == {"rerun": 1.0}
+    await _assert_alive_and_consistent(ledger)

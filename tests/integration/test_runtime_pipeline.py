@@ -1,6 +1,7 @@
 """The batch consumer's pipeline against the real broker and PostgreSQL: a handler with `prepare` decides
-batch N+1 while batch N commits; a batch that fails voids the one prepared after it; records a handler
-holds back are kept decoded for the next batch instead of being fetched and decoded again."""
+batch N+1 while batch N commits; a batch that fails voids the one prepared after it; a batch whose write
+asks for a rerun is rolled back and decided again at once; records a handler holds back are kept decoded
+for the next batch instead of being fetched and decoded again."""
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client import CollectorRegistry
 
-from careruntime.consumer import BatchConsumer, ConsumerSettings
+from careruntime.consumer import BatchConsumer, ConsumerSettings, Rerun
 from careruntime.metrics import RuntimeMetrics
 
 from .test_runtime_consumer import (
@@ -25,6 +26,7 @@ class Prepared:
     resume: dict
     owner: InMemoryCounter
     fail: bool = False
+    rerun: bool = False
 
     async def write(self, conn) -> None:
         self.owner.outstanding -= 1
@@ -35,6 +37,8 @@ class Prepared:
             if self.fail:
                 # The server ends this session mid-transaction: a transient failure of this batch.
                 await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            if self.rerun:  # after its rows went in: the rollback must take them out again
+                raise Rerun("decided on an assumption that turned out false")
         finally:
             self.owner.writing -= 1
 
@@ -46,6 +50,7 @@ class InMemoryCounter:
     consumer prepared while a failed or uncommitted batch was still in flight) shows up in `errors`."""
 
     fail_on_write: int | None = None  # the n-th prepared batch fails inside its transaction
+    rerun_on_write: int | None = None  # the n-th prepared batch asks for a rerun inside its transaction
     hold_from: dict = field(default_factory=dict)  # partition -> hold records at/after this offset ...
     hold_batches: int = 0  # ... for this many batches
     prepared: int = 0
@@ -90,7 +95,8 @@ class InMemoryCounter:
                 self.expected[tp] = record.offset + 1
                 rows.append((d.envelope.id, record.topic, record.partition, record.offset))
         self.outstanding += 1
-        return Prepared(rows, resume, self, fail=self.prepared == self.fail_on_write)
+        return Prepared(rows, resume, self, fail=self.prepared == self.fail_on_write,
+                        rerun=self.prepared == self.rerun_on_write)
 
 
 class CountingMetrics(RuntimeMetrics):
@@ -129,6 +135,32 @@ async def test_a_failed_batch_voids_the_batches_prepared_after_it(stack, fresh_d
         assert handler.rollbacks >= 1  # the failure reached the handler, which dropped its cache
         assert handler.errors == []  # no batch was ever decided on a stale cache
         await assert_exactly_once(pool, 900, topic)
+        await applied_in_order(pool, 3, 300)
+    finally:
+        await pool.close()
+
+
+async def test_a_rerun_rolls_the_batch_back_and_decides_it_again_at_once(stack, fresh_db, topics, tmp_path):
+    topic = (await topics(["in"], partitions=3))["in"]
+    pool = await plumbing_pool(fresh_db, tmp_path)
+    try:
+        for p in range(3):
+            await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 300), partition=p)
+        handler = InMemoryCounter(rerun_on_write=3)
+        metrics = CountingMetrics()
+        # A failure would back off for 60 s and the wait below would time out: a rerun goes again at once.
+        settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=60.0, pipeline_depth=2)
+        consumer = BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings, metrics)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: _at_least(count_applied(pool), 900), timeout=30)
+        await asyncio.sleep(0.3)
+        await stop(task)
+        assert handler.rollbacks == 1  # the handler heard of it (and dropped its cache)
+        assert handler.errors == []  # nothing was decided on the voided batches' cache
+        failures = {s.labels["kind"]: s.value for m in metrics.registry.collect() if m.name == "t_batch_failures"
+                    for s in m.samples if s.name.endswith("_total")}
+        assert failures == {"rerun": 1.0}, failures
+        await assert_exactly_once(pool, 900, topic)  # the rolled-back rows went in again once
         await applied_in_order(pool, 3, 300)
     finally:
         await pool.close()

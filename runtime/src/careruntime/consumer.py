@@ -17,6 +17,12 @@ that cannot finish a partition yet (a dependency has not arrived) returns {tp: o
 commits up to that offset for that partition, and the records from there on are held, decoded, for a
 later batch (careruntime.held; paused for `deferred_retry_s` first when that is not zero).
 
+A handler that decided a batch on an assumption the database then refuted (say, that none of its
+events was processed before, with a unique index as the judge) raises `Rerun` from its write: the batch
+is rolled back and decided again at once, without the backoff of a failure or an error in the log,
+counted as `batch_failures{kind="rerun"}`. The retry must not rest on that assumption again (the
+handler learns of the rollback through `on_rollback`), or the batch would be decided over and over.
+
 The handler is a `BatchHandler`; its optional hooks `on_assigned(conn, tps)` (in a transaction with
 the offset load: load per-shard state there), `on_revoked(tps)` (after the batch in hand) and
 `on_rollback()` (a batch it handled was not committed: drop any cache of it) are called when present.
@@ -73,6 +79,11 @@ DECODE_CHUNK = 64
 
 DecodedBatch = dict[TopicPartition, list[tuple[Any, Decoded]]]  # (aiokafka ConsumerRecord, Decoded)
 RejectedBatch = dict[TopicPartition, list[tuple[Any, DecodeError]]]
+
+
+class Rerun(Exception):
+    """Raised by a handler's write: this batch was decided on an assumption that turned out false; roll it
+    back and decide it again, at once (see the module docstring). Not a failure."""
 
 
 class BatchHandler(Protocol):
@@ -342,7 +353,7 @@ class BatchConsumer:
 
     async def _process(self, parts: dict[TopicPartition, Part]) -> str:
         """Hand one batch to the handler and start (or run) its transaction: "ok", or the status of the
-        failure ("failed" makes the loop back off; "fenced" reloads offsets first)."""
+        failure ("failed" makes the loop back off; "fenced" reloads offsets first; "rerun" goes again at once)."""
         self._batches += 1
         batch, decoded, rejects = split(parts)
         prepare = getattr(self.handler, "prepare", None)
@@ -369,7 +380,7 @@ class BatchConsumer:
         return "ok"
 
     async def _settle(self, keep: int = 0) -> str:
-        """Wait for batch transactions until at most `keep` are left in flight: "ok", "fenced" or "failed".
+        """Wait for batch transactions until at most `keep` are left in flight: "ok", "fenced", "rerun" or "failed".
         Unless ok, everything decided after the failed one is void: the handler drops its cache
         (on_rollback), nothing stays held and every partition goes back to its stored offset."""
         while len(self._writes) > keep:
@@ -401,7 +412,7 @@ class BatchConsumer:
         await self._rewind(list(self._stored))
 
     async def _write(self, parts, batch, decoded, rejects, prepared: PreparedBatch | None) -> str:
-        """One batch transaction: effects, dead letters, offsets. "ok", "fenced" or "failed"."""
+        """One batch transaction: effects, dead letters, offsets. "ok", "fenced", "rerun" or "failed"."""
         started = time.perf_counter()
         size = sum(len(recs) for recs in batch.values())
         context = {"group_id": self.group_id, "batch": self._batches, "records": size}
@@ -429,6 +440,11 @@ class BatchConsumer:
                 self._unloaded |= set(batch)
                 self.consumer.pause(*batch)
                 return "fenced"  # _housekeeping reloads before the next fetch
+            except Rerun as exc:
+                log.info("batch rolled back to be decided again", reason=str(exc))
+                if self.metrics:
+                    self.metrics.batch_failures.labels("rerun").inc()
+                return "rerun"
             except Exception as exc:
                 kind = "transient" if isinstance(exc, TRANSIENT_ERRORS) else "error"
                 self._count_failure(kind)
@@ -531,5 +547,5 @@ def _next_offsets(batch: Mapping[TopicPartition, Sequence[Any]], stops: Mapping[
 
 __all__ = [
     "BatchConsumer", "BatchHandler", "ConsumerSettings", "DecodedBatch", "PreparedBatch", "RejectedBatch",
-    "TRANSIENT_ERRORS",
+    "Rerun", "TRANSIENT_ERRORS",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     # Batch transactions queued or running while the next batch is decided (careruntime.consumer):
     # 2 lets the worker decide batch N+2 while N commits and N+1 waits, so neither waits for the other.
     pipeline_depth: int = 2
+    # Whether a batch reads the processed-event log for its event ids first ("always"), or only after a
+    # batch failed on the database's index of first-seen event ids ("optimistic": an id seen before is
+    # rare, and the index refuses it anyway; the failed batch is decided again with the look-up, as is
+    # every batch for `processed_lookup_careful_s` after that and while look-ups keep finding some).
+    processed_lookup: Literal["optimistic", "always"] = "optimistic"
+    processed_lookup_careful_s: float = 60.0
     pool_size: int = 4
     health_port: int = 8081
     log_level: str = "INFO"

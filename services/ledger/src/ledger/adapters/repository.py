@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import asyncpg
 import orjson
 
 from ..domain import accounts as acct, chain
@@ -48,9 +49,15 @@ _STATE = ("SELECT s.kind, s.key, s.data FROM unnest($1::text::text[], $2::text::
           "LATERAL (SELECT kind, key, data FROM ledger_state s WHERE s.kind = u.kind AND s.key = u.key OFFSET 0) AS s")
 _BALANCES = ("SELECT a.account, a.balance_pence FROM unnest($1::text::text[]) AS u(owner_ref), "
              "LATERAL (SELECT account, balance_pence FROM accounts a WHERE a.owner_ref = u.owner_ref OFFSET 0) AS a")
+# An event id's outcome and its conflicts are in two partial unique indexes (migration 0012): one probe each.
 _PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM unnest($1::text::text[]) AS u(event_id), "
               "LATERAL (SELECT event_id, content_hash, outcome, reason_code FROM processed_events p "
-              "WHERE p.event_id = u.event_id OFFSET 0) AS p")
+              "WHERE p.event_id = u.event_id AND p.reason_code IS DISTINCT FROM 'DUPLICATE_CONFLICT' "
+              "UNION ALL SELECT event_id, content_hash, outcome, reason_code FROM processed_events p "
+              "WHERE p.event_id = u.event_id AND p.reason_code = 'DUPLICATE_CONFLICT' OFFSET 0) AS p")
+# The index that refuses a second outcome for an event id: a batch decided without the look-up above
+# fails on it when one of its events was processed before (service.ingest turns that into a rerun).
+FIRST_SEEN_INDEX = "processed_events_first_seen"
 
 
 @dataclass
@@ -78,9 +85,11 @@ class Stored:
         self.state.update(zip(kinds, keys))
 
 
-async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], stored: Stored) -> None:
+async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], stored: Stored,
+                     look_up_processed: bool = True) -> int:
     """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most);
-    every account and state row read is recorded in `stored`."""
+    every account and state row read is recorded in `stored`. The processed events among `event_ids` are
+    read only with `look_up_processed`; returns how many rows that read found."""
     # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
     nothing: set[str] = set()
     kinds: list[str] = []
@@ -106,13 +115,18 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
             book.balances[r["account"]] = r["balance_pence"]
             stored.accounts.add(r["account"])
         stored.owners.update(owners)
+    if not look_up_processed:
+        return 0
     unseen = event_ids.difference(book.processed)
-    if unseen:
-        for r in await conn.fetch(_PROCESSED, array_literal.text_array(unseen)):
-            if r["reason_code"] == "DUPLICATE_CONFLICT":
-                book.processed[f"{r['event_id']}#{r['content_hash']}"] = (r["content_hash"], r["outcome"])
-            else:
-                book.processed[r["event_id"]] = (r["content_hash"], r["outcome"])
+    if not unseen:
+        return 0
+    found = await conn.fetch(_PROCESSED, array_literal.text_array(unseen))
+    for r in found:
+        if r["reason_code"] == "DUPLICATE_CONFLICT":
+            book.processed[f"{r['event_id']}#{r['content_hash']}"] = (r["content_hash"], r["outcome"])
+        else:
+            book.processed[r["event_id"]] = (r["content_hash"], r["outcome"])
+    return len(found)
 
 
 @dataclass
@@ -223,6 +237,11 @@ async def write_rows(conn, rows: RenderedRows) -> None:
     if rows.processed_text:
         await conn.copy_to_table("processed_events", source=_one_chunk(rows.processed_text),
                                  columns=PROCESSED_COLUMNS, format="text")
+
+
+def processed_before(exc: BaseException) -> bool:
+    """Whether `exc` is the refusal of a second outcome for an event id (FIRST_SEEN_INDEX)."""
+    return isinstance(exc, asyncpg.UniqueViolationError) and exc.constraint_name == FIRST_SEEN_INDEX
 
 
 async def _one_chunk(data: bytes):

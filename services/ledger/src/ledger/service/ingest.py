@@ -10,6 +10,13 @@ literals; `PreparedLedgerBatch.write` only sends them, inside the batch transact
 is being prepared. What `prepare` reads from the database is only what the book does not
 hold, and the book holds everything earlier batches decided, so reading while the previous batch is
 still being committed sees nothing stale.
+
+Idempotency is optimistic by default: an event id the book has not seen is taken as new without reading
+the processed-event log, and the database's unique index of first-seen event ids (migration 0012) is the
+judge. A batch holding an event processed before (a resend from before this process started) fails on
+that index; its write raises `Rerun`, the consumer rolls it back, and for `careful_s` from then on (and
+as long as look-ups keep finding processed events) every batch reads the log first, as the "always"
+mode always does. The outcome is the same either way; only the look-up's cost differs.
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from typing import Any
 
 from careruntime import outbox
 from careruntime.codec import OUTBOX_HEADERS
+from careruntime.consumer import Rerun
 
 from ..adapters import repository, snapshot, wire
 from . import deciding, ordering
@@ -42,9 +50,15 @@ class PreparedLedgerBatch:
     messages: list[outbox.OutboxRow] = field(default_factory=list)
     resume: dict = field(default_factory=dict)
     checkpoint: bool = False  # also record every shard head (repository.write_checkpoint)
+    optimistic: bool = False  # decided without reading the processed-event log (module docstring)
 
     async def write(self, conn) -> None:
-        await repository.write_rows(conn, self.rendered)
+        try:
+            await repository.write_rows(conn, self.rendered)
+        except Exception as exc:
+            if self.optimistic and repository.processed_before(exc):
+                raise Rerun(f"an event of this batch was processed before: {exc}") from exc
+            raise
         await outbox.append(conn, self.messages)
         if self.checkpoint:
             await repository.write_checkpoint(conn)
@@ -72,7 +86,8 @@ class LedgerIngest:
 
     def __init__(self, *, entries_topic: str, budget_topics: list[str], other_topics: list[str] = (),
                  lag_of: LagOf | None = None, max_defer_seconds: float = 30.0,
-                 checkpoint_interval_s: float = 60.0, order_patience_s: float = 5.0) -> None:
+                 checkpoint_interval_s: float = 60.0, order_patience_s: float = 5.0,
+                 processed_lookup: str = "optimistic", careful_s: float = 60.0) -> None:
         self.entries_topic = entries_topic
         self.budget_topics = set(budget_topics)  # where budgets are agreed; others may run ahead of them
         # tie-break at equal recorded times: budget topics first, then the rest, in configured order
@@ -83,6 +98,11 @@ class LedgerIngest:
         # How long to hold a batch of which nothing can be released in business order (a partner
         # partition is behind but none of its records has been fetched yet) before taking it as it came.
         self.order_patience_s = order_patience_s
+        if processed_lookup not in ("optimistic", "always"):
+            raise ValueError(f"processed_lookup must be 'optimistic' or 'always', not {processed_lookup!r}")
+        self.processed_lookup = processed_lookup
+        self.careful_s = careful_s
+        self.careful_until = 0.0  # monotonic time until which every batch reads the processed-event log
         self.waiting_since: float | None = None
         self.last_checkpoint = time.monotonic()
         self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
@@ -109,8 +129,13 @@ class LedgerIngest:
         self.reset()
 
     def on_rollback(self) -> None:
-        """A batch this book decided was not committed: forget everything not read from the database."""
+        """A batch this book decided was not committed: forget everything not read from the database, and
+        read the processed-event log for a while (the batch may have failed on an event seen before)."""
+        self.careful_until = time.monotonic() + self.careful_s
         self.reset()
+
+    def _looks_up_processed(self) -> bool:
+        return self.processed_lookup == "always" or time.monotonic() < self.careful_until
 
     def _defer_allowed(self, tp, offset: int, budget_behind: bool) -> bool:
         """Defer while a budget topic this process reads is behind, and for at most max_defer_seconds."""
@@ -172,14 +197,16 @@ class LedgerIngest:
             self.loaded_shards.update(new_shards)
         # What the book lacks is read while the batch's events are built and ordered: neither touches the
         # book, and nothing is decided before the read is in.
-        loading = asyncio.ensure_future(repository.load_slice(conn, book, refs, event_ids, self.stored))
+        look_up = self._looks_up_processed()
+        loading = asyncio.ensure_future(repository.load_slice(conn, book, refs, event_ids, self.stored, look_up))
         try:
             plan, lags, assigned = await self._build_and_order(batch, fresh)
         except BaseException:
             loading.cancel()
             await asyncio.gather(loading, return_exceptions=True)
             raise
-        await loading
+        if await loading:  # events processed before keep arriving: stay careful
+            self.careful_until = time.monotonic() + self.careful_s
         resume: dict = dict(plan.resume)
         # behind = not read to its end yet, or read but held back in this batch for business order
         budget_behind = any((lags.get(tp) != 0 or tp in resume) for tp in assigned if tp.topic in self.budget_topics)
@@ -205,4 +232,4 @@ class LedgerIngest:
             self.last_checkpoint = time.monotonic()
         rendered = await repository.render(batch_rows, self.stored)
         self.stored.record(batch_rows)
-        return PreparedLedgerBatch(batch_rows, rendered, rows, resume, checkpoint)
+        return PreparedLedgerBatch(batch_rows, rendered, rows, resume, checkpoint, optimistic=not look_up)

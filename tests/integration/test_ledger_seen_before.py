@@ -1,0 +1,174 @@
+"""Optimistic idempotency against real PostgreSQL with the ledger's schema (migration 0012).
+
+A worker that has not seen an event id in this process decides it as new without reading the processed
+log; the database's index of first-seen event ids refuses a second outcome for an id, the batch's write
+raises `Rerun`, and after the rollback the worker reads the log and decides the batch as the "always"
+mode would: an exact resend changes nothing, changed content under a used id is a DUPLICATE_CONFLICT.
+"""
+from __future__ import annotations
+
+import time
+from collections import namedtuple
+
+import asyncpg
+import orjson
+import pytest
+from aiokafka.structs import TopicPartition
+from careruntime.codec import decode_batch
+from careruntime.consumer import Rerun
+from caretools.generator import generate
+from ledger.adapters import repository
+from ledger.service.ingest import LedgerIngest
+
+from .ledger_harness import snapshot
+
+pytestmark = [pytest.mark.integration]
+
+A, P = "allocation.events.v1", "payments.events.v1"
+Record = namedtuple("Record", "topic partition offset value")
+
+
+def _records() -> dict[str, list[Record]]:
+    by_topic: dict[str, list[Record]] = {A: [], P: []}
+    for m in generate(people=4, seed=7):
+        records = by_topic[m.topic]
+        records.append(Record(m.topic, 0, len(records), m.value))
+    return by_topic
+
+
+def _decoded(by_topic: dict[str, list[Record]]) -> dict:
+    return {TopicPartition(t, 0): decode_batch(records)[0] for t, records in by_topic.items() if records}
+
+
+def _ingest(**options) -> LedgerIngest:
+    """A worker's ingest as it starts: an empty book."""
+    async def lag_of(tp):
+        return 0
+
+    ingest = LedgerIngest(entries_topic="ledger.entries.v1", budget_topics=[A], other_topics=[P], lag_of=lag_of,
+                          **options)
+    ingest.assigned = lambda: [TopicPartition(A, 0), TopicPartition(P, 0)]
+    return ingest
+
+
+async def _commit(conn, prepared) -> None:
+    async with conn.transaction():
+        await prepared.write(conn)
+
+
+def _changed_resend(by_topic: dict[str, list[Record]]) -> tuple[str, dict[str, list[Record]]]:
+    """A settled payment's id again, with another bank reference, after the partition's last record."""
+    original = next(r for r in by_topic[P] if b"PaymentSettled" in r.value)
+    env = orjson.loads(original.value)
+    env["data"]["bank_ref"] = "BACS-SOMETHING-ELSE"
+    return env["id"], {P: [Record(P, 0, len(by_topic[P]), orjson.dumps(env))]}
+
+
+async def test_a_resend_from_before_the_process_started_is_rerun_and_then_changes_nothing(fresh_db):
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        by_topic = _records()
+        first = await _ingest().prepare_on(conn, _decoded(by_topic))
+        assert first.optimistic and first.rows.journal
+        await _commit(conn, first)
+        before = await snapshot(conn)
+
+        restarted = _ingest()  # knows nothing of what the database holds
+        again = await restarted.prepare_on(conn, _decoded(by_topic))
+        # Decided as new, without the look-up: each event gets a second outcome (rejections, the budgets
+        # being in the database already), which the first-seen index refuses.
+        assert again.optimistic and len(again.rows.processed) == len(first.rows.processed)
+        with pytest.raises(Rerun) as refused:
+            await _commit(conn, again)
+        cause = refused.value.__cause__
+        assert isinstance(cause, asyncpg.UniqueViolationError)
+        assert cause.constraint_name == repository.FIRST_SEEN_INDEX
+        assert await snapshot(conn) == before  # rolled back whole
+
+        restarted.on_rollback()  # what the consumer does after a rerun
+        careful = await restarted.prepare_on(conn, _decoded(by_topic))
+        assert not careful.optimistic
+        assert careful.rows.journal == [] and careful.rows.processed == []  # every event a duplicate
+        await _commit(conn, careful)
+        assert await snapshot(conn) == before
+    finally:
+        await conn.close()
+
+
+async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and_recorded_once(fresh_db):
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        by_topic = _records()
+        await _commit(conn, await _ingest().prepare_on(conn, _decoded(by_topic)))
+        event_id, resend = _changed_resend(by_topic)
+        before = await snapshot(conn)
+
+        restarted = _ingest()
+        optimistic = await restarted.prepare_on(conn, _decoded(resend))
+        assert optimistic.optimistic
+        with pytest.raises(Rerun):
+            await _commit(conn, optimistic)
+        restarted.on_rollback()
+        careful = await restarted.prepare_on(conn, _decoded(resend))
+        await _commit(conn, careful)
+        after = await snapshot(conn)
+        for part in ("journal", "heads", "balances", "state"):
+            assert after[part] == before[part], part
+        new_rows = sorted(set(after["processed"]) - set(before["processed"]))
+        assert [(r[0], r[6], r[8]) for r in new_rows] == [(event_id, "rejected", "DUPLICATE_CONFLICT")]
+
+        # The same changed content from yet another fresh worker: refused on the first-seen index too (the
+        # original's row), then an exact resend of the conflict, which records nothing more.
+        third = _ingest()
+        with pytest.raises(Rerun):
+            await _commit(conn, await third.prepare_on(conn, _decoded(resend)))
+        third.on_rollback()
+        await _commit(conn, await third.prepare_on(conn, _decoded(resend)))
+        assert await snapshot(conn) == after
+    finally:
+        await conn.close()
+
+
+async def test_the_careful_spell_ends_and_the_always_mode_never_skips_the_look_up(fresh_db):
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        by_topic = _records()
+        await _commit(conn, await _ingest().prepare_on(conn, _decoded(by_topic)))
+        _, resend = _changed_resend(by_topic)
+
+        brief = _ingest(careful_s=0.2)
+        brief.on_rollback()
+        assert not (await brief.prepare_on(conn, _decoded(resend))).optimistic
+        time.sleep(0.3)
+        brief.reset()
+        assert (await brief.prepare_on(conn, _decoded(resend))).optimistic  # the spell is over
+
+        always = _ingest(processed_lookup="always")
+        prepared = await always.prepare_on(conn, _decoded(resend))
+        assert not prepared.optimistic
+        await _commit(conn, prepared)  # decided with the look-up: a conflict, not a failure
+        assert [r["reason_code"] for r in await conn.fetch(
+            "SELECT reason_code FROM processed_events WHERE reason_code IS NOT NULL")] == ["DUPLICATE_CONFLICT"]
+        with pytest.raises(ValueError, match="processed_lookup"):
+            _ingest(processed_lookup="sometimes")
+    finally:
+        await conn.close()
+
+
+async def test_the_database_refuses_a_second_outcome_for_an_event_id_and_a_conflict_twice(fresh_db):
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        insert = ("INSERT INTO processed_events (event_id, content_hash, council_id, event_type, shard, "
+                  "source_offset, outcome, reason_code) VALUES ($1, $2, 'E1', 't', 's:0', $3, $4, $5)")
+        await conn.execute(insert, "ev-1", "a" * 64, 0, "posted", None)
+        with pytest.raises(asyncpg.UniqueViolationError) as second:
+            await conn.execute(insert, "ev-1", "b" * 64, 1, "noted", None)
+        assert second.value.constraint_name == "processed_events_first_seen"
+        await conn.execute(insert, "ev-1", "c" * 64, 2, "rejected", "DUPLICATE_CONFLICT")
+        with pytest.raises(asyncpg.UniqueViolationError) as twice:
+            await conn.execute(insert, "ev-1", "c" * 64, 3, "rejected", "DUPLICATE_CONFLICT")
+        assert twice.value.constraint_name == "processed_events_conflicts"
+        await conn.execute(insert, "ev-1", "d" * 64, 4, "rejected", "DUPLICATE_CONFLICT")  # another content
+        assert await conn.fetchval("SELECT count(*) FROM processed_events") == 3
+    finally:
+        await conn.close()
