@@ -36,7 +36,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MODULES = tuple(f"ledger.{name}" for name in (
     "domain.accounts", "domain.chain", "domain.ledger", "domain.model", "domain.reasons", "domain.rules",
     "domain.rules_allocation", "domain.rules_common", "domain.rules_payments",
-    "adapters.array_literal", "adapters.journal_copy", "adapters.snapshot", "adapters.sqltext",
+    "adapters.array_literal", "adapters.batch_sql", "adapters.journal_copy", "adapters.snapshot", "adapters.sqltext",
     "adapters.state_codec", "adapters.wire", "service.deciding", "service.ordering"))
 GROUP = "ledger.compiled"  # the group's shared library: ledger/compiled__mypyc.*.so
 STAMP = PACKAGE_DIR / "native-build.json"

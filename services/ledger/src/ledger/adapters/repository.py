@@ -2,7 +2,7 @@
 
 Everything a batch writes goes out in one transaction, set-based: COPY for the journal (text format
 when its values allow, `journal_copy`) and the processed-event log, one upsert each for balances,
-shard heads and working state (the three sent as one message, `sqltext`), then the outbox.
+shard heads and working state (the three sent as one message, `batch_sql`), then the outbox.
 Writing is split in three so that the worker can pipeline batches: `snapshot.batch_rows` turns a batch's outcomes
 and the book's dirty state into plain rows (a snapshot: the book may move on to the next batch),
 `render` turns those into COPY data and array literals before the batch transaction opens, and
@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 import asyncpg
 import orjson
 
-from ..domain import accounts as acct, chain
+from ..domain import chain
 from ..domain.model import Book
-from . import array_literal, journal_copy, sqltext, state_codec
+from . import array_literal, batch_sql, journal_copy, state_codec
+from .batch_sql import Stored
 from .snapshot import BatchRows
 
 JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_date", "recorded_at",
@@ -28,10 +29,6 @@ JOURNAL_COLUMNS = ("entry_id", "shard", "shard_seq", "council_id", "effective_da
                    "accounts", "debits", "credits", "prev_hash", "hash", "cause_subject", "correlation_id")
 PROCESSED_COLUMNS = ("event_id", "content_hash", "council_id", "event_type", "shard", "source_offset",
                      "outcome", "entry_id", "reason_code", "detail")
-
-# which payload reference fills which part of the book
-REF_KINDS = {"budget_id": "budgets", "order_id": "orders", "schedule_id": "schedules",
-             "payment_id": "holds", "recovery_id": "recoveries"}
 
 
 async def load_heads(conn, shards: Iterable[str]) -> dict[str, tuple[int, str]]:
@@ -60,47 +57,12 @@ _PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM 
 FIRST_SEEN_INDEX = "processed_events_first_seen"
 
 
-@dataclass
-class Stored:
-    """What the worker knows has a row in the database once the batches it decided so far commit: what
-    `load_slice` read, and what those batches wrote. Dropped with the book (on any batch not committed),
-    so it never runs ahead of the database.
-
-    Balances of stored accounts take a plain UPDATE (`ledger_add_to_balances`, which fails the batch if
-    one is missing). An account not stored whose owner is in `owners` (`load_slice` read every account
-    of that owner) is new, and goes by plain INSERT; any other account by the upsert. Working state not
-    stored is new: every key the rules create is one the batch refers to, which `load_slice` looked up
-    first, so it goes by plain INSERT; stored state is upserted. A row taken for new that did exist
-    fails the batch with a unique violation, and the retry reads it from the database.
-    """
-
-    accounts: set[str] = field(default_factory=set)
-    state: set[tuple[str, str]] = field(default_factory=set)  # (kind, key)
-    owners: set[str] = field(default_factory=set)  # owner refs whose accounts were all read
-
-    def record(self, rows: BatchRows) -> None:
-        """`rows` will be written (or the batch fails and this record is dropped with the book)."""
-        self.accounts.update(rows.deltas)
-        kinds, keys = rows.state[0], rows.state[1]
-        self.state.update(zip(kinds, keys))
-
-
 async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], stored: Stored,
                      look_up_processed: bool = True) -> int:
     """Fill the book with what the batch refers to and the book does not hold yet (three round trips at most);
     every account and state row read is recorded in `stored`. The processed events among `event_ids` are
     read only with `look_up_processed`; returns how many rows that read found."""
-    # set.difference with a dict or set argument probes it with the hashes the set already holds, in C
-    nothing: set[str] = set()
-    kinds: list[str] = []
-    keys: list[str] = []
-    for ref, kind in REF_KINDS.items():
-        wanted = refs.get(ref, nothing).difference(state_codec.container(book, kind))
-        kinds += [kind] * len(wanted)
-        keys += wanted
-    invoice_keys = refs.get("invoice_key", nothing).difference(book.invoices)
-    kinds += ["invoices"] * len(invoice_keys)
-    keys += invoice_keys
+    kinds, keys, owners = batch_sql.lookups(book, refs, stored)
     if keys:
         for r in await conn.fetch(_STATE, array_literal.text_array(kinds), array_literal.text_array(keys)):
             kind = r["kind"]
@@ -109,7 +71,6 @@ async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set
                 book.invoices.add(r["key"])
             else:
                 state_codec.container(book, kind)[r["key"]] = state_codec.load(kind, orjson.loads(r["data"]))
-    owners = (refs.get("budget_id", nothing) | refs.get("provider_id", nothing)).difference(stored.owners)
     if owners:
         for r in await conn.fetch(_BALANCES, array_literal.text_array(owners)):
             book.balances[r["account"]] = r["balance_pence"]
@@ -152,7 +113,6 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
 
     What `stored` holds is updated in place and the rest inserted (`Stored`); with no `stored`, every
     balance and state row goes by upsert."""
-    stored_state = stored.state if stored is not None else None
     out = RenderedRows()
     journal, parts = rows.journal, []
     for start in range(0, len(journal), RENDER_SLICE):
@@ -167,61 +127,8 @@ async def render(rows: BatchRows, stored: Stored | None = None) -> RenderedRows:
     await asyncio.sleep(0)
     if rows.processed:
         out.processed_text = journal_copy.scalar_text_data(rows.processed)
-    statements = _balance_statements(rows.deltas, stored or Stored())
-    if rows.heads:
-        shards, seqs, hashes = zip(*rows.heads)
-        statements.append(sqltext.bind(_UPSERT_HEADS, (
-            array_literal.text_array(shards), array_literal.int_array(seqs), array_literal.text_array(hashes))))
-    statements += _state_statements(rows.state, stored_state)
-    out.statements = ";\n".join(statements)
+    out.statements = batch_sql.batch_statements(rows, stored)
     return out
-
-
-def _balance_statements(deltas: dict[str, int], stored: Stored) -> list[str]:
-    """Movements of stored accounts by `ledger_add_to_balances`, of accounts known to be new by INSERT,
-    of the rest by the upsert that creates them (`Stored`)."""
-    names = sorted(deltas)  # a fixed lock order, so concurrent writers cannot deadlock
-    known, new, other = [], [], []
-    for name in names:
-        if name in stored.accounts:
-            known.append(name)
-        elif acct.parse(name)[2] in stored.owners:
-            new.append(name)
-        else:
-            other.append(name)
-    return [sqltext.bind(sql, (array_literal.text_array(accounts), array_literal.int_array([deltas[a] for a in accounts])))
-            for sql, accounts in ((_ADD_TO_STORED_BALANCES, known), (_INSERT_BALANCES, new), (_ADD_TO_BALANCES, other))
-            if accounts]
-
-
-def _state_statements(state: tuple[list, list, list, list], stored: set[tuple[str, str]] | None) -> list[str]:
-    """Stored working state by upsert, the rest by plain INSERT (everything by upsert when `stored` is None)."""
-    rows = list(zip(*state))  # (kind, key, council, JSON text)
-    if stored is None:
-        by_statement = [(_UPSERT_STATE, rows)]
-    else:
-        by_statement = [(_UPSERT_STATE, [r for r in rows if r[:2] in stored]),
-                        (_INSERT_STATE, [r for r in rows if r[:2] not in stored])]
-    statements = []
-    for sql, picked in by_statement:
-        if picked:
-            kinds, keys, councils, data = zip(*picked)
-            statements.append(sqltext.bind(sql, (array_literal.text_array(kinds), array_literal.text_array(keys),
-                                                 array_literal.text_array(councils), _separated(list(data)))))
-    return statements
-
-
-# JSON text never holds a raw control character (they are escaped inside strings), so the state objects'
-# JSON texts go as one text, split by PostgreSQL at ASCII record separators: no quoting or escaping on
-# either side, which an array literal of JSON (every quote escaped) needs.
-_RS = "\x1e"
-
-
-def _separated(texts: list[str]) -> str:
-    joined = _RS.join(texts)
-    if joined.count(_RS) != len(texts) - 1:
-        raise ValueError("a working-state JSON text holds an ASCII record separator (JSON escapes it)")
-    return joined
 
 
 async def write_rows(conn, rows: RenderedRows) -> None:
@@ -248,30 +155,6 @@ async def _one_chunk(data: bytes):
     """COPY data as an async iterable: asyncpg reads a file-like source through a thread pool, one
     round trip between the event loop and a thread per chunk; this hands it over as it is."""
     yield data
-
-
-_UPSERT_HEADS = """
-INSERT INTO shard_heads (shard, shard_seq, hash)
-SELECT * FROM unnest($1::text::text[], $2::text::bigint[], $3::text::text[])
-ON CONFLICT (shard) DO UPDATE SET shard_seq = EXCLUDED.shard_seq, hash = EXCLUDED.hash"""
-
-_INSERT_STATE = """
-INSERT INTO ledger_state (kind, key, council_id, data)
-SELECT * FROM unnest($1::text::text[], $2::text::text[], $3::text::text[], string_to_array($4::text, E'\\x1e'))"""
-_UPSERT_STATE = _INSERT_STATE + "\nON CONFLICT (kind, key) DO UPDATE SET data = EXCLUDED.data"
-
-# Accounts known to have a row (migration 0010): a plain UPDATE, and an error if any is missing.
-_ADD_TO_STORED_BALANCES = "SELECT ledger_add_to_balances($1::text::text[], $2::text::bigint[])"
-
-# council_id, kind and owner_ref are split from the account id in SQL, as accounts.parse splits it:
-# elements 1, 2 and 3 of its "/"-separated parts (the owner NULL when there is no third part).
-_INSERT_BALANCES = """
-INSERT INTO accounts (account, council_id, kind, owner_ref, balance_pence)
-SELECT u.account, s.parts[1], s.parts[2], s.parts[3], u.delta
-  FROM unnest($1::text::text[], $2::text::bigint[]) AS u(account, delta),
-       LATERAL (SELECT string_to_array(u.account, '/') AS parts) AS s"""
-_ADD_TO_BALANCES = _INSERT_BALANCES + """
-ON CONFLICT (account) DO UPDATE SET balance_pence = accounts.balance_pence + EXCLUDED.balance_pence"""
 
 
 # One statement: the heads as this transaction sees them (its own, others' committed), chained to the last

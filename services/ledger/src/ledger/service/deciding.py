@@ -17,22 +17,49 @@ from ..domain.ledger import apply
 from ..domain.model import Book, Outcome
 
 
-def collect(decoded_by_tp: dict[Any, list[Any]], held_items: dict[Any, dict[int, Any]], batch: dict[Any, list[Any]],
+def collect(decoded_by_tp: dict[Any, list[Any]], held_items: dict[Any, list[Any]], batch: dict[Any, list[Any]],
             refs: dict[str, set[str]], event_ids: set[str], fresh: list[Any]) -> None:
     """Fill `batch` (per partition: held items, or None for a fresh record) and, for fresh records, `refs`,
-    `event_ids` and `fresh` ((their batch list, index, record, decoded))."""
+    `event_ids` and `fresh` ((their batch list, index, record, decoded)).
+
+    `held_items` holds each partition's items built in an earlier batch and held back, in offset order. The
+    consumer offers those records again first, the same record objects, so they are matched as a prefix
+    (one identity check per record) rather than looked up one by one; by offset when they are not."""
     for tp, pairs in decoded_by_tp.items():
-        items: list[Any] = []
+        known = held_items.get(tp)
+        start = held_prefix(pairs, known) if known else 0
+        items: list[Any] = known[:start] if known else []
         batch[tp] = items
-        known = held_items.get(tp) or {}
-        for record, decoded in pairs:
-            item = known.get(record.offset)
+        by_offset: dict[int, Any] = {item[0].offset: item for item in known} if known and not start else {}
+        for n in range(start, len(pairs)):
+            record, decoded = pairs[n]
+            item = by_offset.get(record.offset) if by_offset else None
             if item is None:
                 env = decoded.envelope
                 wire.refs_of(env.councilid, decoded.payload, refs)
                 event_ids.add(env.id)
                 fresh.append((items, len(items), record, decoded))
             items.append(item)
+
+
+def held_prefix(pairs: list[Any], known: list[Any]) -> int:
+    """len(known) when the first pairs of a partition's batch are the records `known` holds, in order
+    (the same objects); else 0."""
+    count = len(known)
+    if len(pairs) < count:
+        return 0
+    for n in range(count):
+        if pairs[n][0] is not known[n][0]:
+            return 0
+    return count
+
+
+def held_from(items: list[Any], offset: int) -> list[Any]:
+    """The items of a partition's batch (in offset order) at or after `offset`: what it holds back."""
+    start = len(items)
+    while start > 0 and items[start - 1][0].offset >= offset:
+        start -= 1
+    return items[start:]
 
 
 def build(fresh: list[Any], start: int, end: int) -> None:

@@ -118,9 +118,9 @@ class LedgerIngest:
         # What has a row in the database once the batches decided so far commit (repository.Stored).
         self.stored = repository.Stored()
         self.loaded_shards: set[str] = set()
-        # Items of records the consumer holds for the next batch, by partition and offset (a record at
-        # an offset never changes): built, hashed and their references loaded once, not per batch.
-        self.held_items: dict[Any, dict[int, tuple]] = {}
+        # Items of records the consumer holds for the next batch, per partition in offset order (a record
+        # at an offset never changes): built, hashed and their references loaded once, not per batch.
+        self.held_items: dict[Any, list[tuple]] = {}
 
     async def on_assigned(self, conn, tps) -> None:
         self.reset()
@@ -224,7 +224,7 @@ class LedgerIngest:
         held = {tp: items for tp, items in self.held_items.items() if tp not in batch}
         for tp, offset in resume.items():
             if tp in batch:
-                held[tp] = {item[0].offset: item for item in batch[tp] if item[0].offset >= offset}
+                held[tp] = deciding.held_from(batch[tp], offset)
         self.held_items = held
         batch_rows = snapshot.batch_rows(book, results)
         checkpoint = bool(batch_rows.heads) and time.monotonic() - self.last_checkpoint >= self.checkpoint_interval_s
