@@ -41,7 +41,8 @@ async def build_worker(settings: Settings) -> Worker:
         ConsumerSettings(max_records=settings.max_records, deferred_retry_s=0.0,
                          max_held_records=settings.max_held_records, pipeline_depth=settings.pipeline_depth,
                          kafka_options={"partition_assignment_strategy": (RangePartitionAssignor,),
-                                        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes}),
+                                        "max_partition_fetch_bytes": settings.max_partition_fetch_bytes,
+                                        "fetch_max_wait_ms": settings.fetch_max_wait_ms}),
         RuntimeMetrics(registry, namespace="ledger"))
 
     async def lag_of(tp) -> int | None:
