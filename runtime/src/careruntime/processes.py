@@ -43,8 +43,11 @@ class ConsumerWorker:
 # thresholds cut the ledger worker's CPU per event by a third (docs/performance.md). Each young
 # collection walks every batch in flight (~20 ms in the ledger at 50,000), however few objects then
 # survive, so 200,000 takes that walk a quarter as often: the collector's time in a 200k-event ledger run
-# fell from 240-400 ms to ~160 ms (docs/performance.md, "Eighth pass").
-GC_THRESHOLDS = (200_000, 20, 100)
+# fell from 240-400 ms to ~160 ms (docs/performance.md, "Eighth pass"). Batches ~4x larger (the ledger's
+# 512 KiB fetches) put ~4x more objects in flight, and the collector's share doubled to ~2 µs per event;
+# 600,000 brings it back to ~1 (docs/performance.md, "Eleventh pass"). Objects are still freed by their
+# reference counts as before: this only spaces out the search for cycles.
+GC_THRESHOLDS = (600_000, 20, 100)
 
 
 def tune_gc() -> tuple[int, int, int]:
