@@ -242,7 +242,7 @@ async def _batch_failures(run) -> dict[str, float]:
 
 async def test_resends_after_a_restart_are_refused_by_the_database_then_decided_as_before(ledger):
     """A restarted worker knows no event id yet and decides without reading the processed log (the
-    optimistic mode): the database's first-seen index refuses the resend's second outcome, the batch is
+    optimistic mode): the database's one-outcome index refuses the resend's second outcome, the batch is
     rolled back and decided again with the look-up. Same result as without the restart."""
     ledger.worker.stop()
     ledger.worker.start()

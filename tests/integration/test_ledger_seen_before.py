@@ -1,12 +1,14 @@
 """Optimistic idempotency against real PostgreSQL with the ledger's schema (migration 0012).
 
 A worker that has not seen an event id in this process decides it as new without reading the processed
-log; the database's index of first-seen event ids refuses a second outcome for an id, the batch's write
+log; the database's index of one outcome per event id refuses a second outcome for an id, the batch's write
 raises `Rerun`, and after the rollback the worker reads the log and decides the batch as the "always"
 mode would: an exact resend changes nothing, changed content under a used id is a DUPLICATE_CONFLICT.
 """
 from __future__ import annotations
 
+import asyncio
+import shutil
 import time
 from collections import namedtuple
 
@@ -16,8 +18,10 @@ import pytest
 from aiokafka.structs import TopicPartition
 from careruntime.codec import decode_batch
 from careruntime.consumer import Rerun
+from careruntime.migrate import migrate
 from caretools.generator import generate
-from ledger.adapters import repository
+from ledger.adapters import array_literal, repository
+from ledger.config import MIGRATIONS_DIR
 from ledger.service.ingest import LedgerIngest
 
 from .ledger_harness import snapshot
@@ -76,13 +80,13 @@ async def test_a_resend_from_before_the_process_started_is_rerun_and_then_change
         restarted = _ingest()  # knows nothing of what the database holds
         again = await restarted.prepare_on(conn, _decoded(by_topic))
         # Decided as new, without the look-up: each event gets a second outcome (rejections, the budgets
-        # being in the database already), which the first-seen index refuses.
+        # being in the database already), which the one-outcome index refuses.
         assert again.optimistic and len(again.rows.processed) == len(first.rows.processed)
         with pytest.raises(Rerun) as refused:
             await _commit(conn, again)
         cause = refused.value.__cause__
         assert isinstance(cause, asyncpg.UniqueViolationError)
-        assert cause.constraint_name == repository.FIRST_SEEN_INDEX
+        assert cause.constraint_name == repository.ONE_OUTCOME_INDEX
         assert await snapshot(conn) == before  # rolled back whole
 
         restarted.on_rollback()  # what the consumer does after a rerun
@@ -117,7 +121,7 @@ async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and
         new_rows = sorted(set(after["processed"]) - set(before["processed"]))
         assert [(r[0], r[6], r[8]) for r in new_rows] == [(event_id, "rejected", "DUPLICATE_CONFLICT")]
 
-        # The same changed content from yet another fresh worker: refused on the first-seen index too (the
+        # The same changed content from yet another fresh worker: refused on the one-outcome index too (the
         # original's row), then an exact resend of the conflict, which records nothing more.
         third = _ingest()
         with pytest.raises(Rerun):
@@ -163,12 +167,57 @@ async def test_the_database_refuses_a_second_outcome_for_an_event_id_and_a_confl
         await conn.execute(insert, "ev-1", "a" * 64, 0, "posted", None)
         with pytest.raises(asyncpg.UniqueViolationError) as second:
             await conn.execute(insert, "ev-1", "b" * 64, 1, "noted", None)
-        assert second.value.constraint_name == "processed_events_first_seen"
+        assert second.value.constraint_name == "processed_events_one_outcome"
         await conn.execute(insert, "ev-1", "c" * 64, 2, "rejected", "DUPLICATE_CONFLICT")
         with pytest.raises(asyncpg.UniqueViolationError) as twice:
             await conn.execute(insert, "ev-1", "c" * 64, 3, "rejected", "DUPLICATE_CONFLICT")
-        assert twice.value.constraint_name == "processed_events_conflicts"
+        assert twice.value.constraint_name == "processed_events_one_outcome"
         await conn.execute(insert, "ev-1", "d" * 64, 4, "rejected", "DUPLICATE_CONFLICT")  # another content
         assert await conn.fetchval("SELECT count(*) FROM processed_events") == 3
+    finally:
+        await conn.close()
+
+
+async def test_the_look_up_by_event_id_probes_the_one_outcome_index(fresh_db):
+    """The look-up (this code's, and the one before migration 0012, the same statement) must stay an index
+    probe per event id: a scan of processed_events per id would cost seconds per batch. The table here is
+    small enough for a scan to look cheaper, so scans are priced out: what is checked is that the index
+    can serve the statement."""
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        await _commit(conn, await _ingest().prepare_on(conn, _decoded(_records())))
+        ids = [r[0] for r in await conn.fetch("SELECT event_id FROM processed_events LIMIT 20")]
+        async with conn.transaction():
+            await conn.execute("SET LOCAL enable_seqscan = off")
+            plan = "\n".join(r[0] for r in await conn.fetch(
+                "EXPLAIN " + repository._PROCESSED, array_literal.text_array(ids)))
+        assert "Index Scan using processed_events_one_outcome" in plan or \
+            "Index Only Scan using processed_events_one_outcome" in plan, plan
+        assert "Seq Scan on processed_events" not in plan, plan
+    finally:
+        await conn.close()
+
+
+async def test_migration_0012_keeps_every_row_of_a_ledger_made_before_it(fresh_db, tmp_path):
+    """A database at 0011 with outcomes and a conflict in it: 0012 keeps every row, and from then on the
+    index refuses a second outcome."""
+    before_0012 = tmp_path / "migrations"
+    before_0012.mkdir()
+    for path in sorted(MIGRATIONS_DIR.iterdir()):
+        if path.name < "0012":
+            shutil.copy(path, before_0012 / path.name)
+    dsn = await fresh_db("ledger", before_0012)
+    conn = await asyncpg.connect(dsn)
+    try:
+        insert = ("INSERT INTO processed_events (event_id, content_hash, council_id, event_type, shard, "
+                  "source_offset, outcome, reason_code) VALUES ($1, $2, 'E1', 't', 's:0', $3, $4, $5)")
+        await conn.execute(insert, "ev-1", "a" * 64, 0, "posted", None)
+        await conn.execute(insert, "ev-1", "b" * 64, 1, "rejected", "DUPLICATE_CONFLICT")
+        await conn.execute(insert, "ev-2", "c" * 64, 2, "noted", None)
+        rows = await conn.fetch("SELECT * FROM processed_events ORDER BY source_offset")
+        assert await asyncio.to_thread(migrate, dsn, MIGRATIONS_DIR) == ["0012.processed_events_one_outcome"]
+        assert await conn.fetch("SELECT * FROM processed_events ORDER BY source_offset") == rows
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, "ev-2", "d" * 64, 3, "posted", None)
     finally:
         await conn.close()

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     # 2 lets the worker decide batch N+2 while N commits and N+1 waits, so neither waits for the other.
     pipeline_depth: int = 2
     # Whether a batch reads the processed-event log for its event ids first ("always"), or only after a
-    # batch failed on the database's index of first-seen event ids ("optimistic": an id seen before is
+    # batch failed on the database's index of one outcome per event id ("optimistic": an id seen before is
     # rare, and the index refuses it anyway; the failed batch is decided again with the look-up, as is
     # every batch for `processed_lookup_careful_s` after that and while look-ups keep finding some).
     processed_lookup: Literal["optimistic", "always"] = "optimistic"

@@ -46,15 +46,13 @@ _STATE = ("SELECT s.kind, s.key, s.data FROM unnest($1::text::text[], $2::text::
           "LATERAL (SELECT kind, key, data FROM ledger_state s WHERE s.kind = u.kind AND s.key = u.key OFFSET 0) AS s")
 _BALANCES = ("SELECT a.account, a.balance_pence FROM unnest($1::text::text[]) AS u(owner_ref), "
              "LATERAL (SELECT account, balance_pence FROM accounts a WHERE a.owner_ref = u.owner_ref OFFSET 0) AS a")
-# An event id's outcome and its conflicts are in two partial unique indexes (migration 0012): one probe each.
 _PROCESSED = ("SELECT p.event_id, p.content_hash, p.outcome, p.reason_code FROM unnest($1::text::text[]) AS u(event_id), "
               "LATERAL (SELECT event_id, content_hash, outcome, reason_code FROM processed_events p "
-              "WHERE p.event_id = u.event_id AND p.reason_code IS DISTINCT FROM 'DUPLICATE_CONFLICT' "
-              "UNION ALL SELECT event_id, content_hash, outcome, reason_code FROM processed_events p "
-              "WHERE p.event_id = u.event_id AND p.reason_code = 'DUPLICATE_CONFLICT' OFFSET 0) AS p")
-# The index that refuses a second outcome for an event id: a batch decided without the look-up above
-# fails on it when one of its events was processed before (service.ingest turns that into a rerun).
-FIRST_SEEN_INDEX = "processed_events_first_seen"
+              "WHERE p.event_id = u.event_id OFFSET 0) AS p")
+# The index that allows one outcome per event id, and each conflicting content once (migration 0012): a
+# batch decided without the look-up above fails on it when one of its events was processed before
+# (service.ingest turns that into a rerun).
+ONE_OUTCOME_INDEX = "processed_events_one_outcome"
 
 
 async def load_slice(conn, book: Book, refs: dict[str, set[str]], event_ids: set[str], stored: Stored,
@@ -147,8 +145,8 @@ async def write_rows(conn, rows: RenderedRows) -> None:
 
 
 def processed_before(exc: BaseException) -> bool:
-    """Whether `exc` is the refusal of a second outcome for an event id (FIRST_SEEN_INDEX)."""
-    return isinstance(exc, asyncpg.UniqueViolationError) and exc.constraint_name == FIRST_SEEN_INDEX
+    """Whether `exc` is the refusal of a second outcome for an event id (ONE_OUTCOME_INDEX)."""
+    return isinstance(exc, asyncpg.UniqueViolationError) and exc.constraint_name == ONE_OUTCOME_INDEX
 
 
 async def _one_chunk(data: bytes):

@@ -12,7 +12,7 @@ hold, and the book holds everything earlier batches decided, so reading while th
 still being committed sees nothing stale.
 
 Idempotency is optimistic by default: an event id the book has not seen is taken as new without reading
-the processed-event log, and the database's unique index of first-seen event ids (migration 0012) is the
+the processed-event log, and the database's unique index of one outcome per event id (migration 0012) is the
 judge. A batch holding an event processed before (a resend from before this process started) fails on
 that index; its write raises `Rerun`, the consumer rolls it back, and for `careful_s` from then on (and
 as long as look-ups keep finding processed events) every batch reads the log first, as the "always"
