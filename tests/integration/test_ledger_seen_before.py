@@ -8,6 +8,7 @@ mode would: an exact resend changes nothing, changed content under a used id is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from collections import namedtuple
@@ -60,6 +61,19 @@ async def _commit(conn, prepared) -> None:
         await prepared.write(conn)
 
 
+@contextlib.asynccontextmanager
+async def _committed_year(fresh_db):
+    """A connection to a fresh ledger database holding a small year, decided and committed by one worker,
+    and that year's records by topic."""
+    conn = await asyncpg.connect(await fresh_db("ledger"))
+    try:
+        by_topic = _records()
+        await _commit(conn, await _ingest().prepare_on(conn, _decoded(by_topic)))
+        yield conn, by_topic
+    finally:
+        await conn.close()
+
+
 def _changed_resend(by_topic: dict[str, list[Record]]) -> tuple[str, dict[str, list[Record]]]:
     """A settled payment's id again, with another bank reference, after the partition's last record."""
     original = next(r for r in by_topic[P] if b"PaymentSettled" in r.value)
@@ -100,10 +114,7 @@ async def test_a_resend_from_before_the_process_started_is_rerun_and_then_change
 
 
 async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and_recorded_once(fresh_db):
-    conn = await asyncpg.connect(await fresh_db("ledger"))
-    try:
-        by_topic = _records()
-        await _commit(conn, await _ingest().prepare_on(conn, _decoded(by_topic)))
+    async with _committed_year(fresh_db) as (conn, by_topic):
         event_id, resend = _changed_resend(by_topic)
         before = await snapshot(conn)
 
@@ -129,15 +140,10 @@ async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and
         third.on_rollback()
         await _commit(conn, await third.prepare_on(conn, _decoded(resend)))
         assert await snapshot(conn) == after
-    finally:
-        await conn.close()
 
 
 async def test_the_careful_spell_ends_and_the_always_mode_never_skips_the_look_up(fresh_db):
-    conn = await asyncpg.connect(await fresh_db("ledger"))
-    try:
-        by_topic = _records()
-        await _commit(conn, await _ingest().prepare_on(conn, _decoded(by_topic)))
+    async with _committed_year(fresh_db) as (conn, by_topic):
         _, resend = _changed_resend(by_topic)
 
         brief = _ingest(careful_s=0.2)
@@ -155,8 +161,6 @@ async def test_the_careful_spell_ends_and_the_always_mode_never_skips_the_look_u
             "SELECT reason_code FROM processed_events WHERE reason_code IS NOT NULL")] == ["DUPLICATE_CONFLICT"]
         with pytest.raises(ValueError, match="processed_lookup"):
             _ingest(processed_lookup="sometimes")
-    finally:
-        await conn.close()
 
 
 async def test_the_database_refuses_a_second_outcome_for_an_event_id_and_a_conflict_twice(fresh_db):
@@ -183,9 +187,7 @@ async def test_the_look_up_by_event_id_probes_the_one_outcome_index(fresh_db):
     probe per event id: a scan of processed_events per id would cost seconds per batch. The table here is
     small enough for a scan to look cheaper, so scans are priced out: what is checked is that the index
     can serve the statement."""
-    conn = await asyncpg.connect(await fresh_db("ledger"))
-    try:
-        await _commit(conn, await _ingest().prepare_on(conn, _decoded(_records())))
+    async with _committed_year(fresh_db) as (conn, _):
         ids = [r[0] for r in await conn.fetch("SELECT event_id FROM processed_events LIMIT 20")]
         async with conn.transaction():
             await conn.execute("SET LOCAL enable_seqscan = off")
@@ -194,8 +196,6 @@ async def test_the_look_up_by_event_id_probes_the_one_outcome_index(fresh_db):
         assert "Index Scan using processed_events_one_outcome" in plan or \
             "Index Only Scan using processed_events_one_outcome" in plan, plan
         assert "Seq Scan on processed_events" not in plan, plan
-    finally:
-        await conn.close()
 
 
 async def test_migration_0012_keeps_every_row_of_a_ledger_made_before_it(fresh_db, tmp_path):

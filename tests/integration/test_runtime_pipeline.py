@@ -116,54 +116,49 @@ async def applied_in_order(pool, partitions: int, per_partition: int) -> None:
         assert offsets == list(range(per_partition)), p
 
 
-@pytest.mark.parametrize("depth", [1, 2])
-async def test_a_failed_batch_voids_the_batches_prepared_after_it(stack, fresh_db, topics, tmp_path, depth):
+async def _consume_three_partitions(stack, fresh_db, topics, tmp_path, handler, settings, metrics=None) -> None:
+    """300 records on each of three partitions through a BatchConsumer with `handler`, until all 900 are
+    applied (and 0.3 s more); then checks each was applied once, in order."""
     topic = (await topics(["in"], partitions=3))["in"]
     pool = await plumbing_pool(fresh_db, tmp_path)
     try:
         for p in range(3):
             await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 300), partition=p)
-        handler = InMemoryCounter(fail_on_write=3)
-        settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=0.05, pipeline_depth=depth)
-        task = asyncio.create_task(BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings).run())
+        consumer = BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings, metrics)
+        task = asyncio.create_task(consumer.run())
         await wait_for(lambda: _at_least(count_applied(pool), 900))
         await asyncio.sleep(0.3)
         await stop(task)
-        assert handler.overlaps > 0  # batches were prepared while the one before was committing
-        # depth 2: a batch was also prepared while one was writing and the next waited behind it
-        assert (handler.queued_behind > 0) == (depth == 2), handler.queued_behind
-        assert handler.rollbacks >= 1  # the failure reached the handler, which dropped its cache
-        assert handler.errors == []  # no batch was ever decided on a stale cache
         await assert_exactly_once(pool, 900, topic)
         await applied_in_order(pool, 3, 300)
     finally:
         await pool.close()
 
 
+@pytest.mark.parametrize("depth", [1, 2])
+async def test_a_failed_batch_voids_the_batches_prepared_after_it(stack, fresh_db, topics, tmp_path, depth):
+    handler = InMemoryCounter(fail_on_write=3)
+    settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=0.05, pipeline_depth=depth)
+    await _consume_three_partitions(stack, fresh_db, topics, tmp_path, handler, settings)
+    assert handler.overlaps > 0  # batches were prepared while the one before was committing
+    # depth 2: a batch was also prepared while one was writing and the next waited behind it
+    assert (handler.queued_behind > 0) == (depth == 2), handler.queued_behind
+    assert handler.rollbacks >= 1  # the failure reached the handler, which dropped its cache
+    assert handler.errors == []  # no batch was ever decided on a stale cache
+
+
 async def test_a_rerun_rolls_the_batch_back_and_decides_it_again_at_once(stack, fresh_db, topics, tmp_path):
-    topic = (await topics(["in"], partitions=3))["in"]
-    pool = await plumbing_pool(fresh_db, tmp_path)
-    try:
-        for p in range(3):
-            await produce(stack.bootstrap, topic, range(p * 1000, p * 1000 + 300), partition=p)
-        handler = InMemoryCounter(rerun_on_write=3)
-        metrics = CountingMetrics()
-        # A failure would back off for 60 s and the wait below would time out: a rerun goes again at once.
-        settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=60.0, pipeline_depth=2)
-        consumer = BatchConsumer(stack.bootstrap, f"g-{topic}", [topic], pool, handler, settings, metrics)
-        task = asyncio.create_task(consumer.run())
-        await wait_for(lambda: _at_least(count_applied(pool), 900), timeout=30)
-        await asyncio.sleep(0.3)
-        await stop(task)
-        assert handler.rollbacks == 1  # the handler heard of it (and dropped its cache)
-        assert handler.errors == []  # nothing was decided on the voided batches' cache
-        failures = {s.labels["kind"]: s.value for m in metrics.registry.collect() if m.name == "t_batch_failures"
-                    for s in m.samples if s.name.endswith("_total")}
-        assert failures == {"rerun": 1.0}, failures
-        await assert_exactly_once(pool, 900, topic)  # the rolled-back rows went in again once
-        await applied_in_order(pool, 3, 300)
-    finally:
-        await pool.close()
+    handler = InMemoryCounter(rerun_on_write=3)
+    metrics = CountingMetrics()
+    # A failure would back off for 60 s and the 30 s wait for every record would time out: a rerun goes
+    # again at once. The rolled-back rows go in again, once.
+    settings = ConsumerSettings(max_records=40, fetch_timeout_ms=100, retry_backoff_s=60.0, pipeline_depth=2)
+    await _consume_three_partitions(stack, fresh_db, topics, tmp_path, handler, settings, metrics)
+    assert handler.rollbacks == 1  # the handler heard of it (and dropped its cache)
+    assert handler.errors == []  # nothing was decided on the voided batches' cache
+    failures = {s.labels["kind"]: s.value for m in metrics.registry.collect() if m.name == "t_batch_failures"
+                for s in m.samples if s.name.endswith("_total")}
+    assert failures == {"rerun": 1.0}, failures
 
 
 async def test_held_records_are_offered_again_without_being_fetched_again(stack, fresh_db, topics, tmp_path):
