@@ -142,6 +142,23 @@ async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and
         assert await snapshot(conn) == after
 
 
+async def test_ids_past_the_cache_limit_are_forgotten_and_a_resend_of_one_is_still_decided_once(fresh_db):
+    async with _committed_year(fresh_db) as (conn, by_topic):
+        posted = next(r for r in by_topic[P] if b"PaymentSettled" in r.value)
+        limited = _ingest(processed_cache_max=5)
+        limited.book.processed.update({f"ev-{n}": ("h", "posted") for n in range(6)})  # over the limit
+        before = await snapshot(conn)
+        resend = {P: [Record(P, 0, len(by_topic[P]), posted.value)]}  # an exact resend, at a later offset
+        prepared = await limited.prepare_on(conn, _decoded(resend))
+        assert list(limited.book.processed) == [orjson.loads(posted.value)["id"]]  # the rest forgotten
+        assert limited.stats["processed_forgotten"] == 1
+        with pytest.raises(Rerun):  # decided as new: the database refuses it
+            await _commit(conn, prepared)
+        limited.on_rollback()
+        await _commit(conn, await limited.prepare_on(conn, _decoded(resend)))
+        assert await snapshot(conn) == before  # an exact resend: nothing new
+
+
 async def test_the_careful_spell_ends_and_the_always_mode_never_skips_the_look_up(fresh_db):
     async with _committed_year(fresh_db) as (conn, by_topic):
         _, resend = _changed_resend(by_topic)

@@ -33,7 +33,8 @@ async def build_worker(settings: Settings) -> Worker:
                           other_topics=settings.other_topics, max_defer_seconds=settings.max_defer_seconds,
                           checkpoint_interval_s=settings.checkpoint_interval_s,
                           order_patience_s=settings.order_patience_s,
-                          processed_lookup=settings.processed_lookup, careful_s=settings.processed_lookup_careful_s)
+                          processed_lookup=settings.processed_lookup, careful_s=settings.processed_lookup_careful_s,
+                          processed_cache_max=settings.processed_cache_max)
     # Range assignment keeps partition N of every input topic on one worker: a budget's allocation and
     # payment events share a key, so they share a partition number and thus a worker's in-memory book.
     consumer = BatchConsumer(

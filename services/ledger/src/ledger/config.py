@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # every batch for `processed_lookup_careful_s` after that and while look-ups keep finding some).
     processed_lookup: Literal["optimistic", "always"] = "optimistic"
     processed_lookup_careful_s: float = 60.0
+    # The worker remembers the ids it decided (with their content hash and outcome) to answer resends in
+    # memory; past this many it forgets them all at the next batch, so its memory does not grow with every
+    # event it ever read. A resend of a forgotten id is refused by the database and decided again with the
+    # look-up, as after a restart (~270 bytes an id: ~270 MB at the default).
+    processed_cache_max: int = 1_000_000
     pool_size: int = 4
     health_port: int = 8081
     log_level: str = "INFO"

@@ -87,7 +87,8 @@ class LedgerIngest:
     def __init__(self, *, entries_topic: str, budget_topics: list[str], other_topics: list[str] = (),
                  lag_of: LagOf | None = None, max_defer_seconds: float = 30.0,
                  checkpoint_interval_s: float = 60.0, order_patience_s: float = 5.0,
-                 processed_lookup: str = "optimistic", careful_s: float = 60.0) -> None:
+                 processed_lookup: str = "optimistic", careful_s: float = 60.0,
+                 processed_cache_max: int = 1_000_000) -> None:
         self.entries_topic = entries_topic
         self.budget_topics = set(budget_topics)  # where budgets are agreed; others may run ahead of them
         # tie-break at equal recorded times: budget topics first, then the rest, in configured order
@@ -103,6 +104,8 @@ class LedgerIngest:
         self.processed_lookup = processed_lookup
         self.careful_s = careful_s
         self.careful_until = 0.0  # monotonic time until which every batch reads the processed-event log
+        # Ids decided in this process that the book remembers, at most about this many (config.Settings).
+        self.processed_cache_max = processed_cache_max
         self.waiting_since: float | None = None
         self.last_checkpoint = time.monotonic()
         self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
@@ -185,6 +188,11 @@ class LedgerIngest:
 
     async def _prepare(self, conn, decoded_by_tp: dict) -> PreparedLedgerBatch:
         book = self.book
+        if len(book.processed) > self.processed_cache_max:
+            # Forget the ids decided so far (a batch in flight included): a resend of one is refused by the
+            # database's one-outcome index and decided again with the look-up, as after a restart.
+            book.processed.clear()
+            self.stats["processed_forgotten"] = self.stats.get("processed_forgotten", 0) + 1
         refs: dict[str, set[str]] = {}
         event_ids: set[str] = set()
         batch: dict = {}
