@@ -19,6 +19,7 @@ from aiokafka.structs import TopicPartition
 from careruntime.codec import content_hash
 from caretools.generator import generate
 from ledger.service.verify import verify
+from prometheus_client.parser import text_string_to_metric_families
 
 from .ledger_harness import (
     ALLOCATION,
@@ -232,12 +233,8 @@ async def _batch_failures(run) -> dict[str, float]:
     timeout = aiohttp.ClientTimeout(total=5)
     async with aiohttp.ClientSession(timeout=timeout) as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
         text = await resp.text()
-    found = {}
-    for line in text.splitlines():
-        if line.startswith("ledger_batch_failures_total{"):
-            labels, value = line.rsplit(" ", 1)
-            found[labels.split('kind="', 1)[1].split('"', 1)[0]] = float(value)
-    return found
+    return {sample.labels["kind"]: sample.value for family in text_string_to_metric_families(text)
+            if family.name == "ledger_batch_failures" for sample in family.samples if sample.name.endswith("_total")}
 
 
 async def test_resends_after_a_restart_are_refused_by_the_database_then_decided_as_before(ledger):

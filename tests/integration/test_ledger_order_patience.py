@@ -3,35 +3,18 @@ and the allocation partition they depend on is behind with nothing of it fetched
 the batch (for `order_patience_s`) instead of applying payments before the budget events they follow.
 Real PostgreSQL (the ledger's schema) for the state the decisions read; records built from the demo
 generator's events, one partition per topic."""
-from collections import namedtuple
-
 import asyncpg
 from aiokafka.structs import TopicPartition
-from careruntime.codec import decode_batch
-from caretools.generator import generate
-from ledger.service.ingest import LedgerIngest
 
-A, P = "allocation.events.v1", "payments.events.v1"
-Record = namedtuple("Record", "topic partition offset value")
+from .ledger_in_process import A, P, decoded, in_process_ingest, year_records
 
 
 def _batch():
-    messages = generate(people=6, seed=11)
-    by_topic: dict[str, list[Record]] = {A: [], P: []}
-    for m in messages:
-        records = by_topic[m.topic]
-        records.append(Record(m.topic, 0, len(records), m.value))
-    return {TopicPartition(t, 0): decode_batch(records)[0] for t, records in by_topic.items()}
+    return decoded(year_records(people=6, seed=11))
 
 
-def _ingest(lags: dict, patience: float) -> LedgerIngest:
-    async def lag_of(tp):
-        return lags.get(tp, 0)
-
-    ingest = LedgerIngest(entries_topic="ledger.entries.v1", budget_topics=[A], other_topics=[P],
-                          lag_of=lag_of, order_patience_s=patience)
-    ingest.assigned = lambda: [TopicPartition(A, 0), TopicPartition(P, 0)]  # as the consumer tells it
-    return ingest
+def _ingest(lags: dict, patience: float):
+    return in_process_ingest(lags, order_patience_s=patience)
 
 
 async def test_payments_wait_for_a_budget_partition_not_fetched_yet(fresh_db):

@@ -2,43 +2,24 @@
 of the two fails, the batch fails whole, the book is dropped, and the connection is left usable (the read
 is cancelled, not abandoned mid-query). Real PostgreSQL with the ledger's schema."""
 import asyncio
-from collections import namedtuple
 
 import asyncpg
 import pytest
-from aiokafka.structs import TopicPartition
-from careruntime.codec import decode_batch
-from caretools.generator import generate
 from ledger.adapters import repository
 from ledger.service import deciding
-from ledger.service.ingest import LedgerIngest
 
-A, P = "allocation.events.v1", "payments.events.v1"
-Record = namedtuple("Record", "topic partition offset value")
+from .ledger_in_process import decoded, in_process_ingest, year_records
 
 
 def _batch():
-    by_topic: dict[str, list[Record]] = {A: [], P: []}
-    for m in generate(people=4, seed=5):
-        records = by_topic[m.topic]
-        records.append(Record(m.topic, 0, len(records), m.value))
-    return {TopicPartition(t, 0): decode_batch(records)[0] for t, records in by_topic.items()}
-
-
-def _ingest() -> LedgerIngest:
-    async def lag_of(tp):
-        return 0
-
-    ingest = LedgerIngest(entries_topic="ledger.entries.v1", budget_topics=[A], other_topics=[P], lag_of=lag_of)
-    ingest.assigned = lambda: [TopicPartition(A, 0), TopicPartition(P, 0)]
-    return ingest
+    return decoded(year_records(people=4, seed=5))
 
 
 async def test_a_failed_read_fails_the_batch_and_drops_the_book(fresh_db):
     conn = await asyncpg.connect(await fresh_db("ledger"))
     try:
         await conn.execute("ALTER TABLE ledger_state RENAME TO ledger_state_gone")  # the read will fail
-        ingest = _ingest()
+        ingest = in_process_ingest()
         ingest.book.balances["sentinel"] = 1
         with pytest.raises(asyncpg.UndefinedTableError):
             await ingest.prepare_on(conn, _batch())
@@ -67,13 +48,13 @@ async def test_a_failure_while_building_cancels_the_read_and_leaves_the_connecti
 
         monkeypatch.setattr(deciding, "build", broken)
         monkeypatch.setattr(repository, "load_slice", watched)
-        ingest = _ingest()
+        ingest = in_process_ingest()
         with pytest.raises(RuntimeError, match="building the event failed"):
             await ingest.prepare_on(conn, _batch())
         assert len(reads) == 1 and reads[0].cancelled()  # the read had started, and was cancelled, not left
         assert await conn.fetchval("SELECT 1") == 1
         monkeypatch.undo()
-        prepared = await _ingest().prepare_on(conn, _batch())  # and the same batch then goes through
+        prepared = await in_process_ingest().prepare_on(conn, _batch())  # and the same batch then goes through
         assert prepared.rows.journal and prepared.rows.processed
     finally:
         await conn.close()

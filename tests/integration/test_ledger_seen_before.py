@@ -11,49 +11,22 @@ import asyncio
 import contextlib
 import shutil
 import time
-from collections import namedtuple
 
 import asyncpg
 import orjson
 import pytest
-from aiokafka.structs import TopicPartition
-from careruntime.codec import decode_batch
 from careruntime.consumer import Rerun
 from careruntime.migrate import migrate
-from caretools.generator import generate
 from ledger.adapters import array_literal, repository
 from ledger.config import MIGRATIONS_DIR
-from ledger.service.ingest import LedgerIngest
 
 from .ledger_harness import snapshot
+from .ledger_in_process import P, Record, decoded, in_process_ingest, year_records
 
 pytestmark = [pytest.mark.integration]
 
-A, P = "allocation.events.v1", "payments.events.v1"
-Record = namedtuple("Record", "topic partition offset value")
-
-
 def _records() -> dict[str, list[Record]]:
-    by_topic: dict[str, list[Record]] = {A: [], P: []}
-    for m in generate(people=4, seed=7):
-        records = by_topic[m.topic]
-        records.append(Record(m.topic, 0, len(records), m.value))
-    return by_topic
-
-
-def _decoded(by_topic: dict[str, list[Record]]) -> dict:
-    return {TopicPartition(t, 0): decode_batch(records)[0] for t, records in by_topic.items() if records}
-
-
-def _ingest(**options) -> LedgerIngest:
-    """A worker's ingest as it starts: an empty book."""
-    async def lag_of(tp):
-        return 0
-
-    ingest = LedgerIngest(entries_topic="ledger.entries.v1", budget_topics=[A], other_topics=[P], lag_of=lag_of,
-                          **options)
-    ingest.assigned = lambda: [TopicPartition(A, 0), TopicPartition(P, 0)]
-    return ingest
+    return year_records(people=4, seed=7)
 
 
 async def _commit(conn, prepared) -> None:
@@ -68,7 +41,7 @@ async def _committed_year(fresh_db):
     conn = await asyncpg.connect(await fresh_db("ledger"))
     try:
         by_topic = _records()
-        await _commit(conn, await _ingest().prepare_on(conn, _decoded(by_topic)))
+        await _commit(conn, await in_process_ingest().prepare_on(conn, decoded(by_topic)))
         yield conn, by_topic
     finally:
         await conn.close()
@@ -86,13 +59,13 @@ async def test_a_resend_from_before_the_process_started_is_rerun_and_then_change
     conn = await asyncpg.connect(await fresh_db("ledger"))
     try:
         by_topic = _records()
-        first = await _ingest().prepare_on(conn, _decoded(by_topic))
+        first = await in_process_ingest().prepare_on(conn, decoded(by_topic))
         assert first.optimistic and first.rows.journal
         await _commit(conn, first)
         before = await snapshot(conn)
 
-        restarted = _ingest()  # knows nothing of what the database holds
-        again = await restarted.prepare_on(conn, _decoded(by_topic))
+        restarted = in_process_ingest()  # knows nothing of what the database holds
+        again = await restarted.prepare_on(conn, decoded(by_topic))
         # Decided as new, without the look-up: each event gets a second outcome (rejections, the budgets
         # being in the database already), which the one-outcome index refuses.
         assert again.optimistic and len(again.rows.processed) == len(first.rows.processed)
@@ -104,7 +77,7 @@ async def test_a_resend_from_before_the_process_started_is_rerun_and_then_change
         assert await snapshot(conn) == before  # rolled back whole
 
         restarted.on_rollback()  # what the consumer does after a rerun
-        careful = await restarted.prepare_on(conn, _decoded(by_topic))
+        careful = await restarted.prepare_on(conn, decoded(by_topic))
         assert not careful.optimistic
         assert careful.rows.journal == [] and careful.rows.processed == []  # every event a duplicate
         await _commit(conn, careful)
@@ -118,13 +91,13 @@ async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and
         event_id, resend = _changed_resend(by_topic)
         before = await snapshot(conn)
 
-        restarted = _ingest()
-        optimistic = await restarted.prepare_on(conn, _decoded(resend))
+        restarted = in_process_ingest()
+        optimistic = await restarted.prepare_on(conn, decoded(resend))
         assert optimistic.optimistic
         with pytest.raises(Rerun):
             await _commit(conn, optimistic)
         restarted.on_rollback()
-        careful = await restarted.prepare_on(conn, _decoded(resend))
+        careful = await restarted.prepare_on(conn, decoded(resend))
         await _commit(conn, careful)
         after = await snapshot(conn)
         for part in ("journal", "heads", "balances", "state"):
@@ -134,28 +107,28 @@ async def test_changed_content_under_a_used_id_is_a_conflict_after_the_rerun_and
 
         # The same changed content from yet another fresh worker: refused on the one-outcome index too (the
         # original's row), then an exact resend of the conflict, which records nothing more.
-        third = _ingest()
+        third = in_process_ingest()
         with pytest.raises(Rerun):
-            await _commit(conn, await third.prepare_on(conn, _decoded(resend)))
+            await _commit(conn, await third.prepare_on(conn, decoded(resend)))
         third.on_rollback()
-        await _commit(conn, await third.prepare_on(conn, _decoded(resend)))
+        await _commit(conn, await third.prepare_on(conn, decoded(resend)))
         assert await snapshot(conn) == after
 
 
 async def test_ids_past_the_cache_limit_are_forgotten_and_a_resend_of_one_is_still_decided_once(fresh_db):
     async with _committed_year(fresh_db) as (conn, by_topic):
         posted = next(r for r in by_topic[P] if b"PaymentSettled" in r.value)
-        limited = _ingest(processed_cache_max=5)
+        limited = in_process_ingest(processed_cache_max=5)
         limited.book.processed.update({f"ev-{n}": ("h", "posted") for n in range(6)})  # over the limit
         before = await snapshot(conn)
         resend = {P: [Record(P, 0, len(by_topic[P]), posted.value)]}  # an exact resend, at a later offset
-        prepared = await limited.prepare_on(conn, _decoded(resend))
+        prepared = await limited.prepare_on(conn, decoded(resend))
         assert list(limited.book.processed) == [orjson.loads(posted.value)["id"]]  # the rest forgotten
         assert limited.stats["processed_forgotten"] == 1
         with pytest.raises(Rerun):  # decided as new: the database refuses it
             await _commit(conn, prepared)
         limited.on_rollback()
-        await _commit(conn, await limited.prepare_on(conn, _decoded(resend)))
+        await _commit(conn, await limited.prepare_on(conn, decoded(resend)))
         assert await snapshot(conn) == before  # an exact resend: nothing new
 
 
@@ -163,21 +136,21 @@ async def test_the_careful_spell_ends_and_the_always_mode_never_skips_the_look_u
     async with _committed_year(fresh_db) as (conn, by_topic):
         _, resend = _changed_resend(by_topic)
 
-        brief = _ingest(careful_s=0.2)
+        brief = in_process_ingest(careful_s=0.2)
         brief.on_rollback()
-        assert not (await brief.prepare_on(conn, _decoded(resend))).optimistic
+        assert not (await brief.prepare_on(conn, decoded(resend))).optimistic
         time.sleep(0.3)
         brief.reset()
-        assert (await brief.prepare_on(conn, _decoded(resend))).optimistic  # the spell is over
+        assert (await brief.prepare_on(conn, decoded(resend))).optimistic  # the spell is over
 
-        always = _ingest(processed_lookup="always")
-        prepared = await always.prepare_on(conn, _decoded(resend))
+        always = in_process_ingest(processed_lookup="always")
+        prepared = await always.prepare_on(conn, decoded(resend))
         assert not prepared.optimistic
         await _commit(conn, prepared)  # decided with the look-up: a conflict, not a failure
         assert [r["reason_code"] for r in await conn.fetch(
             "SELECT reason_code FROM processed_events WHERE reason_code IS NOT NULL")] == ["DUPLICATE_CONFLICT"]
         with pytest.raises(ValueError, match="processed_lookup"):
-            _ingest(processed_lookup="sometimes")
+            in_process_ingest(processed_lookup="sometimes")
 
 
 async def test_the_database_refuses_a_second_outcome_for_an_event_id_and_a_conflict_twice(fresh_db):
