@@ -1,12 +1,14 @@
 """CPU per event of the ledger worker's own code, in process, without Kafka or PostgreSQL.
 
-Runs the generator's stream (in recorded-time order, one partition per input topic, batches of `BATCH`
-records) through exactly what the worker does between fetch and the batch transaction, stage by stage:
-`careruntime.codec.decode`, the content hash, then per batch what `service.ingest` calls:
-`deciding.collect` and `deciding.build` (references, domain events), `ordering.release` (business-time
-order), `deciding.decide` (the rules, the chain; a rejection's outgoing message), `snapshot.batch_rows`
-and `repository.render` (COPY text and the statements' literals). Not in it: the reads of `load_slice`,
-aiokafka, asyncpg, and freeing each batch's objects (docs/performance.md, "Ninth pass").
+Runs the generator's stream (in recorded-time order, one partition per input topic, batches of
+`--batch` records, about what the worker's batches hold) through exactly what the worker does between
+fetch and the batch transaction, stage by stage and batch by batch: `careruntime.codec.decode`, the
+content hash, then what `service.ingest` calls: `deciding.collect` and `deciding.build` (references,
+domain events), `ordering.release` (business-time order), `deciding.decide` (the rules, the chain; a
+rejection's outgoing message), `snapshot.batch_rows` and `repository.render` (COPY text and the
+statements' literals), and last freeing the batch's objects, as the worker does once a batch has committed
+(~3.5 µs per event: the in-process figures left it out until the twelfth pass, docs/performance.md).
+Not in it: the reads of `load_slice`, aiokafka, asyncpg and the event loop.
 Each stage is timed with process CPU time, the collector frozen and disabled (as `tune_gc` leaves the
 worker, near enough), best of `--repeat` runs, so the figures move little on a shared machine. Point
 PYTHONPATH at another checkout's src folders to compare two versions on the same machine in the same
@@ -34,9 +36,9 @@ from ledger.service.ingest import rejection_rows
 
 from .generator import generate
 
-BATCH = 500
+BATCH = 2700  # records per batch: the worker's mean with 512 KiB fetches (docs/performance.md)
 BUDGET_TOPIC = "allocation.events.v1"  # where budgets are agreed: ranked first at equal recorded times
-STAGES = ("decode", "content_hash", "build", "order", "decide", "rows", "render")
+STAGES = ("decode", "content_hash", "build", "order", "decide", "rows", "render", "free")
 Record = namedtuple("Record", "topic partition offset value")  # what the worker reads of a ConsumerRecord
 
 
@@ -48,28 +50,34 @@ class Hashed(NamedTuple):
     content_hash: str
 
 
-def _batches(messages) -> list[dict]:
-    """The stream as batches of BATCH records, each {partition: [(record, value)]}, offsets per topic."""
+def _batches(messages, size: int) -> list[dict]:
+    """The stream as batches of `size` records, each {partition: [Record]}, offsets per topic."""
     offsets: dict[str, int] = {}
     batches = []
-    for start in range(0, len(messages), BATCH):
+    for start in range(0, len(messages), size):
         batch: dict = {}
-        for m in messages[start:start + BATCH]:
+        for m in messages[start:start + size]:
             offset = offsets.get(m.topic, 0)
             offsets[m.topic] = offset + 1
-            batch.setdefault(TopicPartition(m.topic, 0), []).append((Record(m.topic, 0, offset, m.value), m.value))
+            batch.setdefault(TopicPartition(m.topic, 0), []).append(Record(m.topic, 0, offset, m.value))
         batches.append(batch)
     return batches
 
 
-async def _pipeline(batches: list[dict], hashed: dict[bytes, Hashed], clock: dict[str, float]) -> tuple[Book, int]:
+async def _pipeline(batches: list[dict], clock: dict[str, float]) -> tuple[Book, int]:
     """Every batch through the worker's stages on a fresh book, adding each stage's CPU to `clock`."""
     book, stored, stats, entries = Book(), repository.Stored(), {}, 0
     topics = sorted({tp.topic for batch in batches for tp in batch})
     rank = {topic: n for n, topic in enumerate(sorted(topics, key=lambda t: (t != BUDGET_TOPIC, t)))}
     shards = {TopicPartition(t, 0): (f"{t}:0", t != BUDGET_TOPIC) for t in topics}
     for records in batches:
-        decoded = {tp: [(record, hashed[value]) for record, value in pairs] for tp, pairs in records.items()}
+        t = time.process_time()
+        decoded = {tp: [(record, codec.decode(record.value)) for record in part] for tp, part in records.items()}
+        t = _lap(clock, "decode", t)
+        hashes = {tp: [d.content_hash for _, d in pairs] for tp, pairs in decoded.items()}
+        _lap(clock, "content_hash", t)
+        decoded = {tp: [(record, Hashed(d.envelope, d.payload, h)) for (record, d), h in zip(pairs, hashes[tp], strict=True)]
+                   for tp, pairs in decoded.items()}  # not timed: the worker hashes inside `build`
         t = time.process_time()
         batch: dict = {}
         refs: dict[str, set[str]] = {}
@@ -83,14 +91,17 @@ async def _pipeline(batches: list[dict], hashed: dict[bytes, Hashed], clock: dic
         rejected: list = []
         deciding.decide(book, plan.sequence, 0, len(plan.sequence), shards, set(), {}, {},
                         lambda tp, offset: False, stats, results, rejected)
-        rejection_rows("ledger.entries.v1", rejected)
+        messages = rejection_rows("ledger.entries.v1", rejected)
         t = _lap(clock, "decide", t)
         rows = snapshot.batch_rows(book, results)
         t = _lap(clock, "rows", t)
-        await repository.render(rows, stored)
+        rendered = await repository.render(rows, stored)
         stored.record(rows)
-        _lap(clock, "render", t)
+        t = _lap(clock, "render", t)
         entries += sum(1 for outcome, *_ in results if outcome.entry is not None)
+        t = time.process_time()
+        del decoded, hashes, batch, refs, fresh, plan, results, rejected, messages, rows, rendered
+        _lap(clock, "free", t)
     return book, entries
 
 
@@ -100,40 +111,28 @@ def _lap(clock: dict[str, float], stage: str, since: float) -> float:
     return now
 
 
-def _timed(run, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        run()
-        best = min(best, time.process_time() - t0)
-    return best
-
-
-def measure(people: int, seed: int, repeat: int) -> dict:
+def measure(people: int, seed: int, repeat: int, batch: int = BATCH) -> dict:
     messages = sorted(generate(people=people, seed=seed), key=lambda m: m.at)
-    values = [m.value for m in messages]
-    batches = _batches(messages)
+    events = len(messages)
+    batches = _batches(messages, batch)
+    del messages
     gc.collect()
     gc.freeze()
     gc.disable()
     try:
-        decoded = [codec.decode(value) for value in values]
-        hashed = {value: Hashed(d.envelope, d.payload, d.content_hash) for value, d in zip(values, decoded, strict=True)}
-        best = {"decode": _timed(lambda: [codec.decode(v) for v in values], repeat),
-                "content_hash": _timed(lambda: [d.content_hash for d in decoded], repeat)}
+        best: dict[str, float] = {}
         for _ in range(repeat):
             clock: dict[str, float] = {}
-            book, entries = asyncio.run(_pipeline(batches, hashed, clock))
+            book, entries = asyncio.run(_pipeline(batches, clock))
             for stage, seconds in clock.items():
                 best[stage] = min(best.get(stage, float("inf")), seconds)
     finally:
         gc.enable()
         gc.unfreeze()
-    events = len(values)
     per_event = {name: round(best[name] / events * 1e6, 2) for name in STAGES}  # disjoint: they sum to the path
     per_event["total"] = round(sum(per_event.values()), 2)
     heads = sorted((shard, seq, digest) for shard, (seq, digest) in book.heads.items())
-    return {"events": events, "entries": entries, "us_per_event": per_event, "heads": heads}
+    return {"events": events, "entries": entries, "batch": batch, "us_per_event": per_event, "heads": heads}
 
 
 def main() -> int:
@@ -141,13 +140,15 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=400)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--batch", type=int, default=BATCH, help="records per batch")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    result = measure(args.people, args.seed, args.repeat)
+    result = measure(args.people, args.seed, args.repeat, args.batch)
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['events']:,} events, {result['entries']:,} entries; worker CPU per event (best of {args.repeat}), "
+    print(f"{result['events']:,} events, {result['entries']:,} entries, batches of {result['batch']:,}; "
+          f"worker CPU per event (best of {args.repeat}), "
           f"ledger decision code {native.mode()}:")
     for name, us in result["us_per_event"].items():
         print(f"  {name:16} {us:7.2f} us")
