@@ -1,6 +1,7 @@
 """The wire codec: reason codes of undecodable values, round trips and the content hash."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
@@ -90,6 +91,52 @@ def test_invalid_payload_names_the_field():
     err = code_of(raw(doc))
     assert err.code == INVALID_PAYLOAD
     assert err.detail.startswith("data.amount_pence: ")
+
+
+@pytest.mark.parametrize("amount", [2**63, 2**64, 2**70, 10**30])
+def test_an_integer_beyond_64_bits_is_an_invalid_payload(amount):
+    """orjson writes no integer beyond 64 bits, so such a value, had it validated, would fail the content hash
+    of every consumer that read it (its batch retried for ever). Every integer is bounded by a bigint instead."""
+    doc = envelope_doc()
+    doc["data"]["amount_pence"] = amount
+    err = code_of(json.dumps(doc).encode())  # the standard library writes any integer
+    assert err.code == INVALID_PAYLOAD
+    assert err.detail.startswith("data.amount_pence: ")
+
+
+def test_the_largest_integer_decodes_and_hashes():
+    doc = envelope_doc()
+    doc["data"]["amount_pence"] = 2**63 - 1
+    decoded = decode(json.dumps(doc).encode())
+    assert decoded.payload.amount_pence == 2**63 - 1
+    assert len(decoded.content_hash) == 64
+
+
+def _integer_paths(data: dict):
+    """(path, setter) of every integer in an example payload, one level into lists of objects too."""
+    for key, value in data.items():
+        if type(value) is int:
+            yield key, lambda doc, v, key=key: doc["data"].__setitem__(key, v)
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                if isinstance(item, dict):
+                    for inner, inner_value in item.items():
+                        if type(inner_value) is int:
+                            yield f"{key}.{n}.{inner}", (
+                                lambda doc, v, key=key, n=n, inner=inner: doc["data"][key][n].__setitem__(inner, v))
+
+
+def test_no_registered_type_decodes_an_integer_it_cannot_hash():
+    """Every integer field of every type, set beyond 64 bits: a coded rejection, never a record whose hash fails."""
+    checked = 0
+    for type_name in MODELS:
+        for path, set_to in _integer_paths(envelope_doc(type_name)["data"]):
+            doc = envelope_doc(type_name)
+            set_to(doc, 2**64)
+            err = code_of(json.dumps(doc).encode())
+            assert err.code == INVALID_PAYLOAD, (type_name, path)
+            checked += 1
+    assert checked > 40  # money, counts and the invoice lines' integers of every family
 
 
 def test_missing_payload_field_counts_the_rest():

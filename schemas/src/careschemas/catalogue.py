@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from .asyncapi import SERVICES, key_description
+from .common import MAX_INT
 from .envelope import ID_PATTERN
 from .examples import example_envelope, example_payload
 from .reasons import (
@@ -57,7 +58,7 @@ def _type(name: str, prop: dict[str, Any], defs: dict[str, Any]) -> str:
         base = "integer pence" if name.endswith("_pence") else "integer"
         bounds = [f"≥ {prop['minimum']}" if "minimum" in prop else "",
                   f"> {prop['exclusiveMinimum']}" if "exclusiveMinimum" in prop else "",
-                  f"≤ {prop['maximum']}" if "maximum" in prop else ""]
+                  f"≤ {prop['maximum']}" if "maximum" in prop and prop["maximum"] != MAX_INT else ""]
         return " ".join([base, *[b for b in bounds if b]])
     if kind == "string":
         if prop.get("format") in ("date", "date-time"):

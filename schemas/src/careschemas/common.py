@@ -143,10 +143,15 @@ AccountRef = Annotated[str, StringConstraints(pattern=ID_PATTERN), AfterValidato
     description="Opaque token of a bank account held in the council's vault; never a sort code, account "
     "number or IBAN.")]
 
-Pence = Annotated[int, Strict(), Field(ge=0, description="Money in integer pence, zero or more.")]
-PositivePence = Annotated[int, Strict(), Field(gt=0, description="Money in integer pence, more than zero.")]
-Count = Annotated[int, Strict(), Field(ge=0)]
-PositiveInt = Annotated[int, Strict(), Field(gt=0)]
+MAX_INT = 2**63 - 1
+"""The largest integer any field takes: a signed 64-bit integer, what PostgreSQL's bigint holds and what every
+JSON encoder here writes (orjson refuses integers beyond 64 bits, so a larger one would pass validation and
+then fail every content hash, stalling the consumer that read it; it is an INVALID_PAYLOAD instead)."""
+
+Pence = Annotated[int, Strict(), Field(ge=0, le=MAX_INT, description="Money in integer pence, zero or more.")]
+PositivePence = Annotated[int, Strict(), Field(gt=0, le=MAX_INT, description="Money in integer pence, more than zero.")]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
+PositiveInt = Annotated[int, Strict(), Field(gt=0, le=MAX_INT)]
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 """Free text for people (a reason): not blank, at most 500 characters."""

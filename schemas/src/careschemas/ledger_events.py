@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from .common import Day, Detail, Event, Id, Pence, ReasonCode, Sha256Hex, ShortText, Timestamp, TypeName
+from .common import MAX_INT, Day, Detail, Event, Id, Pence, ReasonCode, Sha256Hex, ShortText, Timestamp, TypeName
 
 Account = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^\S+$"), Field(
     description="Account id, `<council>/<kind>/<owner>[/<sub>]`, e.g. C001/budget/PB-1.")]
@@ -42,7 +42,7 @@ class EntryPosted(Event):
     TYPE: ClassVar[str] = "ledger.EntryPosted.v1"
     entry_id: Id
     shard: Shard
-    shard_seq: int = Field(ge=1, strict=True, description="Position in the shard's chain, from 1.")
+    shard_seq: int = Field(ge=1, le=MAX_INT, strict=True, description="Position in the shard's chain, from 1.")
     effective_date: Day
     recorded_at: Timestamp = Field(description="Recorded time of the cause event (its envelope `time`), so replays hash identically; the database keeps the commit time separately.")
     cause_event_id: Id = Field(description="Envelope id of the business event this entry posts.")
