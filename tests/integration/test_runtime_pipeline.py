@@ -51,6 +51,7 @@ class InMemoryCounter:
 
     fail_on_write: int | None = None  # the n-th prepared batch fails inside its transaction
     rerun_on_write: int | None = None  # the n-th prepared batch asks for a rerun inside its transaction
+    rerun_on_prepare: int | None = None  # the n-th call of prepare asks for a rerun instead of returning
     hold_from: dict = field(default_factory=dict)  # partition -> hold records at/after this offset ...
     hold_batches: int = 0  # ... for this many batches
     prepared: int = 0
@@ -74,6 +75,9 @@ class InMemoryCounter:
     async def prepare(self, pool, decoded, rejects) -> Prepared:
         self.prepared += 1
         await pool.fetchval("SELECT pg_sleep(0.005)")  # reads, like the ledger's: the batch in flight runs
+        if self.prepared == self.rerun_on_prepare:  # found, while deciding, that it must decide otherwise
+            self.expected.clear()
+            raise Rerun("found out while deciding")
         if self.writing:
             self.overlaps += 1
             if self.outstanding:
@@ -147,8 +151,12 @@ async def test_a_failed_batch_voids_the_batches_prepared_after_it(stack, fresh_d
     assert handler.errors == []  # no batch was ever decided on a stale cache
 
 
-async def test_a_rerun_rolls_the_batch_back_and_decides_it_again_at_once(stack, fresh_db, topics, tmp_path):
-    handler = InMemoryCounter(rerun_on_write=3)
+@pytest.mark.parametrize("where", ["write", "prepare"])
+async def test_a_rerun_rolls_the_batch_back_and_decides_it_again_at_once(stack, fresh_db, topics, tmp_path, where):
+    """From the batch's write (after its rows went in), or from `prepare` (the ledger, when an event's
+    posting turns out too large for the journal): the batches in flight commit or are voided as with a
+    failure, and everything from the stored offsets on is decided again, without the failure's backoff."""
+    handler = InMemoryCounter(**{f"rerun_on_{where}": 3})
     metrics = CountingMetrics()
     # A failure would back off for 60 s and the 30 s wait for every record would time out: a rerun goes
     # again at once. The rolled-back rows go in again, once.

@@ -20,7 +20,8 @@ later batch (careruntime.held; paused for `deferred_retry_s` first when that is 
 A handler that decided a batch on an assumption the database then refuted (say, that none of its
 events was processed before, with a unique index as the judge) raises `Rerun` from its write: the batch
 is rolled back and decided again at once, without the backoff of a failure or an error in the log,
-counted as `batch_failures{kind="rerun"}`. The retry must not rest on that assumption again (the
+counted as `batch_failures{kind="rerun"}`. `prepare` may raise it too (it found, while deciding, that the
+batch must be decided differently): the batches in flight commit first, then the same happens. The retry must not rest on that assumption again (the
 handler learns of the rollback through `on_rollback`), or the batch would be decided over and over.
 
 The handler is a `BatchHandler`; its optional hooks `on_assigned(conn, tps)` (in a transaction with
@@ -365,6 +366,13 @@ class BatchConsumer:
             return await self._settle()
         try:
             prepared = await prepare(self.pool, decoded, rejects)
+        except Rerun as exc:  # decided on something found false while deciding: again, at once
+            log.info("batch to be decided again", reason=str(exc))
+            if self.metrics:
+                self.metrics.batch_failures.labels("rerun").inc()
+            await self._settle()
+            await self._abandon()
+            return "rerun"
         except Exception:
             self._count_failure("error")
             log.error("batch preparation failed; will retry", attempt=self._failures, exc_info=True)

@@ -89,6 +89,8 @@ POSTING_REJECTION_REASONS: dict[str, str] = {
     "DUPLICATE_PAYMENT": "A payment id already instructed was instructed again under another event id.",
     "INSUFFICIENT_BUDGET": "Posting would take the budget below zero beyond any authorised limit.",
     "INVALID_AMOUNT": "An amount beyond what the referenced record allows (e.g. recovering more than raised).",
+    "AMOUNT_OUT_OF_RANGE": "A line of the posting, or the balance it would leave, exceeds the journal's 64-bit amounts "
+                           "(±9,223,372,036,854,775,807 pence).",
     "NO_POSTING_RULE": "A valid message of a type the ledger does not post (e.g. a command on an events topic).",
     "ORDER_EXISTS": "A service order id commissioned twice.",
     "ORDER_OUTSIDE_BUDGET": "A service order's dates fall outside the budget's dates.",
@@ -115,6 +117,7 @@ POSTING_REJECTION_EXAMPLES: dict[str, str] = {
     "DUPLICATE_PAYMENT": "`PaymentInstructed` PAY-1 again under another event id.",
     "INSUFFICIENT_BUDGET": "An order committing £2,400 on a budget with £500 left and no authorised overspend.",
     "INVALID_AMOUNT": "`SurplusRecovered` £500 against a recovery raised for £300.",
+    "AMOUNT_OUT_OF_RANGE": "`ContributionAssessed` of 2^62 pence a week: 52 weeks of it is more than a bigint holds.",
     "NO_POSTING_RULE": "`allocation.AgreePersonalBudget.v1` (a command) on allocation.events.v1.",
     "ORDER_EXISTS": "`ServiceOrderCommissioned` SO-1 twice.",
     "ORDER_OUTSIDE_BUDGET": "Budget to 31 Mar 2027; `ServiceOrderCommissioned` ending 1 Apr 2027.",

@@ -276,3 +276,37 @@ def test_orders_at_the_calendars_edges_are_repriced_without_overflow(start, end)
             outcome = apply(book, event(kind, order_id="SO-1", budget_id="PB-1", effective_date=effective, **fields),
                             SHARD)
             assert outcome.kind in ("posted", "rejected", "noted")
+
+
+def test_a_posting_beyond_the_journals_64_bit_amounts_raises_and_is_refused_once_known():
+    """Two settlements of 2^62 pence into the council's bank account: every field validates and each line fits
+    a bigint, but the second would leave the bank's balance beyond one. apply raises (the rules have changed
+    the book by then); with the event in `refused`, a fresh book rejects it before its rule runs, and goes on
+    deciding the rest as if it had never come."""
+    from ledger.domain.invariants import AmountOutOfRange
+
+    most = 2**63 - 1
+    history = (agreed("PB-1", most), agreed("PB-2", most), instructed("PAY-1", "PB-1", 2**62),
+               settled("PAY-1", 2**62), instructed("PAY-2", "PB-2", 2**62))
+    too_much = settled("PAY-2", 2**62)
+    with pytest.raises(AmountOutOfRange) as caught:
+        apply(given(*history), too_much, SHARD)
+    assert caught.value.event_id == too_much.event_id
+    assert "bank" in caught.value.detail and "at most 9223372036854775807p" in caught.value.detail
+
+    fresh = given(*history)
+    fresh.refused[too_much.event_id] = caught.value.detail
+    before = dict(fresh.balances)
+    outcome = rejected(fresh, too_much, reasons.AMOUNT_OUT_OF_RANGE)
+    assert outcome.rejection.detail == caught.value.detail
+    assert fresh.balances == before and fresh.holds["PAY-2"].status == "reserved"
+    assert apply(fresh, too_much, SHARD).kind == "duplicate"  # decided once, like any other outcome
+    assert apply(fresh, returned("PAY-2", 2**62), SHARD).kind == "posted"  # the rest goes on
+
+
+def test_the_largest_amounts_still_post():
+    """2^63-1 pence is a bigint: a budget of it posts, and leaves balances of exactly that size."""
+    book = Book()
+    outcome = apply(book, agreed(amount=2**63 - 1), SHARD)
+    assert outcome.kind == "posted"
+    assert book.balances[BUDGET] == -(2**63 - 1)

@@ -6,9 +6,11 @@ events in the same order give the same outcomes, entries and chain heads, which 
 from __future__ import annotations
 
 from . import chain, reasons
-from .invariants import InvariantBroken
+from .invariants import AmountOutOfRange, InvariantBroken
 from .model import Book, Entry, Event, Line, Noted, Outcome, Posting, Rejection
 from .rules import RULE_VERSION, RULES, record_entry_id
+
+MAX_AMOUNT = 2**63 - 1  # the journal's amounts and balances are PostgreSQL bigints
 
 
 def check_balanced(lines: tuple[Line, ...]) -> None:
@@ -27,6 +29,9 @@ def apply(book: Book, ev: Event, shard: str, defer_retriable: bool = False) -> O
 
     With `defer_retriable`, a rejection that may only mean "not read yet" (RETRIABLE) leaves the book
     untouched and returns kind "deferred", so the caller can try the event again later.
+
+    Raises AmountOutOfRange, with the book changed part way, when the posting does not fit the journal's
+    64-bit amounts: the caller throws the book away, adds the event to `book.refused` and decides again.
     """
     seen = book.processed.get(ev.event_id)
     if seen is not None:
@@ -38,6 +43,12 @@ def apply(book: Book, ev: Event, shard: str, defer_retriable: bool = False) -> O
         book.processed[conflict_key] = (ev.content_hash, "rejected")
         return Outcome(ev, "rejected", rejection=Rejection(
             reasons.DUPLICATE_CONFLICT, f"event id {ev.event_id} was already used with different content"))
+
+    if book.refused:
+        too_large = book.refused.get(ev.event_id)
+        if too_large is not None:
+            book.processed[ev.event_id] = (ev.content_hash, "rejected")
+            return Outcome(ev, "rejected", rejection=Rejection(reasons.AMOUNT_OUT_OF_RANGE, too_large))
 
     rule = RULES.get(ev.type)
     if rule is None:
@@ -60,7 +71,11 @@ def apply(book: Book, ev: Event, shard: str, defer_retriable: bool = False) -> O
     check_balanced(result.lines)
     entry = _append(book, ev, shard, result)
     for line in result.lines:
-        book.balances[line.account] = book.balances.get(line.account, 0) + line.debit - line.credit
+        balance = book.balances.get(line.account, 0) + line.debit - line.credit
+        if line.debit > MAX_AMOUNT or line.credit > MAX_AMOUNT or not -MAX_AMOUNT <= balance <= MAX_AMOUNT:
+            raise AmountOutOfRange(ev.event_id, f"{ev.type} would post {max(line.debit, line.credit)}p to "
+                                   f"{line.account} (balance {balance}p); amounts are at most {MAX_AMOUNT}p")
+        book.balances[line.account] = balance
     record_entry_id(book, ev, entry.entry_id)
     book.processed[ev.event_id] = (ev.content_hash, "posted")
     return Outcome(ev, "posted", entry=entry)

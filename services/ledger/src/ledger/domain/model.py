@@ -212,6 +212,8 @@ class Book:
     invoices: set[str] = field(default_factory=set)  # "provider/invoice" approved
     processed: dict[str, tuple[str, str]] = field(default_factory=dict)  # event_id -> (hash, kind)
     heads: dict[str, tuple[int, str]] = field(default_factory=dict)  # shard -> (seq, hash)
+    # event id -> why its posting was out of range (invariants.AmountOutOfRange): rejected before its rule runs
+    refused: dict[str, str] = field(default_factory=dict)
     dirty: dict[str, set[str]] = field(default_factory=lambda: {k: set() for k in DIRTY_KINDS})
 
     def balance(self, account_id: str) -> int:

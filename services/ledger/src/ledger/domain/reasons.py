@@ -22,6 +22,7 @@ DUPLICATE_INVOICE = "DUPLICATE_INVOICE"
 UNKNOWN_RECOVERY = "UNKNOWN_RECOVERY"
 RECOVERY_EXISTS = "RECOVERY_EXISTS"
 INVALID_AMOUNT = "INVALID_AMOUNT"
+AMOUNT_OUT_OF_RANGE = "AMOUNT_OUT_OF_RANGE"  # a line or balance beyond the journal's 64-bit amounts
 NO_POSTING_RULE = "NO_POSTING_RULE"  # a valid message of a type the ledger does not post (e.g. a command)
 
 # Rejections that may only mean "the fact this depends on has not been read yet" (it lives on another

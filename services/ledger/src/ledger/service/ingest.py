@@ -17,6 +17,11 @@ judge. A batch holding an event processed before (a resend from before this proc
 that index; its write raises `Rerun`, the consumer rolls it back, and for `careful_s` from then on (and
 as long as look-ups keep finding processed events) every batch reads the log first, as the "always"
 mode always does. The outcome is the same either way; only the look-up's cost differs.
+
+An event whose posting would not fit the journal's 64-bit amounts (absurd input that validates) is found
+only after its rule has changed the book: `prepare` then remembers the event as refused, drops the book and
+raises `Rerun`, and the batch is decided again with that event rejected (AMOUNT_OUT_OF_RANGE) before its
+rule runs. Without this the batch's write would fail on PostgreSQL's bigint columns, and be retried, forever.
 """
 from __future__ import annotations
 
@@ -32,6 +37,7 @@ from careruntime.consumer import Rerun
 
 from ..adapters import repository, snapshot, wire
 from . import deciding, ordering
+from ..domain.invariants import AmountOutOfRange
 from ..domain.model import Book, Outcome
 
 LagOf = Callable[[Any], Awaitable[int | None]]
@@ -111,6 +117,8 @@ class LedgerIngest:
         self.assigned: Callable[[], Any] | None = None  # the consumer's current assignment, once running
         self.deferred_since: dict[tuple[str, int, int], float] = {}
         self.stats: dict[str, int] = {}
+        # Event ids whose posting did not fit the journal's 64-bit amounts, and why (domain.invariants).
+        self.refused: dict[str, str] = {}
         self.reset()
 
     def rank(self, topic: str) -> int:
@@ -118,6 +126,7 @@ class LedgerIngest:
 
     def reset(self) -> None:
         self.book = Book()
+        self.book.refused = self.refused  # outlives every book: what was found out of range stays refused
         # What has a row in the database once the batches decided so far commit (repository.Stored).
         self.stored = repository.Stored()
         self.loaded_shards: set[str] = set()
@@ -163,6 +172,13 @@ class LedgerIngest:
     async def prepare_on(self, conn, decoded_by_tp: dict) -> PreparedLedgerBatch:
         try:
             return await self._prepare(conn, decoded_by_tp)
+        except AmountOutOfRange as exc:
+            # Its rule changed the book before the amounts were found too large: decide the batch again from
+            # the database, with that event refused up front (domain.ledger.apply).
+            self.refused[exc.event_id] = exc.detail
+            self.stats["amount_out_of_range"] = self.stats.get("amount_out_of_range", 0) + 1
+            self.reset()
+            raise Rerun(f"event {exc.event_id} posts an amount out of range; deciding again without it") from exc
         except BaseException:
             self.reset()
             raise
