@@ -77,6 +77,16 @@ def test_invalid_envelope_attribute_and_extra_attribute():
     assert (err.code, err.detail.split(":")[0]) == (INVALID_ENVELOPE, "surprise")
 
 
+@pytest.mark.parametrize("field", ["subject", "source"])
+def test_a_nul_character_in_the_envelopes_free_text_is_an_invalid_envelope(field):
+    """PostgreSQL text cannot hold NUL, and the ledger stores every entry's subject: such a record would fail
+    its batch's write on every retry."""
+    doc = envelope_doc()
+    doc[field] = "PB-1\x00"
+    err = code_of(raw(doc))
+    assert (err.code, err.detail.split(":")[0]) == (INVALID_ENVELOPE, field)
+
+
 def test_unknown_type():
     doc = envelope_doc()
     doc["type"] = "allocation.NoSuchThing.v9"

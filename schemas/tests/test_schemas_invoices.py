@@ -38,6 +38,20 @@ def test_document_totals_and_line_rules():
     invalid(RECEIVED, lines=[LINE, LINE])  # duplicate line_no
 
 
+def test_counts_fit_an_integer_column_and_totals_fit_a_bigint():
+    """Units and line numbers are at most 2^31-1 (the services store them as PostgreSQL integers); a
+    document's units x rate over all lines at most 2^63-1 pence (the journal's bigints, and what orjson
+    writes). Past either, a valid-looking document would fail its consumer's write, and be retried for ever."""
+    most_units, most_pence = 2**31 - 1, 2**63 - 1
+    invalid(RECEIVED, lines=[{**LINE, "units": most_units + 1}])
+    invalid(RECEIVED, lines=[{**LINE, "line_no": most_units + 1}])
+    valid(RECEIVED, lines=[{**LINE, "units": most_units, "rate_pence": most_pence // most_units}])
+    error = invalid(RECEIVED, lines=[{**LINE, "units": 2, "rate_pence": most_pence // 2 + 1}])
+    assert "add up to more than 9223372036854775807 pence" in str(error)
+    invalid(RECEIVED, lines=[{**LINE, "units": 1, "rate_pence": most_pence},
+                             {**LINE, "line_no": 2, "units": 1, "rate_pence": 1}])
+
+
 @pytest.mark.parametrize("type_name", ["invoices.InvoiceApproved.v1", "invoices.CreditNoteReceived.v1",
                                        "invoices.ReceiveInvoice.v1", "invoices.ReceiveCreditNote.v1"])
 def test_every_lined_document_needs_lines(type_name):

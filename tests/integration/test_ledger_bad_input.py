@@ -86,6 +86,9 @@ DEAD_LETTERS = {
     "JSON string, not an object": DeadLetterCase(PAYMENTS, "MALFORMED_JSON", b'"hello"'),
     "missing councilid": DeadLetterCase(ALLOCATION, "INVALID_ENVELOPE", lambda r: _mutated(r, "1", councilid=None)),
     "missing id": DeadLetterCase(ALLOCATION, "INVALID_ENVELOPE", lambda r: _mutated(r, "2", id=None)),
+    "NUL in the subject": DeadLetterCase(  # the journal keeps it, and PostgreSQL text cannot hold NUL
+        ALLOCATION, "INVALID_ENVELOPE",  # a new budget: it would post, and its entry would carry the subject
+        lambda r: _mutated(r, "10", subject="PB-NUL\x00", **{"data.budget_id": "PB-NUL"})),
     "unknown type": DeadLetterCase(ALLOCATION, "UNKNOWN_TYPE",
                                    lambda r: _mutated(r, "3", type="allocation.BudgetTeleported.v1")),
     "payload: wrong type": DeadLetterCase(ALLOCATION, "INVALID_PAYLOAD",

@@ -148,10 +148,15 @@ MAX_INT = 2**63 - 1
 JSON encoder here writes (orjson refuses integers beyond 64 bits, so a larger one would pass validation and
 then fail every content hash, stalling the consumer that read it; it is an INVALID_PAYLOAD instead)."""
 
+MAX_COUNT = 2**31 - 1
+"""The largest count (units, line numbers, payments, weeks): a PostgreSQL integer, the type the services store
+them in. Units times a rate can still go beyond 64 bits, so invoice lines also check their total
+(careschemas.invoice_events)."""
+
 Pence = Annotated[int, Strict(), Field(ge=0, le=MAX_INT, description="Money in integer pence, zero or more.")]
 PositivePence = Annotated[int, Strict(), Field(gt=0, le=MAX_INT, description="Money in integer pence, more than zero.")]
-Count = Annotated[int, Strict(), Field(ge=0, le=MAX_INT)]
-PositiveInt = Annotated[int, Strict(), Field(gt=0, le=MAX_INT)]
+Count = Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
+PositiveInt = Annotated[int, Strict(), Field(gt=0, le=MAX_COUNT)]
 
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
 """Free text for people (a reason): not blank, at most 500 characters."""

@@ -16,6 +16,9 @@ CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 # Stable type names: "<family>.<Name>.v<N>", e.g. "allocation.PersonalBudgetAgreed.v1".
 TYPE_PATTERN = r"^[a-z]+\.[A-Z][A-Za-z]+\.v[0-9]+$"
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
+# Free text the services store (the ledger keeps the subject on every entry): PostgreSQL text cannot hold NUL,
+# so a record carrying one would fail its consumer's batch on every retry.
+NO_NUL = r"^[^\x00]*$"
 
 
 class Envelope(BaseModel):
@@ -25,10 +28,11 @@ class Envelope(BaseModel):
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(pattern=ID_PATTERN, description="Unique id of this event or command.")
-    source: str = Field(min_length=1, max_length=256, description="URI-reference of the producer.")
+    source: str = Field(min_length=1, max_length=256, pattern=NO_NUL, description="URI-reference of the producer.")
     type: str = Field(pattern=TYPE_PATTERN, description="Stable type name, e.g. allocation.PersonalBudgetAgreed.v1.")
     time: datetime = Field(description="Recorded time at the producer (RFC 3339).")
-    subject: str = Field(min_length=1, max_length=128, description="Aggregate id: budget, provider, payment or run.")
+    subject: str = Field(min_length=1, max_length=128, pattern=NO_NUL,
+                         description="Aggregate id: budget, provider, payment or run.")
     datacontenttype: Literal["application/json"] = "application/json"
     councilid: str = Field(pattern=r"^[A-Za-z0-9\-]{1,32}$", description="Tenant: the council the record belongs to.")
     correlationid: str = Field(pattern=ID_PATTERN, description="Id of the business conversation.")

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, TypeA
 from pydantic.dataclasses import dataclass
 
 from .common import (
-    Actor, BudgetId, Day, Detail, Event, Id, InvoiceId, OrderId, PositiveInt, PositivePence, ProviderId,
+    MAX_INT, Actor, BudgetId, Day, Detail, Event, Id, InvoiceId, OrderId, PositiveInt, PositivePence, ProviderId,
     ReasonCode, Text, require_order,
 )
 
@@ -51,15 +51,18 @@ INVOICE_LINE: TypeAdapter[InvoiceLine] = TypeAdapter(InvoiceLine)
 `model_validate` / `model_dump` are for one line on its own."""
 
 
-def _unique_line_numbers(lines: list[InvoiceLine]) -> list[InvoiceLine]:
+def _unique_line_numbers_and_a_total_that_fits(lines: list[InvoiceLine]) -> list[InvoiceLine]:
     numbers = [line.line_no for line in lines]
     if len(numbers) != len(set(numbers)):
         raise ValueError("line_no must be unique within the document")
+    if sum(line.units * line.rate_pence for line in lines) > MAX_INT:
+        raise ValueError(f"the lines' units x rate add up to more than {MAX_INT} pence")
     return lines
 
 
-Lines = Annotated[list[InvoiceLine], Field(min_length=1, description="At least one line; line_no unique."),
-                  AfterValidator(_unique_line_numbers)]
+Lines = Annotated[list[InvoiceLine], Field(
+    min_length=1, description=f"At least one line; line_no unique; units x rate over all lines at most {MAX_INT} pence."),
+    AfterValidator(_unique_line_numbers_and_a_total_that_fits)]
 
 
 class _Priced:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 from allocation.adapters.storable import MAX_NUMBER, unstorable
 from allocation_testkit import END, START, agreed, command, commissioned, given, when
 
@@ -19,6 +20,17 @@ def test_an_ordinary_command_is_storable():
     assert unstorable(agree(start_date=date(1, 1, 2), end_date=date(9999, 12, 30))) is None
 
 
+def test_numbers_beyond_a_bigint_or_counts_beyond_an_integer_never_get_this_far():
+    """The contract refuses them (careschemas.common.MAX_INT, MAX_COUNT): the codec dead-letters them as
+    INVALID_PAYLOAD before this check, which is left with what the contract allows and this service does not."""
+    with pytest.raises(ValidationError):
+        agree(amount_pence=2**63)
+    with pytest.raises(ValidationError):
+        command("CommissionServiceOrder", order_id="SO-1", budget_id="PB-1", provider_id="PR-1", service_type="x",
+                unit="hour", rate_pence=1, planned_units_per_week=2**31, payment_basis="invoice",
+                start_date=START, end_date=END)
+
+
 def test_an_order_ending_on_the_calendars_last_day_could_not_be_varied():
     """Why the calendar's edges are refused: re-pricing steps a day past the order's end."""
     budget = given(agreed(end_date=date.max), commissioned(end=date.max))
@@ -29,10 +41,9 @@ def test_an_order_ending_on_the_calendars_last_day_could_not_be_varied():
 
 @pytest.mark.parametrize(("cmd", "field"), [
     (agree(amount_pence=MAX_NUMBER + 1), "amount_pence"),
-    (agree(amount_pence=2**63), "amount_pence"),
     (command("CommissionServiceOrder", order_id="SO-1", budget_id="PB-1", provider_id="PR-1", service_type="x",
-             unit="hour", rate_pence=1, planned_units_per_week=MAX_NUMBER + 1, payment_basis="invoice",
-             start_date=START, end_date=END), "planned_units_per_week"),
+             unit="hour", rate_pence=MAX_NUMBER + 1, planned_units_per_week=1, payment_basis="invoice",
+             start_date=START, end_date=END), "rate_pence"),
     (agree(variance_reason="Night\x00care"), "variance_reason"),
     (command("RegisterProvider", provider_id="PR-1", name="Bad\x00Name", provider_type="private"), "name"),
     (command("AuthoriseOverspend", budget_id="PB-1", authoriser="a\x00b", limit_pence=1, reason="r"), "authoriser"),
