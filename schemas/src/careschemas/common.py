@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema as cs
 
-from .envelope import ID_PATTERN, TYPE_PATTERN
+from .envelope import ID_PATTERN, NO_NUL, TYPE_PATTERN
 
 # ---------------------------------------------------------------------------------------------------
 # Enumerations
@@ -158,13 +158,17 @@ PositivePence = Annotated[int, Strict(), Field(gt=0, le=MAX_INT, description="Mo
 Count = Annotated[int, Strict(), Field(ge=0, le=MAX_COUNT)]
 PositiveInt = Annotated[int, Strict(), Field(gt=0, le=MAX_COUNT)]
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
+WORDS = r"^[^\x00]*[^\s\x00][^\x00]*$"
+"""Text that is not blank and holds no NUL character: PostgreSQL text cannot store one, so a message carrying
+it would fail its consumer's batch on every retry (envelope.NO_NUL is the same rule for text that may be empty)."""
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=WORDS)]
 """Free text for people (a reason): not blank, at most 500 characters."""
-Detail = Annotated[str, StringConstraints(max_length=2000)]
+Detail = Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)]
 """Longer free text for people (may be empty)."""
-Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"\S")]
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"\S")]
-Actor = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"\S"), Field(
+Name = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=WORDS)]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=WORDS)]
+Actor = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=WORDS), Field(
     description="Who did it: a user id or e-mail from the council's identity provider.")]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", max_length=64), Field(
     description="Stable machine-readable reason, UPPER_SNAKE.")]

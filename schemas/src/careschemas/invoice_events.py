@@ -11,11 +11,11 @@ from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, TypeA
 from pydantic.dataclasses import dataclass
 
 from .common import (
-    MAX_INT, Actor, BudgetId, Day, Detail, Event, Id, InvoiceId, OrderId, PositiveInt, PositivePence, ProviderId,
+    MAX_INT, WORDS, Actor, BudgetId, Day, Detail, Event, Id, InvoiceId, OrderId, PositiveInt, PositivePence, ProviderId,
     ReasonCode, Text, require_order,
 )
 
-InvoiceNumber = Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=r"\S"), Field(
+InvoiceNumber = Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=WORDS), Field(
     description="The provider's own invoice number; unique per provider.")]
 
 

@@ -1,9 +1,9 @@
 """What this service can store and price of a command that the wire contract accepts.
 
-The contract allows pence up to 2**63 - 1 (one bigint), any characters in free text and any calendar
-date, but sums of such amounts overflow a bigint, PostgreSQL text and jsonb refuse the NUL character, and
-pricing an order steps a day past its end (and the ledger's pricing a day before a segment's start),
-which Python's dates cannot do from 9999-12-31 or 0001-01-01. A command carrying any of these would
+The contract allows pence up to 2**63 - 1 (one bigint) and any calendar date (and refuses NUL in text, which
+PostgreSQL cannot store; checked here too, for payloads built in code), but sums of such amounts overflow a
+bigint, and pricing an order steps a day past its end (and the ledger's pricing a day before a segment's
+start), which Python's dates cannot do from 9999-12-31 or 0001-01-01. A command carrying any of these would
 fail its batch on every retry and stall the partition behind it, so the ingest dead-letters it
 (INVALID_PAYLOAD) before it reaches the rules.
 """
