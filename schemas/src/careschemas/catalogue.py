@@ -8,8 +8,8 @@ import re
 from typing import Any
 
 from .asyncapi import SERVICES, key_description
-from .common import MAX_INT
-from .envelope import ID_PATTERN
+from .common import MAX_INT, WORDS
+from .envelope import ID_PATTERN, NO_NUL
 from .examples import example_envelope, example_payload
 from .reasons import (
     ALLOCATION_REJECTION_EXAMPLES, ALLOCATION_REJECTION_REASONS, DLQ_EXAMPLES, DLQ_REASONS, INVOICE_HOLD_EXAMPLES,
@@ -66,7 +66,7 @@ def _type(name: str, prop: dict[str, Any], defs: dict[str, Any]) -> str:
         if prop.get("pattern") == ID_PATTERN:
             return "id"
         limits = [f"≤ {prop['maxLength']} chars" if "maxLength" in prop else ""]
-        if "pattern" in prop and prop["pattern"] != "\\S":
+        if "pattern" in prop and prop["pattern"] not in (WORDS, NO_NUL):  # the rule every text follows (intro)
             limits.append(f"`{prop['pattern']}`")
         return "string" + (f" ({', '.join(x for x in limits if x)})" if any(limits) else "")
     if kind == "array":
