@@ -21,8 +21,9 @@ A handler that decided a batch on an assumption the database then refuted (say, 
 events was processed before, with a unique index as the judge) raises `Rerun` from its write: the batch
 is rolled back and decided again at once, without the backoff of a failure or an error in the log,
 counted as `batch_failures{kind="rerun"}`. `prepare` may raise it too (it found, while deciding, that the
-batch must be decided differently): the batches in flight commit first, then the same happens. The retry must not rest on that assumption again (the
-handler learns of the rollback through `on_rollback`), or the batch would be decided over and over.
+batch must be decided differently): the batches in flight commit first, then the same happens. The retry
+must not rest on that assumption again (the handler learns of the rollback through `on_rollback`), or the
+batch would be decided over and over.
 
 The handler is a `BatchHandler`; its optional hooks `on_assigned(conn, tps)` (in a transaction with
 the offset load: load per-shard state there), `on_revoked(tps)` (after the batch in hand) and
