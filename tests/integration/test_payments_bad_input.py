@@ -51,8 +51,8 @@ DEAD = {  # command id or label -> (key, value) that must be dead-lettered with 
     "INVALID_PAYLOAD/negative units": mutated("c-neg", lines=[{**LINE, "period_start": "2026-04-06",
                                                                "period_end": "2026-04-12", "units": -3}]),
     "INVALID_PAYLOAD/no number": mutated("c-nonum", invoice_number=None),
-    # Valid-looking, but PostgreSQL could not store them: they failed the batch on every retry before the
-    # contract refused them (a NUL in any text; a count beyond a PostgreSQL integer).
+    # Valid-looking, but PostgreSQL could not store them, so the batch would fail on every retry (seen for the
+    # NUL: CharacterNotInRepertoireError; units go to an `integer` column). The contract refuses both now.
     "INVALID_PAYLOAD/NUL in the number": mutated("c-nul", invoice_number="INV-\x00-9"),
     "INVALID_PAYLOAD/units beyond an integer": mutated("c-units", lines=[{
         **LINE, "period_start": "2026-04-06", "period_end": "2026-04-12", "units": 2**31, "rate_pence": 1}]),
