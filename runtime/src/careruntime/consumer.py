@@ -368,9 +368,7 @@ class BatchConsumer:
         try:
             prepared = await prepare(self.pool, decoded, rejects)
         except Rerun as exc:  # decided on something found false while deciding: again, at once
-            log.info("batch to be decided again", reason=str(exc))
-            if self.metrics:
-                self.metrics.batch_failures.labels("rerun").inc()
+            self._count_rerun("batch to be decided again", exc)
             await self._settle()
             await self._abandon()
             return "rerun"
@@ -450,9 +448,7 @@ class BatchConsumer:
                 self.consumer.pause(*batch)
                 return "fenced"  # _housekeeping reloads before the next fetch
             except Rerun as exc:
-                log.info("batch rolled back to be decided again", reason=str(exc))
-                if self.metrics:
-                    self.metrics.batch_failures.labels("rerun").inc()
+                self._count_rerun("batch rolled back to be decided again", exc)
                 return "rerun"
             except Exception as exc:
                 kind = "transient" if isinstance(exc, TRANSIENT_ERRORS) else "error"
@@ -496,6 +492,12 @@ class BatchConsumer:
                 and tp not in self._unloaded]
         if free:
             self.consumer.resume(*free)
+
+    def _count_rerun(self, message: str, exc: Rerun) -> None:
+        """A batch to be decided again: logged at info and counted, never backed off (module docstring)."""
+        log.info(message, reason=str(exc))
+        if self.metrics:
+            self.metrics.batch_failures.labels("rerun").inc()
 
     def _count_failure(self, kind: str) -> None:
         self._failures += 1

@@ -55,7 +55,7 @@ def _unique_line_numbers_and_a_total_that_fits(lines: list[InvoiceLine]) -> list
     numbers = [line.line_no for line in lines]
     if len(numbers) != len(set(numbers)):
         raise ValueError("line_no must be unique within the document")
-    if sum(line.units * line.rate_pence for line in lines) > MAX_INT:
+    if sum(line.cost_pence for line in lines) > MAX_INT:
         raise ValueError(f"the lines' units x rate add up to more than {MAX_INT} pence")
     return lines
 

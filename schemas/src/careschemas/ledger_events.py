@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from .common import MAX_INT, Day, Detail, Event, Id, Pence, ReasonCode, Sha256Hex, ShortText, Timestamp, TypeName
 
-Account = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\s\x00]+$"), Field(
+_TOKEN = r"^[^\s\x00]+$"  # one word: no whitespace, and no NUL (PostgreSQL text cannot hold one)
+Account = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_TOKEN), Field(
     description="Account id, `<council>/<kind>/<owner>[/<sub>]`, e.g. C001/budget/PB-1.")]
-Shard = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s\x00]+$"), Field(
+Shard = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_TOKEN), Field(
     description="The hash-chain shard (a partition of the ledger's input); message key of ledger.entries.")]
 
 
