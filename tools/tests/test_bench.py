@@ -83,3 +83,20 @@ def test_back_to_back_is_the_rate_if_transactions_never_waited_for_each_other():
     assert result.back_to_back() == 2667
     assert result.figures()["transactions_back_to_back_postings_per_s"] == 2667
     assert bench.PathResult("naive", 1, events=0, entries=0).back_to_back() is None
+
+
+def test_the_in_process_reference_is_the_hotpath_total_of_a_child_process(monkeypatch):
+    monkeypatch.setattr(bench, "REFERENCE_PEOPLE", 5)
+    us = bench.in_process_reference(seed=3)
+    assert us is not None and us > 0
+    rows = bench._reference_rows((20.0, 30.0), worker_us=50.0)
+    assert rows[0].startswith("  in-process reference, us/event") and "20.0 before / 30.0 after" in rows[0]
+    assert rows[1].split()[-2] == "2.00"  # 50 us end to end against 25 in process
+    assert bench._reference_rows((None, 30.0), worker_us=50.0) == [
+        bench._row("in-process reference, us/event", "not measured", "-")]
+
+
+def test_a_reference_that_cannot_run_is_reported_not_raised(monkeypatch, capsys):
+    monkeypatch.setattr(bench.sys, "executable", "/nonexistent/python")
+    assert bench.in_process_reference(seed=3) is None
+    assert "did not run" in capsys.readouterr().err

@@ -20,8 +20,11 @@ ledger.entries is NOT in the measured path: the relay builds each entry's messag
 (ledger.adapters.entries_relay). After the batched path the bench runs that relay over the whole
 journal and prints its rate and CPU per entry apart, so the cost moved out of the worker stays in
 view (and exits 1 unless it published every entry). Only the ratio between the two paths means much
-on a shared machine; the absolute rates move with whatever else runs. Figures go to stdout and to
-out/bench-ledger.json.
+on a shared machine; the absolute rates move with whatever else runs. So that a reader can tell a slow
+minute from a slow change, the same worker code is also timed in process (`caretools.bench_hotpath`,
+no Kafka or PostgreSQL, in a child process) right before and right after the batched path: that
+figure moves with the machine and not with the stack, and the ratio of the worker's end-to-end CPU per
+event to it holds from one minute to the next. Figures go to stdout and to out/bench-ledger.json.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -428,7 +432,35 @@ def _relay_rows(relayed: dict | None) -> list[str]:
                  f"{_fmt(cpu['relay'])} / {_fmt(cpu['postgres'])} / {_fmt(cpu['kafka'])}", "-")]
 
 
-def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | None = None) -> str:
+REFERENCE_PEOPLE = 1000  # ~16,700 events: a second or two of CPU per reference run
+
+
+def in_process_reference(seed: int) -> float | None:
+    """CPU µs per event of the worker's own code in process (`bench_hotpath`, best of 3), measured in a
+    child process so that this process's heap (where the worker runs) does not carry its objects; None if
+    it could not run."""
+    cmd = [sys.executable, "-m", "caretools.bench_hotpath", "--people", str(REFERENCE_PEOPLE), "--seed", str(seed),
+           "--repeat", "3", "--json"]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
+        return float(json.loads(done.stdout)["us_per_event"]["total"])
+    except (subprocess.SubprocessError, OSError, ValueError, KeyError) as exc:
+        print(f"bench: the in-process reference did not run: {exc!r}", file=sys.stderr)
+        return None
+
+
+def _reference_rows(reference: tuple[float | None, float | None], worker_us: float | None) -> list[str]:
+    before, after = reference
+    if before is None or after is None:
+        return [_row("in-process reference, us/event", "not measured", "-")]
+    rows = [_row("in-process reference, us/event", f"{before:.1f} before / {after:.1f} after", "-")]
+    if worker_us:
+        rows.append(_row("  worker CPU per event / reference", f"{worker_us / ((before + after) / 2):.2f}", "-"))
+    return rows
+
+
+def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | None = None,
+           reference: tuple[float | None, float | None] = (None, None)) -> str:
     b, n = batched.figures(), naive.figures()
     ratio = batched.events_per_s / naive.events_per_s if naive.events_per_s else float("nan")
     verdict = "MET" if batched.entries_per_s >= TARGET_POSTINGS_PER_S else "NOT MET"
@@ -479,6 +511,7 @@ def render(batched: PathResult, naive: PathResult, people: int, relayed: dict | 
             "skipped" if x["verify_ok"] is None else f"{'OK' if x['verify_ok'] else 'FAILED'} {x['verify_s']:.1f}s"
             for x in (b, n))),
         *_relay_rows(relayed),
+        *_reference_rows(reference, b["cpu_us_per_event"]["worker"]),
         *_statement_rows(b["pg_statements"]),
         "",
         f"  batched / naive, events/s:   {ratio:,.1f}x",
@@ -528,12 +561,14 @@ async def run(args) -> int:
             naive = await measure(info, naive_in, max_records=1, timeout_s=args.timeout, check=not args.no_verify,
                                   gc_mode=args.gc)
             print(f"  {naive.events_per_s:,.0f} events/s, p50 {naive.latency_ms(0.5):.2f} ms", flush=True)
+        reference_before = in_process_reference(args.seed)
         print(f"batched path: {sum(batched_in.targets.values()):,} events ...", flush=True)
         batched = await measure(info, batched_in, max_records=args.max_records, timeout_s=args.timeout,
                                 check=not args.no_verify, profiler=profiler, gc_mode=args.gc,
                                 fetch_bytes=args.fetch_bytes, max_held=args.max_held,
                                 pipeline=not args.no_pipeline)
         print(f"  {batched.entries_per_s:,.0f} postings/s, p50 {batched.latency_ms(0.5):.0f} ms", flush=True)
+        reference = (reference_before, in_process_reference(args.seed))
         relayed = None
         if not args.skip_relay:
             print("relaying the journal's entries to ledger.entries (not in the measured path) ...", flush=True)
@@ -541,13 +576,15 @@ async def run(args) -> int:
             print(f"  {relayed['entries']:,} entries in {relayed['seconds']:.1f} s", flush=True)
         if naive is None:
             naive = PathResult("naive (skipped)", 1)
-        print(render(batched, naive, people, relayed))
+        print(render(batched, naive, people, relayed, reference))
         report = {"environment": _environment(), "people": people, "seed": args.seed,
                   "target_postings_per_s": TARGET_POSTINGS_PER_S,
                   "batched": batched.figures(), "naive": naive.figures(),
                   "ratio_events_per_s": (round(batched.events_per_s / naive.events_per_s, 2)
                                          if naive.events_per_s else None),
-                  "relay": relayed or "skipped (--skip-relay)"}
+                  "relay": relayed or "skipped (--skip-relay)",
+                  "in_process_reference_us_per_event": {"people": REFERENCE_PEOPLE, "before": reference[0],
+                                                        "after": reference[1]}}
         if profiler:
             from .bench_profile import render as render_profile
             from .bench_profile import summarise
