@@ -1,10 +1,13 @@
 """Bad input to the payments service gets clear coded answers and nothing is lost: malformed invoice
 commands go to the dead-letter topic with a reason code, well-formed but unacceptable ones are refused
 with a CommandRejected reason, every message sent is accounted for (DLQ or processed_messages); a
-malformed or unknown statement file is refused by the CLI with a coded error before anything is sent."""
+malformed or unknown statement file is refused by the CLI with a coded error before anything is sent.
+Numbers the service works out from inputs that are each in range (a run's total, a provider's credit,
+weeks in credit, a schedule's days at the calendar's end) stall nothing either."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 from datetime import date
 
 import orjson
@@ -186,3 +189,111 @@ async def test_a_council_whose_stored_policy_is_not_valid_gets_coded_rejections(
         assert next(e.type for e in events if e.causationid == "c-again") == "invoices.InvoiceReceived.v1"
     finally:
         await dep.stop()
+
+
+# Sums the payments service computes from inputs that are each in range (each at most 2^63 - 1 pence)
+# but together are not: before the fix each one failed its batch on every retry (the partition stalled).
+HALF = 2**62  # two of these are 2^63, one more than a bigint (and the contract's Pence) holds
+PB2 = alloc("PersonalBudgetAgreed", "a-pb2", budget_id="PB-2", person_ref="P-2", amount_pence=5_000_000,
+            start_date=D0, end_date=date(2027, 4, 4))
+
+
+async def _decided(dep, *command_ids: str) -> dict[str, str]:
+    """command id -> accepted or its reason code, once the worker has consumed everything sent (a stalled
+    partition times out here)."""
+    await dep.payments_settled(timeout_s=30)
+    pool = await dep.pool()
+    return dict(await pool.fetch("SELECT message_id, coalesce(reason_code, outcome) FROM processed_messages "
+                                 "WHERE message_id = ANY($1)", list(command_ids)))
+
+
+@contextlib.asynccontextmanager
+async def _worker_after(stack, fresh_db, topics, tmp_path, allocation_events: list):
+    """A payments worker that has read `allocation_events`; stopped afterwards."""
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    try:
+        await dep.start_payments()
+        await send(stack.bootstrap, dep.names[ALLOCATION], allocation_events)
+        await dep.payments_settled()
+        yield dep
+    finally:
+        await dep.stop()
+
+
+async def test_a_run_whose_total_would_pass_64_bits_leaves_the_rest_due_for_the_next_run(stack, fresh_db, topics,
+                                                                                       tmp_path):
+    async with _worker_after(stack, fresh_db, topics, tmp_path, PR1_PB1_SO1) as dep:
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "payments.MakeOneOffPayment", f"c-oo{n}", payment_id=f"OO-{n}", budget_id="PB-1", amount_pence=HALF,
+            reason="equipment", effective_date=D0) for n in (1, 2)])
+        assert await _decided(dep, "c-oo1", "c-oo2") == {"c-oo1": "accepted", "c-oo2": "accepted"}
+        for n in (1, 2):
+            await send(stack.bootstrap, dep.names[COMMANDS], [command(
+                "payments.CreatePaymentRun", f"c-run{n}", run_id=f"RUN-{n}", created_by="finance.a",
+                due_on=date(2026, 4, 10))])
+            assert await _decided(dep, f"c-run{n}") == {f"c-run{n}": "accepted"}
+        created = {e.data["run_id"]: (e.data["payment_count"], e.data["total_pence"])
+                   for e in await read_events(stack.bootstrap, dep.names[EVENTS])
+                   if e.type == "payments.PaymentRunCreated.v1"}
+        assert created == {"RUN-1": (1, HALF), "RUN-2": (1, HALF)}  # the second one-off waited for RUN-2
+
+
+async def test_a_balance_of_more_weeks_in_credit_than_a_count_holds_is_refused(stack, fresh_db, topics, tmp_path):
+    async with _worker_after(stack, fresh_db, topics, tmp_path, [PB2]) as dep:
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "payments.ScheduleDirectPayment", "c-penny", schedule_id="S-1", budget_id="PB-2", amount_pence=1,
+            frequency_weeks=1, first_due_date=D0, end_date=date(2027, 4, 4), contribution_mode="gross")])
+        assert await _decided(dep, "c-penny") == {"c-penny": "accepted"}
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(  # 2^40 weeks of 1p a week in credit
+            "payments.ReportDirectPaymentBalance", "c-rich", recovery_id="R-1", budget_id="PB-2",
+            balance_pence=2**40, liabilities_pence=0), command(
+            "payments.ReportDirectPaymentBalance", "c-after", recovery_id="R-2", budget_id="PB-2",
+            balance_pence=100, liabilities_pence=0)])  # 100 weeks of 1p: 92p over 8 weeks
+        assert await _decided(dep, "c-rich", "c-after") == {"c-rich": "AMOUNT_OUT_OF_RANGE", "c-after": "accepted"}
+
+
+async def test_a_credit_note_that_would_take_a_providers_credit_past_64_bits_is_refused(stack, fresh_db, topics,
+                                                                                       tmp_path):
+    huge = {**LINE, "units": 1, "rate_pence": HALF}  # held RATE_MISMATCH; approved by a person anyway
+    async with _worker_after(stack, fresh_db, topics, tmp_path, PR1_PB1_SO1) as dep:
+        for n in (1, 2):  # each invoice paid in its own run: the provider is owed 2^62 twice
+            await send(stack.bootstrap, dep.names[COMMANDS], [command(
+                "invoices.ReceiveInvoice", f"c-inv{n}", invoice_id=f"I-{n}", provider_id="PR-1",
+                invoice_number=f"BIG-{n}", invoice_date=date(2026, 4, 20), lines=[{**huge, "line_no": n}]), command(
+                "invoices.ApproveInvoice", f"c-ok{n}", invoice_id=f"I-{n}", provider_id="PR-1", approved_by="finance.a",
+                effective_date=date(2026, 4, 20))])
+            await dep.payments_settled(timeout_s=30)
+            await send(stack.bootstrap, dep.names[COMMANDS], [command(
+                "payments.CreatePaymentRun", f"c-run{n}", run_id=f"RUN-{n}", created_by="finance.a",
+                due_on=date(2026, 4, 20))])
+            assert await _decided(dep, f"c-inv{n}", f"c-ok{n}", f"c-run{n}") == {
+                f"c-inv{n}": "accepted", f"c-ok{n}": "accepted", f"c-run{n}": "accepted"}
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "invoices.ReceiveCreditNote", f"c-cn{n}", credit_note_id=f"CN-{n}", provider_id="PR-1",
+            invoice_id=f"I-{n}", lines=[{**huge, "line_no": n}]) for n in (1, 2)])
+        assert await _decided(dep, "c-cn1", "c-cn2") == {"c-cn1": "accepted", "c-cn2": "AMOUNT_OUT_OF_RANGE"}
+        pool = await dep.pool()
+        assert await pool.fetchval("SELECT credit_pence FROM provider_credits WHERE provider_id = 'PR-1'") == HALF
+
+
+async def test_a_run_dated_at_the_calendars_end_makes_due_what_it_can_and_stalls_nothing(stack, fresh_db, topics,
+                                                                                        tmp_path):
+    """A schedule in the calendar's last weeks: its next period would end beyond 9999-12-31, a date Python
+    cannot make (the run's day-by-day arithmetic failed the batch on every retry)."""
+    last = date(9999, 12, 30)  # the allocation service refuses 9999-12-31 itself (allocation.adapters.storable)
+    async with _worker_after(stack, fresh_db, topics, tmp_path, [alloc(
+            "PersonalBudgetAgreed", "a-pb3", budget_id="PB-3", person_ref="P-3", amount_pence=5_000_000,
+            start_date=D0, end_date=last)]) as dep:
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "payments.ScheduleDirectPayment", "c-late", schedule_id="S-3", budget_id="PB-3", amount_pence=1_000,
+            frequency_weeks=1, first_due_date=date(9999, 12, 17), end_date=date(9999, 12, 31),
+            contribution_mode="gross")])
+        assert await _decided(dep, "c-late") == {"c-late": "accepted"}
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "payments.CreatePaymentRun", "c-end", run_id="RUN-END", created_by="finance.a",
+            due_on=date(9999, 12, 31))])
+        assert await _decided(dep, "c-end") == {"c-end": "accepted"}
+        pool = await dep.pool()  # 12-17..23 and 12-24..30 end by the budget's end; 12-31 would end in year 10000
+        assert [r["period"] for r in await pool.fetch("SELECT period FROM payments WHERE run_id = 'RUN-END' "
+                                                      "ORDER BY period")] == [0, 1]
+        assert await pool.fetchval("SELECT status FROM schedules WHERE schedule_id = 'S-3'") == "finished"

@@ -7,7 +7,9 @@ from datetime import date
 import pytest
 from pydantic import ValidationError
 from allocation.adapters.storable import MAX_NUMBER, unstorable
-from allocation_testkit import END, START, agreed, command, commissioned, given, when
+from allocation_testkit import (
+    END, START, after, agreed, command, commission, commissioned, event, given, then_rejected, when,
+)
 
 
 def agree(**fields):
@@ -63,3 +65,19 @@ def test_an_order_ending_on_the_calendars_last_day_could_not_be_varied():
 def test_big_numbers_and_the_calendars_edges_are_caught(cmd, field):
     problem = unstorable(cmd)
     assert problem is not None and problem.startswith(field)
+
+
+def test_sums_of_numbers_within_the_largest_stay_far_inside_a_bigint():
+    """Why the allocation service needs no check of its own sums: with every number at most MAX_NUMBER,
+    commitments are refused beyond the agreed amount plus the authorised overspend (2 x MAX_NUMBER at
+    most), and the other sums (contribution x 52, shares, routes) are only compared, never stored."""
+    budget = given(agreed(amount=MAX_NUMBER, end_date=date(2027, 3, 31)),
+                   event("OverspendAuthorised", budget_id="PB-1", authoriser="head.of.service",
+                         limit_pence=MAX_NUMBER, reason="r"))
+    priciest = commission(rate=MAX_NUMBER, units=2**31 - 1, end=date(2027, 3, 31))  # ~10^29 pence over the year
+    then_rejected(when(budget, priciest), "INSUFFICIENT_BUDGET")
+    fills = commission(rate=2 * MAX_NUMBER // 365, units=7, end=date(2027, 3, 31))  # 365 days at 7 a week
+    budget = after(budget, when(budget, fills))
+    assert budget.committed_pence <= 2 * MAX_NUMBER < 2**63 - 1
+    then_rejected(when(budget, command("AssessContribution", budget_id="PB-1", weekly_pence=MAX_NUMBER,
+                                       mode="gross")), "SPLIT_EXCEEDS_BUDGET")

@@ -78,3 +78,16 @@ def test_suspended_makes_nothing_due_and_resuming_skips_what_fell_due_meanwhile(
     s.status = "active"
     due, _ = falling_due(s, budget(), D0 + timedelta(weeks=12))
     assert [d.period for d in due] == [3]
+
+
+def test_a_schedule_in_the_calendars_last_weeks_stops_where_its_next_period_would_end_beyond_9999():
+    """Period 2 would end on 10000-01-06, a day Python cannot make: it is not payable, and nothing fails."""
+    last = date(9999, 12, 30)
+    s = schedule(frequency_weeks=1, first_due_date=date(9999, 12, 17), end_date=date.max)
+    b = budget(end_date=last)
+    due, s.next_period = falling_due(s, b, date.max)
+    assert [(d.period, d.due_date) for d in due] == [(0, date(9999, 12, 17)), (1, date(9999, 12, 24))]
+    assert s.next_period == 2 and is_finished(s, b) and periods_in_full(s, b) == 2
+    four_weekly = schedule(first_due_date=date(9999, 12, 20), end_date=date.max)  # its first period ends in 10000
+    assert falling_due(four_weekly, budget(end_date=date.max), date.max) == ([], 0)
+    assert is_finished(four_weekly, budget(end_date=date.max)) and resume(four_weekly, date.max) == 1

@@ -39,6 +39,7 @@ BANK_DIRECTORY_INVALID = "BANK_DIRECTORY_INVALID"
 RECOVERY_EXISTS = "RECOVERY_EXISTS"
 NO_SURPLUS = "NO_SURPLUS"
 POLICY_INVALID = "POLICY_INVALID"
+AMOUNT_OUT_OF_RANGE = "AMOUNT_OUT_OF_RANGE"
 
 MEANINGS: dict[str, str] = {
     DUPLICATE_CONFLICT: "The command id was used before with different content; the first outcome stands.",
@@ -75,4 +76,7 @@ MEANINGS: dict[str, str] = {
     NO_SURPLUS: "The direct-payment account holds no more than the allowed weeks of payments.",
     POLICY_INVALID: "The council's stored policy row is not valid (written by hand; `policy` refuses such values): "
                     "nothing of that council is decided until it is fixed; send the command again under a new id.",
+    AMOUNT_OUT_OF_RANGE: "A number the command would make is more than can be stored (2^63 - 1 pence; 2^31 - 1 for a "
+                         "count): a provider's credit owed back over its credit notes, or the weeks in credit of a "
+                         "balance (detail says which).",
 }

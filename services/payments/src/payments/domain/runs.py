@@ -7,6 +7,8 @@ is instructed:
 - a provider's unapplied credit (credit notes on invoices already paid: a clawback) is taken off its
   next invoice payments.
 A payment reduced to nothing is settled by the offset alone and is not sent to the bank.
+A run's total is one bigint (and PaymentRunCreated's Pence): a payment whose full amount would take it
+beyond 2^63 - 1 pence is left due, untouched by offsets, for the next run (`left_due`).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from . import reasons
+from .limits import MAX_PENCE
 from .model import BudgetView, Rejection
 from .recovery import offset
 
@@ -47,6 +50,7 @@ class RunPlan:
     recovered: list[tuple[str, str, int]] = field(default_factory=list)  # (recovery id, budget id, pence)
     recovered_from: list[str] = field(default_factory=list)  # the DP payment id of each `recovered` item
     credits_used: dict[str, int] = field(default_factory=dict)  # provider id -> pence clawed back
+    left_due: list[str] = field(default_factory=list)  # payment ids that did not fit in the run's total
 
     @property
     def total_pence(self) -> int:
@@ -54,29 +58,34 @@ class RunPlan:
 
 
 def plan_run(candidates: Iterable[Candidate], budgets: Mapping[str, BudgetView],
-             recoveries: Mapping[str, list[list]], provider_credit: Mapping[str, int]) -> RunPlan:
+             recoveries: Mapping[str, list[list]], provider_credit: Mapping[str, int],
+             room: int = MAX_PENCE) -> RunPlan:
     """Decide the run. `recoveries`: budget id -> [[recovery id, outstanding pence], ...] (oldest
-    first; updated in place); `provider_credit`: provider id -> pence the provider owes back."""
+    first; updated in place); `provider_credit`: provider id -> pence the provider owes back; `room`:
+    how much more the run may total (less than 2^63 - 1 for a later part of a run made in parts)."""
     plan = RunPlan()
     credit = dict(provider_credit)
     for cand in sorted(candidates, key=lambda c: (c.due_date, c.payment_id)):
         amount = cand.amount_pence
-        if cand.kind != "invoice":
+        if cand.kind == "direct_payment":  # a one-off is paid as made (checked and reserved then)
             budget = budgets.get(cand.budget_id)
             refused = ("UNKNOWN_BUDGET", f"no budget {cand.budget_id}") if budget is None else \
                 budget.refuses_payment_on(cand.due_date)
-            if refused and cand.kind == "direct_payment":
+            if refused:
                 plan.cancelled.append((cand.payment_id, *refused))
                 continue
-            if cand.kind == "direct_payment":
-                for rec in recoveries.get(cand.budget_id, []):
-                    if rec[1] <= 0 or amount == 0:
-                        continue
-                    amount, recovered = offset(amount, rec[1])
-                    rec[1] -= recovered
-                    plan.recovered.append((rec[0], cand.budget_id, recovered))
-                    plan.recovered_from.append(cand.payment_id)
-        else:
+        if amount > room:
+            plan.left_due.append(cand.payment_id)
+            continue
+        if cand.kind == "direct_payment":
+            for rec in recoveries.get(cand.budget_id, []):
+                if rec[1] <= 0 or amount == 0:
+                    continue
+                amount, recovered = offset(amount, rec[1])
+                rec[1] -= recovered
+                plan.recovered.append((rec[0], cand.budget_id, recovered))
+                plan.recovered_from.append(cand.payment_id)
+        elif cand.kind == "invoice":
             owed_back = credit.get(cand.provider_id, 0)
             if owed_back:
                 amount, used = offset(amount, owed_back)
@@ -86,6 +95,7 @@ def plan_run(candidates: Iterable[Candidate], budgets: Mapping[str, BudgetView],
             plan.offset_in_full.append(cand.payment_id)
             continue
         plan.payments.append(Planned(cand, amount))
+        room -= amount
     return plan
 
 

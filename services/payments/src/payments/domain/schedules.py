@@ -14,10 +14,6 @@ from datetime import date, timedelta
 from .model import BudgetView, DuePayment, Schedule
 
 
-def due_date(schedule: Schedule, period: int) -> date:
-    return schedule.first_due_date + timedelta(weeks=schedule.frequency_weeks * period)
-
-
 def period_amount(schedule: Schedule, budget: BudgetView) -> int:
     """What one period pays, in pence."""
     if schedule.contribution_mode == "netted":
@@ -32,15 +28,19 @@ def _ends(schedule: Schedule, budget: BudgetView) -> date:
     return budget.ended_on if budget.ended_on is not None and budget.ended_on < ends else ends
 
 
-def period_end(schedule: Schedule, period: int) -> date:
-    return due_date(schedule, period + 1) - timedelta(days=1)
+def _by(first: date, offset: timedelta, last: date) -> bool:
+    """first + offset <= last, without making that day: it may lie beyond 9999-12-31 (a schedule in the
+    calendar's last weeks), which Python's dates cannot hold."""
+    return offset <= last - first
 
 
 def payable(schedule: Schedule, budget: BudgetView, period: int) -> bool:
     """Whether period `period` may ever be paid (see the module docstring)."""
-    if period_end(schedule, period) > _ends(schedule, budget):
+    starts = timedelta(weeks=schedule.frequency_weeks * period)
+    if not _by(schedule.first_due_date, starts + timedelta(weeks=schedule.frequency_weeks, days=-1),
+               _ends(schedule, budget)):
         return False
-    return budget.died_on is None or due_date(schedule, period) <= budget.died_on
+    return budget.died_on is None or _by(schedule.first_due_date, starts, budget.died_on)
 
 
 def first_period_on_or_after(schedule: Schedule, day: date) -> int:
@@ -64,13 +64,17 @@ def falling_due(schedule: Schedule, budget: BudgetView, up_to: date) -> tuple[li
     ends = _ends(schedule, budget)
     died = budget.died_on
     step = timedelta(weeks=schedule.frequency_weeks)
-    day = schedule.first_due_date + step * period
-    last_day_of_period = step - timedelta(days=1)
-    while day <= up_to and day + last_day_of_period <= ends and (died is None or day <= died):
+    first = schedule.first_due_date
+    # Days from the first due date, as timedeltas (a date beyond 9999-12-31 cannot be made; see _by): a
+    # period starting `starts` after it is due by up_to, ends by `ends` and starts by the death.
+    latest = min(up_to - first, ends - first - (step - timedelta(days=1)),
+                 died - first if died is not None else up_to - first)
+    starts = step * period
+    while starts <= latest:
         if amount > 0:
-            due.append(DuePayment(schedule.schedule_id, schedule.budget_id, period, day, amount))
+            due.append(DuePayment(schedule.schedule_id, schedule.budget_id, period, first + starts, amount))
         period += 1
-        day += step
+        starts += step
     return due, period
 
 

@@ -14,6 +14,7 @@ from careschemas.invoice_events import INVOICE_LINE, InvoiceLine
 from ..adapters import repository as repo
 from ..domain import reasons
 from ..domain.invoices import lines_without_order, match_invoice, periods_of
+from ..domain.limits import beyond
 from ..domain.model import LineView, PriorInvoice
 from .context import Ctx, Refused
 
@@ -157,6 +158,11 @@ async def receive_credit_note(ctx: Ctx, c: cmd.ReceiveCreditNote) -> None:
             "status_reason = CASE WHEN $3 > 0 THEN status_reason ELSE 'CREDITED' END "
             "WHERE council_id = $1 AND payment_id = $2", ctx.council, payment["payment_id"], left)
     elif payment is not None and payment["status"] in ("instructed", "settled"):
+        owed = await ctx.conn.fetchval("SELECT credit_pence FROM provider_credits WHERE council_id = $1 "
+                                       "AND provider_id = $2 FOR UPDATE", ctx.council, c.provider_id) or 0
+        out_of_range = beyond(f"{c.provider_id}'s credit owed back ({owed}p + {credit}p)", owed + credit)
+        if out_of_range:
+            raise Refused(out_of_range.code, out_of_range.detail)
         await ctx.conn.execute(  # already paid: clawed back from the provider's next payments
             """INSERT INTO provider_credits VALUES ($1, $2, $3) ON CONFLICT (council_id, provider_id)
                DO UPDATE SET credit_pence = provider_credits.credit_pence + EXCLUDED.credit_pence""",

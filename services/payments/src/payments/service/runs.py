@@ -12,6 +12,7 @@ leaves no trace of it: the part is decided again with the same event ids (no dou
 """
 from __future__ import annotations
 
+import structlog
 from careruntime.codec import OUTBOX_HEADERS, encode
 from careruntime.outbox import OutboxRow
 from careschemas import payments_commands as cmd
@@ -21,9 +22,12 @@ from careschemas.registry import make_envelope
 from ..adapters import repository as repo
 from ..adapters.wire import SOURCE
 from ..domain import reasons
+from ..domain.limits import MAX_PENCE
 from ..domain.runs import Candidate, RunPlan, check_approval, plan_run
 from .context import Ctx, Refused
 from .timer import PART_OF, advance, collect_due
+
+log = structlog.get_logger("payments.runs")
 
 
 async def _candidates(ctx: Ctx, due_on, part: tuple[int, int]) -> list[Candidate]:
@@ -55,8 +59,9 @@ async def _parts_needed(ctx: Ctx, due_on) -> int:
     return max(1, -(-size // ctx.run_part_size))
 
 
-async def _instruct_part(ctx: Ctx, c: cmd.CreatePaymentRun, part: tuple[int, int]) -> RunPlan:
-    """Make due, plan and instruct what is due in one part of the council (see the module docstring)."""
+async def _instruct_part(ctx: Ctx, c: cmd.CreatePaymentRun, part: tuple[int, int], so_far: int) -> RunPlan:
+    """Make due, plan and instruct what is due in one part of the council (see the module docstring);
+    `so_far`: the run's total from its earlier parts."""
     conn, council = ctx.conn, ctx.council
     # The timer may be behind: periods due by the run's date are made due here, and go straight into
     # the run (one write per payment, not an insert then an update).
@@ -72,7 +77,10 @@ async def _instruct_part(ctx: Ctx, c: cmd.CreatePaymentRun, part: tuple[int, int
         "SELECT provider_id, credit_pence FROM provider_credits WHERE council_id = $1 AND provider_id = ANY($2) "
         "AND credit_pence > 0 FOR UPDATE", council, providers)}
     budgets = {**await repo.budgets(conn, council, [b for b in budget_ids if b not in fresh.budgets]), **fresh.budgets}
-    plan = plan_run(candidates, budgets, await _recoveries(ctx, budget_ids), credits)
+    plan = plan_run(candidates, budgets, await _recoveries(ctx, budget_ids), credits, room=MAX_PENCE - so_far)
+    if plan.left_due:
+        log.warning("payments left due for the next run: the run's total would pass 2^63 - 1 pence",
+                    council_id=council, run_id=c.run_id, left_due=len(plan.left_due), first=plan.left_due[0])
     final = {p.candidate.payment_id: ("instructed", p.amount_pence, c.run_id, None) for p in plan.payments}
     final.update({pid: ("cancelled", None, None, code) for pid, code, _ in plan.cancelled})
     final.update({pid: ("offset", None, None, "RECOVERED") for pid in plan.offset_in_full})
@@ -126,7 +134,7 @@ async def create_payment_run(ctx: Ctx, c: cmd.CreatePaymentRun) -> None:
         parts, part, first_id = run["parts"], run["next_part"], run["first_command_id"]
     else:
         raise Refused(reasons.RUN_EXISTS, f"run {c.run_id} already exists")
-    plan = await _instruct_part(ctx, c, (parts, part))
+    plan = await _instruct_part(ctx, c, (parts, part), run["total_pence"] if run else 0)
     if parts == 1 and not plan.payments:
         raise Refused(reasons.RUN_EMPTY, f"nothing due on or before {c.due_on}")
     last = part + 1 == parts

@@ -7,6 +7,7 @@ from careschemas import payments_events as ev
 
 from ..adapters import repository as repo
 from ..domain import reasons
+from ..domain.limits import beyond_count
 from ..domain.model import Schedule
 from ..domain.recovery import assess_surplus, weekly_rate
 from ..domain.schedules import period_amount, resume
@@ -118,6 +119,11 @@ async def report_direct_payment_balance(ctx: Ctx, c: cmd.ReportDirectPaymentBala
     if surplus is None:
         raise Refused(reasons.NO_SURPLUS, f"{c.balance_pence - c.liabilities_pence}p after liabilities is within "
                                           f"{ctx.policy.surplus_weeks} weeks of {weekly}p")
+    out_of_range = beyond_count("weeks in credit", surplus.weeks_in_credit)  # a count on the wire
+    if out_of_range:
+        raise Refused(out_of_range.code, f"{out_of_range.detail} ({c.balance_pence - c.liabilities_pence}p after "
+                                         f"liabilities at {weekly}p a week); raise the recovery with "
+                                         "RaiseSurplusRecovery instead")
     await _raise(ctx, c.recovery_id, c.budget_id, surplus.amount_pence, surplus.weeks_in_credit,
                  ctx.policy.recovery_method, c.effective_date)
 
