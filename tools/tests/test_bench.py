@@ -85,9 +85,8 @@ def test_back_to_back_is_the_rate_if_transactions_never_waited_for_each_other():
     assert bench.PathResult("naive", 1, events=0, entries=0).back_to_back() is None
 
 
-def test_the_in_process_reference_is_the_hotpath_total_of_a_child_process(monkeypatch):
-    monkeypatch.setattr(bench, "REFERENCE_PEOPLE", 5)
-    us = bench.in_process_reference(seed=3)
+def test_the_in_process_reference_is_the_hotpath_total_of_a_child_process():
+    us = bench.in_process_reference(people=5, seed=3)
     assert us is not None and us > 0
     rows = bench._reference_rows((20.0, 30.0), worker_us=50.0)
     assert rows[0].startswith("  in-process reference, us/event") and "20.0 before / 30.0 after" in rows[0]
@@ -98,5 +97,5 @@ def test_the_in_process_reference_is_the_hotpath_total_of_a_child_process(monkey
 
 def test_a_reference_that_cannot_run_is_reported_not_raised(monkeypatch, capsys):
     monkeypatch.setattr(bench.sys, "executable", "/nonexistent/python")
-    assert bench.in_process_reference(seed=3) is None
+    assert bench.in_process_reference(people=5, seed=3) is None
     assert "did not run" in capsys.readouterr().err

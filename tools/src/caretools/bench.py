@@ -21,7 +21,7 @@ ledger.entries is NOT in the measured path: the relay builds each entry's messag
 journal and prints its rate and CPU per entry apart, so the cost moved out of the worker stays in
 view (and exits 1 unless it published every entry). Only the ratio between the two paths means much
 on a shared machine; the absolute rates move with whatever else runs. So that a reader can tell a slow
-minute from a slow change, the same worker code is also timed in process (`caretools.bench_hotpath`,
+minute from a slow change, the same worker code is also timed in process over the same stream (`caretools.bench_hotpath`,
 no Kafka or PostgreSQL, in a child process) right before and right after the batched path: that
 figure moves with the machine and not with the stack, and the ratio of the worker's end-to-end CPU per
 event to it holds from one minute to the next. Figures go to stdout and to out/bench-ledger.json.
@@ -432,15 +432,13 @@ def _relay_rows(relayed: dict | None) -> list[str]:
                  f"{_fmt(cpu['relay'])} / {_fmt(cpu['postgres'])} / {_fmt(cpu['kafka'])}", "-")]
 
 
-REFERENCE_PEOPLE = 1000  # ~16,700 events: a second or two of CPU per reference run
-
-
-def in_process_reference(seed: int) -> float | None:
-    """CPU µs per event of the worker's own code in process (`bench_hotpath`, best of 3), measured in a
-    child process so that this process's heap (where the worker runs) does not carry its objects; None if
-    it could not run."""
-    cmd = [sys.executable, "-m", "caretools.bench_hotpath", "--people", str(REFERENCE_PEOPLE), "--seed", str(seed),
-           "--repeat", "3", "--json"]
+def in_process_reference(people: int, seed: int) -> float | None:
+    """CPU µs per event of the worker's own code in process over the same stream (`bench_hotpath`, one
+    pass: ~20 s for 200,000 events), measured in a child process so that this process's heap (where the
+    worker runs) does not carry its objects; None if it could not run. The same stream, because the cost
+    per event grows with the book (13,127 people's cost ~1.5x 1,000 people's on the twelfth session's host)."""
+    cmd = [sys.executable, "-m", "caretools.bench_hotpath", "--people", str(people), "--seed", str(seed),
+           "--repeat", "1", "--json"]
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
         return float(json.loads(done.stdout)["us_per_event"]["total"])
@@ -561,14 +559,14 @@ async def run(args) -> int:
             naive = await measure(info, naive_in, max_records=1, timeout_s=args.timeout, check=not args.no_verify,
                                   gc_mode=args.gc)
             print(f"  {naive.events_per_s:,.0f} events/s, p50 {naive.latency_ms(0.5):.2f} ms", flush=True)
-        reference_before = in_process_reference(args.seed)
+        reference_before = in_process_reference(people, args.seed)
         print(f"batched path: {sum(batched_in.targets.values()):,} events ...", flush=True)
         batched = await measure(info, batched_in, max_records=args.max_records, timeout_s=args.timeout,
                                 check=not args.no_verify, profiler=profiler, gc_mode=args.gc,
                                 fetch_bytes=args.fetch_bytes, max_held=args.max_held,
                                 pipeline=not args.no_pipeline)
         print(f"  {batched.entries_per_s:,.0f} postings/s, p50 {batched.latency_ms(0.5):.0f} ms", flush=True)
-        reference = (reference_before, in_process_reference(args.seed))
+        reference = (reference_before, in_process_reference(people, args.seed))
         relayed = None
         if not args.skip_relay:
             print("relaying the journal's entries to ledger.entries (not in the measured path) ...", flush=True)
@@ -583,7 +581,7 @@ async def run(args) -> int:
                   "ratio_events_per_s": (round(batched.events_per_s / naive.events_per_s, 2)
                                          if naive.events_per_s else None),
                   "relay": relayed or "skipped (--skip-relay)",
-                  "in_process_reference_us_per_event": {"people": REFERENCE_PEOPLE, "before": reference[0],
+                  "in_process_reference_us_per_event": {"people": people, "before": reference[0],
                                                         "after": reference[1]}}
         if profiler:
             from .bench_profile import render as render_profile
