@@ -24,7 +24,8 @@ on a shared machine; the absolute rates move with whatever else runs. So that a 
 minute from a slow change, the same worker code is also timed in process over the same stream (`caretools.bench_hotpath`,
 no Kafka or PostgreSQL, in a child process) right before and right after the batched path: that
 figure moves with the machine and not with the stack, and the ratio of the worker's end-to-end CPU per
-event to it holds from one minute to the next. Figures go to stdout and to out/bench-ledger.json.
+event to it is what Kafka, PostgreSQL's driver and the event loop add. Figures go to stdout and to
+out/bench-ledger.json.
 """
 from __future__ import annotations
 
@@ -436,7 +437,7 @@ def in_process_reference(people: int, seed: int) -> float | None:
     """CPU µs per event of the worker's own code in process over the same stream (`bench_hotpath`, one
     pass: ~20 s for 200,000 events), measured in a child process so that this process's heap (where the
     worker runs) does not carry its objects; None if it could not run. The same stream, because the cost
-    per event grows with the book (13,127 people's cost ~1.5x 1,000 people's on the twelfth session's host)."""
+    per event grows with the book (docs/performance.md, thirteenth pass)."""
     cmd = [sys.executable, "-m", "caretools.bench_hotpath", "--people", str(people), "--seed", str(seed),
            "--repeat", "1", "--json"]
     try:
