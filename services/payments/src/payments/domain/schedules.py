@@ -67,8 +67,8 @@ def falling_due(schedule: Schedule, budget: BudgetView, up_to: date) -> tuple[li
     first = schedule.first_due_date
     # Days from the first due date, as timedeltas (a date beyond 9999-12-31 cannot be made; see _by): a
     # period starting `starts` after it is due by up_to, ends by `ends` and starts by the death.
-    latest = min(up_to - first, ends - first - (step - timedelta(days=1)),
-                 died - first if died is not None else up_to - first)
+    last_start = up_to if died is None else min(up_to, died)
+    latest = min(last_start - first, ends - first - (step - timedelta(days=1)))
     starts = step * period
     while starts <= latest:
         if amount > 0:

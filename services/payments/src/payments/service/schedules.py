@@ -116,12 +116,13 @@ async def report_direct_payment_balance(ctx: Ctx, c: cmd.ReportDirectPaymentBala
     weekly = sum(weekly_rate(period_amount(repo.schedule_of({k: v for k, v in r.items() if k != "council_id"}), budget),
                              r["frequency_weeks"]) for r in rows)
     surplus = assess_surplus(c.balance_pence, c.liabilities_pence, weekly, ctx.policy.surplus_weeks)
+    free = c.balance_pence - c.liabilities_pence
     if surplus is None:
-        raise Refused(reasons.NO_SURPLUS, f"{c.balance_pence - c.liabilities_pence}p after liabilities is within "
+        raise Refused(reasons.NO_SURPLUS, f"{free}p after liabilities is within "
                                           f"{ctx.policy.surplus_weeks} weeks of {weekly}p")
     out_of_range = beyond_count("weeks in credit", surplus.weeks_in_credit)  # a count on the wire
     if out_of_range:
-        raise Refused(out_of_range.code, f"{out_of_range.detail} ({c.balance_pence - c.liabilities_pence}p after "
+        raise Refused(out_of_range.code, f"{out_of_range.detail} ({free}p after "
                                          f"liabilities at {weekly}p a week); raise the recovery with "
                                          "RaiseSurplusRecovery instead")
     await _raise(ctx, c.recovery_id, c.budget_id, surplus.amount_pence, surplus.weeks_in_credit,
