@@ -3,12 +3,12 @@ commands go to the dead-letter topic with a reason code, well-formed but unaccep
 with a CommandRejected reason, every message sent is accounted for (DLQ or processed_messages); a
 malformed or unknown statement file is refused by the CLI with a coded error before anything is sent.
 Numbers the service works out from inputs that are each in range (a run's total, a provider's credit,
-weeks in credit, a schedule's days at the calendar's end) stall nothing either."""
+weeks in credit, a schedule's days at the calendar's end, a hold's detail) stall nothing either."""
 from __future__ import annotations
 
 import argparse
 import contextlib
-from datetime import date
+from datetime import date, timedelta
 
 import orjson
 import pytest
@@ -297,3 +297,22 @@ async def test_a_run_dated_at_the_calendars_end_makes_due_what_it_can_and_stalls
         assert [r["period"] for r in await pool.fetch("SELECT period FROM payments WHERE run_id = 'RUN-END' "
                                                       "ORDER BY period")] == [0, 1]
         assert await pool.fetchval("SELECT status FROM schedules WHERE schedule_id = 'S-3'") == "finished"
+
+
+async def test_a_hold_naming_more_rate_changes_than_a_detail_holds_stalls_nothing(stack, fresh_db, topics, tmp_path):
+    """A line spanning 150 daily variations of its order at a rate none of them has: the RATE_MISMATCH hold
+    named every span, more than InvoiceHeld's 2,000-character detail, so the handler's event failed validation
+    and the batch failed on every retry."""
+    variations = [alloc("ServiceOrderVaried", f"a-var{k}", order_id="SO-1", budget_id="PB-1", rate_pence=2_450 + k,
+                        planned_units_per_week=14, end_date=date(2026, 9, 30), effective_date=D0 + timedelta(days=k + 1))
+                  for k in range(150)]
+    async with _worker_after(stack, fresh_db, topics, tmp_path, PR1_PB1_SO1 + variations) as dep:
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "invoices.ReceiveInvoice", "c-spans", invoice_id="I-S", provider_id="PR-1", invoice_number="SPANS-1",
+            invoice_date=date(2026, 9, 30), lines=[{**LINE, "period_end": date(2026, 9, 10), "units": 1,
+                                                     "rate_pence": 9_999}]), GOOD])
+        assert await _decided(dep, "c-spans", "c-good") == {"c-spans": "accepted", "c-good": "accepted"}
+        held = [e.data for e in await read_events(stack.bootstrap, dep.names[EVENTS])
+                if e.type == "invoices.InvoiceHeld.v1" and e.data["invoice_id"] == "I-S"]
+        assert [h["reason_code"] for h in held] == ["RATE_MISMATCH"]
+        assert "(and 143 more changes to 2026-09-10)" in held[0]["detail"] and len(held[0]["detail"]) <= 2_000

@@ -4,12 +4,14 @@ before the change), then it is matched or held with a reason. The events are fol
 model's own `evolve_order`, the same function the worker applies to allocation.events.v1."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from careschemas import allocation_events as ev
+from careschemas import invoice_events as inv
+from careschemas.common import MAX_COUNT, MAX_INT
 
-from payments.domain.invoices import match_invoice
+from payments.domain.invoices import SPANS_NAMED, match_invoice
 from payments.domain.model import LineView, OrderTerms
 from payments.domain.orders import terms_over
 from payments.service.readmodel import evolve_order
@@ -141,3 +143,26 @@ def test_order_events_for_an_order_not_known_change_nothing_and_a_second_commiss
     first = given(COMMISSIONED)
     again = evolve_order(first, COMMISSIONED.model_copy(update={"rate_pence": 1}))
     assert again is first and again.rate_pence == 2_450
+
+
+@pytest.mark.parametrize("changes", [7, 150])
+@pytest.mark.parametrize(("reason", "line_rate", "line_units"), [("RATE_MISMATCH", MAX_INT, 1),
+                                                                 ("OVER_PLAN", MAX_INT - 1, MAX_COUNT)])
+def test_a_hold_names_at_most_eight_spans_so_its_detail_fits_the_event(changes, reason, line_rate, line_units):
+    """The longest ids the contract allows, amounts at its maximum, and the order varied on every day of the
+    line: the detail raised string_too_long in InvoiceHeld at 150 changes before SPANS_NAMED."""
+    long_id = "X" * 128
+    ids = {"order_id": long_id, "budget_id": long_id}
+    order = given(COMMISSIONED.model_copy(update={**ids, "provider_id": long_id, "rate_pence": MAX_INT - 1}), *[
+        varied(rate=MAX_INT - 1 if reason == "OVER_PLAN" else MAX_INT - 2 - k, units=1 + k % 2,
+               effective=D0 + timedelta(days=k + 1)).model_copy(update=ids) for k in range(changes)])
+    last = D0 + timedelta(days=changes)
+    hold = match_invoice(provider_id=long_id, invoice_number="INV-1", invoice_date=date(2026, 9, 30),
+                         lines=[LineView(1, long_id, long_id, D0, last, line_units, line_rate)],
+                         orders={long_id: order}, consumed=lambda *_: MAX_COUNT, priors=())
+    assert hold.reason_code == reason
+    held = inv.InvoiceHeld(invoice_id=long_id, provider_id=long_id, reason_code=hold.reason_code,
+                           detail=hold.detail, effective_date=D0)
+    spans = changes + 1
+    assert (f"(and {spans - SPANS_NAMED} more changes to {last})" if spans > SPANS_NAMED
+            else f"{last}..{last}") in held.detail

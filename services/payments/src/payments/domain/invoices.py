@@ -85,11 +85,20 @@ def _line_hold(line: LineView, provider_id: str, invoice_date: date, order: Orde
     return None
 
 
+SPANS_NAMED = 8
+"""A hold names at most this many spans of terms, so that its detail fits InvoiceHeld's (2,000 characters)
+however often the order was varied within one line's period."""
+
+
 def _describe(spans: list[TermsSpan], show: Callable[[TermsSpan], str]) -> str:
-    """'2450p' for one span; '2450p 2026-04-06..2026-05-03, 2600p 2026-05-04..2026-05-10' across a change."""
+    """'2450p' for one span; '2450p 2026-04-06..2026-05-03, 2600p 2026-05-04..2026-05-10' across a change;
+    past SPANS_NAMED spans, the first ones and '(and N more changes to 2026-09-10)'."""
     if len(spans) == 1:
         return show(spans[0])
-    return ", ".join(f"{show(s)} {s.start}..{s.end}" for s in spans)
+    named = ", ".join(f"{show(s)} {s.start}..{s.end}" for s in spans[:SPANS_NAMED])
+    if len(spans) <= SPANS_NAMED:
+        return named
+    return f"{named} (and {len(spans) - SPANS_NAMED} more changes to {spans[-1].end})"
 
 
 def match_invoice(*, provider_id: str, invoice_number: str, invoice_date: date, lines: list[LineView],
