@@ -54,3 +54,37 @@ def test_detail_is_bounded_and_storable_as_jsonb():
 def test_group_header_when_the_consumer_group_is_known():
     assert dlq_row("t", record(), "UNKNOWN_TYPE", "x", group_id="ledger").headers["dlq.group"] == "ledger"
     assert "dlq.group" not in dlq_row("t", record(), "UNKNOWN_TYPE", "x").headers
+
+
+def test_a_content_type_header_with_a_nul_is_storable_as_jsonb():
+    """The outbox keeps headers as jsonb, which refuses NUL: copied as it came, the header failed the
+    batch's write on every retry (tests/integration/test_allocation_bad_transport.py)."""
+    rec = record(headers=(("content-type", b"application/json\x00" + b"x" * 5000),))
+    kept = dlq_row("t", rec, "MALFORMED_JSON", "x").headers["content-type"]
+    assert "\x00" not in kept and kept.startswith("application/json") and len(kept) <= 2 * 256
+
+
+def test_key_and_value_too_large_for_kafka_are_cut_and_say_so():
+    """A record read may be larger than the relay can send (a gzip batch decompresses to more than 1 MiB,
+    and a dead letter adds headers): cut to MAX_KEPT_BYTES, with the original sizes and digests."""
+    import hashlib
+
+    from careruntime.dlq import MAX_KEPT_BYTES
+
+    key, value = b"k" * 100_000, b"{" + b" " * 8_000_000
+    row = dlq_row("t", record(key=key, value=value), "INVALID_ENVELOPE", "x")
+    assert len(row.key) + len(row.value) <= MAX_KEPT_BYTES
+    assert key.startswith(row.key) and value.startswith(row.value)
+    note = row.headers["dlq.truncated"]
+    assert f"key {len(key)} bytes, sha256 {hashlib.sha256(key).hexdigest()}" in note
+    assert f"value {len(value)} bytes, sha256 {hashlib.sha256(value).hexdigest()}" in note
+
+
+def test_key_and_value_within_the_bound_are_kept_whole():
+    from careruntime.dlq import MAX_KEPT_BYTES
+
+    value = b"v" * (MAX_KEPT_BYTES - 4)
+    row = dlq_row("t", record(key=b"PB-1", value=value), "INVALID_ENVELOPE", "x")
+    assert (row.key, row.value) == (b"PB-1", value) and "dlq.truncated" not in row.headers
+    cut = dlq_row("t", record(key=b"PB-1", value=value + b"v"), "INVALID_ENVELOPE", "x")
+    assert cut.key == b"PB-1" and len(cut.value) == MAX_KEPT_BYTES - 4 and "dlq.truncated" in cut.headers

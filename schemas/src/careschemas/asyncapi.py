@@ -15,8 +15,8 @@ from .reasons import DLQ_REASONS
 from .registry import MODELS, kind
 from .topics import (
     ALLOCATION_COMMANDS, ALLOCATION_EVENTS, DEFAULT_PARTITIONS, DLQ_PARTITIONS, DLQ_DETAIL_HEADER, DLQ_FAILED_AT_HEADER,
-    DLQ_GROUP_HEADER, DLQ_OFFSET_HEADER, DLQ_PARTITION_HEADER, DLQ_REASON_HEADER, DLQ_TOPIC_HEADER, LEDGER_ENTRIES,
-    PAYMENTS_COMMANDS, PAYMENTS_EVENTS, TOPIC_TYPES, TOPICS, dlq, key_fields,
+    DLQ_GROUP_HEADER, DLQ_MAX_KEPT_BYTES, DLQ_OFFSET_HEADER, DLQ_PARTITION_HEADER, DLQ_REASON_HEADER, DLQ_TOPIC_HEADER,
+    DLQ_TRUNCATED_HEADER, LEDGER_ENTRIES, PAYMENTS_COMMANDS, PAYMENTS_EVENTS, TOPIC_TYPES, TOPICS, dlq, key_fields,
 )
 
 INFO_VERSION = "1.0.0"
@@ -109,9 +109,12 @@ def _dead_letter_message() -> dict[str, Any]:
             DLQ_OFFSET_HEADER: {"type": "string", "description": "Offset it was read at (decimal)."},
             DLQ_FAILED_AT_HEADER: {"type": "string", "format": "date-time", "description": "When it was refused."},
             DLQ_GROUP_HEADER: {"type": "string", "description": "Consumer group that refused it (when known)."},
+            DLQ_TRUNCATED_HEADER: {"type": "string", "description": "Only when key or value was cut (beyond "
+                                   f"{DLQ_MAX_KEPT_BYTES} bytes together): each one's original size and SHA-256."},
             "content-type": {"type": "string", "description": "The original content-type header, when it had one."},
         }},
-        "payload": {"description": "The original message value, byte for byte (it may not be JSON)."},
+        "payload": {"description": "The original message value, byte for byte (it may not be JSON); cut when "
+                    f"key and value together pass {DLQ_MAX_KEPT_BYTES} bytes."},
         "bindings": {"kafka": {"key": {"type": "string", "description": "The original message key."},
                                "bindingVersion": "0.5.0"}},
     }

@@ -17,8 +17,8 @@ from .reasons import (
 )
 from .registry import FAMILIES, MODELS, kind, leads_to
 from .topics import (
-    DEFAULT_PARTITIONS, DLQ_DETAIL_HEADER, DLQ_FAILED_AT_HEADER, DLQ_GROUP_HEADER, DLQ_OFFSET_HEADER,
-    DLQ_PARTITION_HEADER, DLQ_PARTITIONS, DLQ_REASON_HEADER, DLQ_TOPIC_HEADER, TOPIC_TYPES, TOPICS, dlq, key_fields,
+    DEFAULT_PARTITIONS, DLQ_DETAIL_HEADER, DLQ_FAILED_AT_HEADER, DLQ_GROUP_HEADER, DLQ_MAX_KEPT_BYTES, DLQ_OFFSET_HEADER,
+    DLQ_PARTITION_HEADER, DLQ_PARTITIONS, DLQ_REASON_HEADER, DLQ_TOPIC_HEADER, DLQ_TRUNCATED_HEADER, TOPIC_TYPES, TOPICS, dlq, key_fields,
     topic_for,
 )
 
@@ -105,14 +105,19 @@ def _topics() -> list[str]:
         out.append(f"| `{topic}` | {', '.join(f'`{k}`' for k in keys)} | {', '.join(producers)} | "
                    f"{', '.join(consumers)} | {len(TOPIC_TYPES[topic])} |")
     out += ["", f"Dead-letter topics: {', '.join(f'`{dlq(t)}`' for t in TOPICS)}. A dead letter keeps the "
-            "original key and value bytes unchanged and says why in its headers:", "",
+            f"original key and value bytes unchanged (up to {DLQ_MAX_KEPT_BYTES:,} bytes of the two together; "
+            "beyond that they are cut, as `dlq.truncated` says, so that the dead letter can still be sent) and "
+            "says why in its headers:", "",
             "| Header | Value |", "|---|---|",
             f"| `{DLQ_REASON_HEADER}` | The reason code (below). |",
             f"| `{DLQ_DETAIL_HEADER}` | What was wrong, for people. |",
             f"| `{DLQ_TOPIC_HEADER}`, `{DLQ_PARTITION_HEADER}`, `{DLQ_OFFSET_HEADER}` | Where it was read. |",
             f"| `{DLQ_FAILED_AT_HEADER}` | When it was refused (RFC 3339). |",
             f"| `{DLQ_GROUP_HEADER}` | The consumer group that refused it, when known. |",
-            "| `content-type` | The original content-type header, when it had one. |", ""]
+            f"| `{DLQ_TRUNCATED_HEADER}` | Only when key or value was cut: each one's original size and SHA-256, "
+            "and how many bytes were kept. |",
+            "| `content-type` | The original content-type header, when it had one (at most 256 characters, a NUL "
+            "written as `\\0`). |", ""]
     return out
 
 

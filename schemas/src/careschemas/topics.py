@@ -24,8 +24,10 @@ DEFAULT_PARTITIONS = 6
 DLQ_PARTITIONS = 1
 """Partitions of every dead-letter topic: dead letters are ordered by arrival, not by key."""
 
-# Dead-letter topics: undecodable or invalid messages, key and value unchanged, with these headers
-# (written by careruntime.dlq; the producer's content-type header is kept as it came).
+# Dead-letter topics: undecodable or invalid messages, key and value unchanged (unless together beyond
+# DLQ_MAX_KEPT_BYTES: then cut, and `dlq.truncated` gives the sizes and SHA-256 of the originals), with
+# these headers (written by careruntime.dlq; the producer's content-type header is kept as it came,
+# bounded and without NUL).
 DLQ_SUFFIX = ".dlq"
 DLQ_REASON_HEADER = "dlq.reason"
 DLQ_DETAIL_HEADER = "dlq.detail"
@@ -34,6 +36,9 @@ DLQ_PARTITION_HEADER = "dlq.source.partition"
 DLQ_OFFSET_HEADER = "dlq.source.offset"
 DLQ_FAILED_AT_HEADER = "dlq.failed_at"
 DLQ_GROUP_HEADER = "dlq.group"
+DLQ_TRUNCATED_HEADER = "dlq.truncated"
+DLQ_MAX_KEPT_BYTES = 512 * 1024
+"""Key and value bytes a dead letter keeps whole, together (careruntime.dlq says why)."""
 
 # Which topic a type travels on, by (family, kind).
 _ROUTES: dict[tuple[str, str], str] = {
