@@ -158,3 +158,29 @@ def test_the_summary_shows_shares_routes_commitments_and_headroom():
     assert (summary["committed_pence"], summary["headroom_pence"]) == (80_000, 20_000)
     assert summary["routes"] == {"commissioned": {"amount_pence": 80_000, "holder_ref": None}}
     assert summary["end_date"] == END.isoformat() and summary["status"] == "agreed"
+
+
+def test_a_budget_that_outgrows_one_table_record_is_marked_not_written():
+    """A faust table value travels as one changelog record (at most 1,000,000 bytes from faust's producer);
+    one larger crashed the views process on every start. Such a budget is marked outgrown instead, and the
+    entry stays within VALUE_MAX however many orders follow; other councils' budgets of the id go on."""
+    import orjson
+    from allocation.entrypoints.views import VALUE_MAX, outgrown
+
+    entry = fold(None, COUNCIL, "a.e1", agreed(), 0)
+    entry = fold(entry, "C999", "b.e1", agreed(amount=1), 1)
+    n = 0
+    while not outgrown(entry, COUNCIL):
+        n += 1
+        long_id = f"{n:0>128}"
+        entry = fold(entry, COUNCIL, f"o{n}.e1", event(
+            "ServiceOrderCommissioned", order_id=long_id, budget_id="PB-1", provider_id="R" * 128,
+            service_type="\N{GRINNING FACE}" * 64, unit="hour", rate_pence=1, planned_units_per_week=1,
+            payment_basis="planned", start_date=START, end_date=START, effective_date=START), n + 1)
+        assert len(orjson.dumps(entry)) <= VALUE_MAX
+    assert n > 900 and entry[COUNCIL]["state"] is None and entry[COUNCIL]["offset"] == n + 1
+    assert fold(entry, COUNCIL, "late.e1", event("PersonalBudgetRevised", budget_id="PB-1", amount_pence=7,
+                                                 reason="r"), n + 2) is None
+    other = fold(entry, "C999", "c.e1", event("PersonalBudgetRevised", budget_id="PB-1", amount_pence=7,
+                                              reason="r"), n + 3)
+    assert other["C999"]["state"]["amount_pence"] == 7 and outgrown(other, COUNCIL)

@@ -19,6 +19,12 @@ The table is keyed by budget id, the events topic's own key, so it is co-partiti
 (set ALLOCATION_VIEWS_PARTITIONS to the topic's partition count). Rejections are keyed by command id
 and carry no budget state, so the agent skips them; so does it with provider events.
 
+A table value travels as one changelog record, which faust's producer sends only up to 1,000,000 bytes: a
+larger one crashed the process, on every start. A budget whose entry would pass VALUE_MAX (over a thousand
+orders with ids at their longest, or many councils' budgets of one id) is marked outgrown instead of
+written: its later events are counted (`outgrown`) and skipped, and GET answers 507 for it, naming the
+allocation database, which holds every budget whatever its size.
+
 Probes and metrics: `/healthz` (the web server answers), `/readyz` (careruntime.health's readiness:
 Kafka answers a metadata request and the table has been recovered from its changelog; the views use
 no PostgreSQL) and `/metrics` (faust's own Prometheus sensors, `allocation_views_*`, plus the
@@ -30,6 +36,7 @@ import logging
 from typing import Any
 
 import faust
+import orjson
 from careruntime.codec import DecodeError, decode
 from careruntime.health import kafka_check, readiness
 from careruntime.kafka_security import KafkaSecurity
@@ -48,6 +55,14 @@ log = logging.getLogger("allocation.views")
 SEEN = 64  # event ids remembered per budget, to count an event relayed twice only once
 METRICS_PREFIX = "allocation_views"
 READYZ_TIMEOUT_S = 3.0  # the chart's readiness probe waits longer than this
+VALUE_MAX = 900_000
+"""The largest table value written, in bytes of its JSON (faust's serializer is orjson): below the
+1,000,000 bytes faust's producer sends in one request, with room for the record's key and framing."""
+
+
+def outgrown(entry: dict[str, Any] | None, council_id: str) -> bool:
+    """Whether the view has given up on this council's budget of the entry's id (too large to hold)."""
+    return bool(entry) and (entry.get(council_id) or {}).get("outgrown") is not None
 
 
 def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload,
@@ -61,12 +76,17 @@ def fold(entry: dict[str, Any] | None, council_id: str, event_id: str, payload,
     entry = dict(entry or {})
     current = entry.get(council_id) or {"state": None, "seen": []}
     last = current.get("offset", -1)
-    if event_id in current["seen"] or (offset is not None and offset <= last):
+    if outgrown(entry, council_id) or event_id in current["seen"] or (offset is not None and offset <= last):
         return None
     state = load_budget(current["state"]) if current["state"] is not None else None
     budget = evolve_budget(state, payload, council_id)
+    mark = last if offset is None else offset
     entry[council_id] = {"state": dump_budget(budget, with_orders=True), "seen": current["seen"][-(SEEN - 1):] + [event_id],
-                         "offset": last if offset is None else offset}
+                         "offset": mark}
+    if len(orjson.dumps(entry, option=orjson.OPT_NON_STR_KEYS)) > VALUE_MAX:
+        # No larger than this council's state before (bar a first event, by a marker's ~100 bytes, inside
+        # the margin to faust's limit), so the entry stays within one record however the budget grows.
+        entry[council_id] = {"state": None, "seen": [], "offset": mark, "outgrown": budget.version}
     return entry
 
 
@@ -115,8 +135,12 @@ def make_app(settings: Settings) -> faust.App:
             log.warning("budget event %s keyed %r, not by its budget; skipped", env.id, key)
             projected.labels("wrong_key").inc()
             return False
+        before = summaries.get(budget_key)
+        if outgrown(before, env.councilid):
+            projected.labels("outgrown").inc()
+            return False
         try:
-            entry = fold(summaries.get(budget_key), env.councilid, env.id, payload, offset)
+            entry = fold(before, env.councilid, env.id, payload, offset)
         except Exception:  # a gap in the stream (e.g. a variation of an unseen order): skip, say so
             log.exception("budget event %s could not be applied to the view", env.id)
             projected.labels("failed").inc()
@@ -124,6 +148,10 @@ def make_app(settings: Settings) -> faust.App:
         projected.labels("repeat" if entry is None else applied).inc()
         if entry is None:
             return False
+        if outgrown(entry, env.councilid):
+            log.warning("budget %s of council %s outgrew the view at event %s (its entry would pass %d bytes); "
+                        "its later events are skipped, and the allocation database holds it",
+                        payload.budget_id, env.councilid, env.id, VALUE_MAX)
         summaries[budget_key] = entry
         return True
 
@@ -153,6 +181,9 @@ def make_app(settings: Settings) -> faust.App:
         current = (summaries.get(budget_id.encode()) or {}).get(council_id)
         if current is None:
             return view.json({"error": f"no budget {budget_id} for council {council_id}"}, status=404)
+        if current.get("outgrown") is not None:
+            return view.json({"error": f"budget {budget_id} of council {council_id} outgrew this view after "
+                                       f"{current['outgrown']} events; the allocation database holds it"}, status=507)
         return view.json(budget_summary(load_budget(current["state"])))
 
     routed = app.table_route(table=summaries, match_info="budget_id")(answer)
