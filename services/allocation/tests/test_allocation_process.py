@@ -130,6 +130,19 @@ def test_event_ids_stay_valid_for_the_longest_command_ids():
     assert len(wire.conflict_event_id(long_id, "ab" * 32)) <= 128
 
 
+def test_a_command_id_that_spells_another_ids_hash_does_not_take_its_event_ids():
+    """A command id too long to carry a suffix is replaced by 'h' + 40 hex digits of its SHA-256; that
+    string is itself a valid command id. The two commands' events shared ids, and the ledger refused the
+    second one's as a DUPLICATE_CONFLICT of the first while allocation had accepted it."""
+    import hashlib
+
+    long_id = "c" * 127
+    spelled = "h" + hashlib.sha256(long_id.encode()).hexdigest()[:40]
+    assert set(wire.event_ids(long_id, 3)).isdisjoint(wire.event_ids(spelled, 3))
+    assert wire.conflict_event_id(long_id, "ab" * 32) != wire.conflict_event_id(spelled, "ab" * 32)
+    assert set(wire.event_ids(long_id, 3)).isdisjoint([wire.conflict_event_id(spelled, "ab" * 32)])
+
+
 def test_providers_registered_in_a_batch_serve_orders_commissioned_earlier_in_it():
     loaded = Loaded(budgets={("C001", "PB-1"): given(agreed())})
     provider, order = process([item(commission(), "cmd-order", partition=0, offset=5),

@@ -36,20 +36,24 @@ def command_hash(envelope: Envelope) -> str:
 
 
 def _stem(command_id: str, longest_suffix: int) -> str:
-    if len(command_id) + longest_suffix <= _MAX_ID:
-        return command_id
-    return "h" + hashlib.sha256(command_id.encode()).hexdigest()[:40]  # still derived, still unique
+    """What an event id starts with: the command id and '.', or, when the id leaves no room for the suffix,
+    'h' + 40 hex digits of its SHA-256 (still derived, still unique) and ':'. The separator keeps the two
+    apart: that hash is itself a valid command id, and with '.' after both, a command sent under it took
+    the long id's event ids (the ledger then refused the second one's events as DUPLICATE_CONFLICT)."""
+    if len(command_id) + 1 + longest_suffix <= _MAX_ID:
+        return command_id + "."
+    return "h" + hashlib.sha256(command_id.encode()).hexdigest()[:40] + ":"
 
 
 def event_ids(command_id: str, count: int) -> list[str]:
     """`<command id>.e1` .. `.eN`: the ids of the events a command leads to (deterministic)."""
-    stem = _stem(command_id, len(f".e{count}"))
-    return [f"{stem}.e{n}" for n in range(1, count + 1)]
+    stem = _stem(command_id, len(f"e{count}"))
+    return [f"{stem}e{n}" for n in range(1, count + 1)]
 
 
 def conflict_event_id(command_id: str, content_hash: str) -> str:
     """Id of the DUPLICATE_CONFLICT rejection of one conflicting content (a resend of it emits nothing)."""
-    suffix = f".c{content_hash[:16]}"
+    suffix = f"c{content_hash[:16]}"
     return _stem(command_id, len(suffix)) + suffix
 
 
