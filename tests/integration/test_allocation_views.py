@@ -87,6 +87,17 @@ class Views:
             return f"(unreadable: {exc})"
 
 
+def views_of(settings, tmp_path) -> tuple[Views, str]:
+    """A views process (not started) over the test's events topic, and its faust app id."""
+    app_id = f"{settings.events_topic.split('.', 1)[0]}.allocation-views"
+    views = Views({"ALLOCATION_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ALLOCATION_EVENTS_TOPIC": settings.events_topic,
+                   "ALLOCATION_VIEWS_APP_ID": app_id, "ALLOCATION_VIEWS_PORT": str(free_port()),
+                   "ALLOCATION_VIEWS_HOST": "127.0.0.1", "ALLOCATION_VIEWS_PARTITIONS": "3",
+                   "ALLOCATION_VIEWS_SESSION_TIMEOUT_S": "6", "ALLOCATION_LOG_LEVEL": "WARNING",
+                   "ALLOCATION_VIEWS_DATA_DIR": str(tmp_path / "views-data")}, tmp_path / "views.log")
+    return views, app_id
+
+
 async def _changelog_holds(bootstrap: str, topic: str, key: bytes, marker: bytes, timeout_s: float = 30) -> None:
     """Wait until the latest changelog record of `key` contains `marker`."""
     deadline = asyncio.get_running_loop().time() + timeout_s
@@ -106,13 +117,7 @@ async def test_the_budget_view_serves_summaries_that_survive_a_restart(allocatio
     await send(settings.kafka_bootstrap, settings.commands_topic, BUDGET)
     await service.drained()
 
-    prefix = settings.events_topic.split(".", 1)[0]
-    app_id = f"{prefix}.allocation-views"
-    views = Views({"ALLOCATION_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ALLOCATION_EVENTS_TOPIC": settings.events_topic,
-                   "ALLOCATION_VIEWS_APP_ID": app_id, "ALLOCATION_VIEWS_PORT": str(free_port()),
-                   "ALLOCATION_VIEWS_HOST": "127.0.0.1", "ALLOCATION_VIEWS_PARTITIONS": "3",
-                   "ALLOCATION_VIEWS_SESSION_TIMEOUT_S": "6", "ALLOCATION_LOG_LEVEL": "WARNING",
-                   "ALLOCATION_VIEWS_DATA_DIR": str(tmp_path / "views-data")}, tmp_path / "views.log")
+    views, app_id = views_of(settings, tmp_path)
     path = f"/budgets/{COUNCIL}/PB-1"
     try:
         views.start()

@@ -13,9 +13,8 @@ from datetime import date
 import pytest
 from careruntime.topics import delete_topics
 
-from .test_allocation_crash import free_port
 from .test_allocation_flow import COUNCIL, allocation, command, send  # noqa: F401
-from .test_allocation_views import Views
+from .test_allocation_views import views_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -47,13 +46,7 @@ async def test_a_budget_with_many_orders_is_still_served(allocation, tmp_path): 
     accepted = await pool.fetchval("SELECT count(*) FROM service_orders")
     assert accepted == ORDERS
 
-    prefix = settings.events_topic.split(".", 1)[0]
-    app_id = f"{prefix}.allocation-views"
-    views = Views({"ALLOCATION_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "ALLOCATION_EVENTS_TOPIC": settings.events_topic,
-                   "ALLOCATION_VIEWS_APP_ID": app_id, "ALLOCATION_VIEWS_PORT": str(free_port()),
-                   "ALLOCATION_VIEWS_HOST": "127.0.0.1", "ALLOCATION_VIEWS_PARTITIONS": "3",
-                   "ALLOCATION_VIEWS_SESSION_TIMEOUT_S": "6", "ALLOCATION_LOG_LEVEL": "WARNING",
-                   "ALLOCATION_VIEWS_DATA_DIR": str(tmp_path / "views-data")}, tmp_path / "views.log")
+    views, app_id = views_of(settings, tmp_path)
     try:
         views.start()
         later = await views.summary_when(f"/budgets/{COUNCIL}/PB-LATER", lambda b: b["status"] == "agreed",
