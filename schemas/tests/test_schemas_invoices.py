@@ -1,9 +1,12 @@
 """Provider invoices: lines priced as units x rate, never typed in; documents need unique lines."""
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from careschemas.invoice_events import INVOICE_LINE, InvoiceReceived
+from careschemas.invoice_events import INVOICE_LINE, MAX_LINES, InvoiceReceived
+from careschemas.registry import make_envelope
 
 from schemas_testkit import DROP, data, invalid, valid
 
@@ -57,6 +60,35 @@ def test_counts_fit_an_integer_column_and_totals_fit_a_bigint():
 def test_every_lined_document_needs_lines(type_name):
     invalid(type_name, lines=[])
     invalid(type_name, lines=DROP)
+
+
+def longest_lines(count: int) -> list[dict]:
+    """`count` lines with every id at its longest (128 characters) and every number at its widest."""
+    def ident(prefix: str, n: int) -> str:
+        return f"{prefix}{n}".ljust(128, "x")
+    return [{"line_no": 2**31 - 1 - n, "order_id": ident("SO", n), "budget_id": ident("PB", n),
+             "period_start": "2026-01-01", "period_end": "2026-01-31", "units": 2**31 - 1, "rate_pence": 1}
+            for n in range(count)]
+
+
+@pytest.mark.parametrize("type_name", ["invoices.InvoiceApproved.v1", "invoices.CreditNoteReceived.v1",
+                                       "invoices.ReceiveInvoice.v1", "invoices.ReceiveCreditNote.v1"])
+def test_a_document_has_at_most_max_lines(type_name):
+    """More lines could make an event too large for Kafka once a compressed command is repeated uncompressed."""
+    assert len(valid(type_name, lines=longest_lines(MAX_LINES)).lines) == MAX_LINES
+    error = invalid(type_name, lines=longest_lines(MAX_LINES + 1))
+    assert f"at most {MAX_LINES} items" in str(error)
+
+
+def test_the_largest_invoice_event_fits_a_kafka_record_with_room_to_spare():
+    """InvoiceApproved repeats the received lines: at MAX_LINES with every field at its longest it stays
+    under 512 KiB (the ledger's partition fetch), half of Kafka's default 1 MiB record limit."""
+    payload = valid("invoices.InvoiceApproved.v1", invoice_id="I".ljust(128, "x"), provider_id="P".ljust(128, "x"),
+                    approved_by="a" * 128, lines=longest_lines(MAX_LINES))
+    envelope = make_envelope(payload, id="e".ljust(128, "x"), source="s" * 256, subject="P".ljust(128, "x"),
+                             council_id="C" * 32, correlation_id="c".ljust(128, "x"),
+                             causation_id="d".ljust(128, "x"), time=datetime(2026, 1, 1, tzinfo=UTC))
+    assert len(envelope.model_dump_json()) < 512 * 1024  # compact JSON, as the services write it
 
 
 def test_invoice_number_limits():

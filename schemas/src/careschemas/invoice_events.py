@@ -15,6 +15,16 @@ from .common import (
     ReasonCode, Text, require_order,
 )
 
+MAX_LINES = 1000
+"""The most lines an invoice or credit note may have. A document's lines travel again in the events it
+leads to (InvoiceReceived, InvoiceApproved) and become up to two journal lines per budget in the ledger's
+entry; at this many lines, with every id at its longest, the largest of those records is under 512 KiB
+(InvoiceApproved ~400 KB: schemas/tests/test_schemas_invoices.py; the ledger's EntryPosted ~470 KB:
+services/ledger/tests), inside both the ledger's 512 KiB partition fetch and Kafka's default 1 MiB record
+limit. A provider with more lines sends more than one invoice. Without a cap, a command its producer
+compressed (the broker limits the compressed size) could lead to an event no relay can publish, and
+every later row of that outbox would wait behind it."""
+
 InvoiceNumber = Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=WORDS), Field(
     description="The provider's own invoice number; unique per provider.")]
 
@@ -61,7 +71,9 @@ def _unique_line_numbers_and_a_total_that_fits(lines: list[InvoiceLine]) -> list
 
 
 Lines = Annotated[list[InvoiceLine], Field(
-    min_length=1, description=f"At least one line; line_no unique; units x rate over all lines at most {MAX_INT} pence."),
+    min_length=1, max_length=MAX_LINES,
+    description=f"At least one line, at most {MAX_LINES}; line_no unique; units x rate over all lines at most "
+                f"{MAX_INT} pence."),
     AfterValidator(_unique_line_numbers_and_a_total_that_fits)]
 
 
