@@ -1,0 +1,97 @@
+"""Records too large to publish: no input makes a service write an outbox row Kafka refuses.
+
+A producer may compress: the broker's size limit (message.max.bytes, ~1 MiB by default) applies to
+the compressed batch, so a gzip-compressed command can carry many MiB of JSON. The relays publish
+uncompressed; a row larger than the limit would fail every pass of its relay and hold back every
+later row of that outbox. An invoice's lines are capped by the contract (careschemas MAX_LINES), so
+one with more is dead-lettered as INVALID_PAYLOAD at the door, and a dead letter too large to
+publish leaves out the original bytes (which stay at their source offset) and says so in a header.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+from careruntime.codec import KAFKA_HEADERS
+from careschemas.topics import DLQ_OFFSET_HEADER, DLQ_OMITTED_BYTES_HEADER, DLQ_OMITTED_HEADER, DLQ_REASON_HEADER
+from caretools import localstack
+
+from tests.integration.payments_harness import (
+    ALLOCATION, COMMANDS, EVENTS, command, deployment, read_events, read_records, send,
+)
+from tests.integration.test_payments_bad_input import GOOD, LINE, PR1_PB1_SO1
+
+pytestmark = pytest.mark.integration
+
+MANY = 12_000  # lines: ~1.5 MB of JSON, ~100 KB once gzip-compressed
+
+
+def big_invoice(command_id: str, invoice_id: str, lines: int) -> tuple[bytes, bytes]:
+    """A ReceiveInvoice of `lines` lines (written as JSON: past MAX_LINES the contract refuses it)."""
+    key, value = command("invoices.ReceiveInvoice", command_id, invoice_id=invoice_id, provider_id="PR-1",
+                         invoice_number=f"N-{invoice_id}", invoice_date=date(2026, 4, 20), lines=[LINE])
+    doc = orjson.loads(value)
+    line = doc["data"]["lines"][0]
+    doc["data"]["lines"] = [{**line, "line_no": n, "units": 1} for n in range(1, lines + 1)]
+    return key, orjson.dumps(doc)
+
+
+async def send_gzipped(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]],
+                       headers: list[tuple[str, bytes]] = KAFKA_HEADERS) -> None:
+    """As a producer that compresses its batches sends them (its own size check is on the raw record)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                compression_type="gzip", max_request_size=64 * 1024 * 1024)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await (await producer.send(topic, value, key=key, headers=headers))
+    finally:
+        await producer.stop()
+
+
+async def outbox_empties(pool, timeout_s: float) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while await pool.fetchval("SELECT count(*) FROM outbox"):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.2)
+    return True
+
+
+async def test_a_compressed_command_too_large_to_repeat_uncompressed_stalls_no_outbox(stack, fresh_db, topics,
+                                                                                       tmp_path):
+    dep = await deployment(stack, fresh_db, topics, tmp_path)
+    try:
+        await dep.start_payments()
+        await send(stack.bootstrap, dep.names[ALLOCATION], PR1_PB1_SO1)
+        await dep.payments_settled()
+        big = big_invoice("c-big", "I-BIG", MANY)
+        junk = (b"PR-1", b"[" + b"0," * 2_000_000 + b"]")  # ~4 MB that is no envelope
+        assert len(big[1]) > 1024 * 1024
+        await send_gzipped(stack.bootstrap, dep.names[COMMANDS], [big, junk])
+        # jsonb (the outbox's headers) refuses NUL: a content-type carrying one must not fail the batch
+        await send_gzipped(stack.bootstrap, dep.names[COMMANDS], [(b"PR-1", b"{oops")],
+                           headers=[("content-type", b"application/json\x00")])
+        await send(stack.bootstrap, dep.names[COMMANDS], [GOOD])
+        targets = await localstack.record_ends(stack.bootstrap, [dep.names[COMMANDS]])
+        await localstack.wait_consumed(dep.payments_dsn, dep.group, targets, 60, outbox_empty=False)
+        pool = await dep.pool()
+        assert await outbox_empties(pool, 30), "the relay is stuck behind a row Kafka refuses"
+
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        assert [e.type for e in events if e.causationid == "c-good"] == [
+            "invoices.InvoiceReceived.v1", "invoices.InvoiceMatched.v1"]
+        assert not [e for e in events if e.causationid == "c-big"]
+        dead = await read_records(stack.bootstrap, dep.names[COMMANDS] + ".dlq")
+        reasons = {int(dict(r.headers)[DLQ_OFFSET_HEADER]): dict(r.headers)[DLQ_REASON_HEADER] for r in dead}
+        assert reasons == {0: b"INVALID_PAYLOAD", 1: b"MALFORMED_JSON", 2: b"MALFORMED_JSON"}
+        for record in dead[:2]:  # the two too large to carry: left out, and said so
+            headers = dict(record.headers)
+            assert (record.key, record.value, headers[DLQ_OMITTED_HEADER]) == (b"PR-1", None, b"value"), headers
+            assert int(headers[DLQ_OMITTED_BYTES_HEADER]) == len((big, junk)[int(headers[DLQ_OFFSET_HEADER])][1])
+        assert dead[2].value == b"{oops" and dict(dead[2].headers)["content-type"] == b"application/json\\0"
+    finally:
+        await dep.stop()
