@@ -166,3 +166,15 @@ def test_a_hold_names_at_most_eight_spans_so_its_detail_fits_the_event(changes, 
     spans = changes + 1
     assert (f"(and {spans - SPANS_NAMED} more changes to {last})" if spans > SPANS_NAMED
             else f"{last}..{last}") in held.detail
+
+
+def test_variations_at_the_calendars_edges_keep_their_terms_and_raise_nothing():
+    """An order open to 9999-12-31 (the contract's last Day) has no day after its end; the segment rule took
+    end + 1 day and raised OverflowError, failing the read model's batch on every retry."""
+    open_ended = COMMISSIONED.model_copy(update={"end_date": date.max})
+    order = given(open_ended, varied(rate=2_600, end=date.max))
+    assert order.terms == (OrderTerms(D0, 2_450, 14), OrderTerms(CHANGE, 2_600, 14))
+    order = given(open_ended, varied(rate=2_600, end=date.max, effective=date.max))
+    assert order.terms[-1] == OrderTerms(date.max, 2_600, 14) and order.end_date == date.max
+    first = COMMISSIONED.model_copy(update={"start_date": date.min, "effective_date": date.min})
+    assert given(first, varied(rate=2_600, effective=date.min)).terms == (OrderTerms(date.min, 2_600, 14),)

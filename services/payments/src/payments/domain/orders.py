@@ -32,8 +32,9 @@ class TermsSpan:
 
 
 def next_pivot(last_pivot: date, effective: date, new_end: date) -> date:
-    """The day new terms apply from (the ledger's and the allocation service's segment rule)."""
-    return max(last_pivot, min(effective, new_end + ONE_DAY))
+    """The day new terms apply from (the ledger's and the allocation service's segment rule). An order open
+    to 9999-12-31 has no day after its end (Python cannot make one); nothing can follow it, so its end stands in."""
+    return max(last_pivot, min(effective, new_end + ONE_DAY if new_end < date.max else date.max))
 
 
 def commissioned(order_id: str, budget_id: str, provider_id: str, rate_pence: int, planned_units_per_week: int,
