@@ -20,7 +20,7 @@ from careschemas.topics import DLQ_OFFSET_HEADER, DLQ_REASON_HEADER
 from caretools import localstack
 
 from tests.integration.payments_harness import (
-    ALLOCATION, COMMANDS, EVENTS, command, deployment, read_events, read_records, send,
+    ALLOCATION, COMMANDS, EVENTS, command, deployment, read_events, read_records, send, wire,
 )
 from tests.integration.test_payments_bad_input import GOOD, LINE, PR1_PB1_SO1
 
@@ -96,3 +96,28 @@ async def test_a_compressed_command_too_large_to_repeat_uncompressed_stalls_no_o
         assert dead[2].value == b"{oops" and b"\x00" not in dict(dead[2].headers)["content-type"]
     finally:
         await dep.stop()
+
+
+async def test_the_ledger_reads_past_a_record_larger_than_its_partition_fetch(stack, fresh_db, topics, tmp_path):
+    """The ledger fetches 512 KiB per partition; a record of ~900 KB still comes whole (a fetch returns at
+    least the first batch of a partition), is dead-lettered (too many lines), and the partition goes on."""
+    dep = await deployment(stack, fresh_db, topics, tmp_path, partitions=1)
+    try:
+        await dep.start_ledger()
+        key, value = wire_approved("e-big")
+        doc = orjson.loads(value)
+        line = doc["data"]["lines"][0]
+        doc["data"]["lines"] = [{**line, "line_no": n} for n in range(1, 7_001)]
+        big = orjson.dumps(doc)
+        assert 512 * 1024 < len(big) < 1024 * 1024
+        await send(stack.bootstrap, dep.names[EVENTS], [(key, big), wire_approved("e-after")])
+        await dep.ledger_settled(timeout_s=60)
+        dead = await read_records(stack.bootstrap, dep.names[EVENTS] + ".dlq")
+        assert [(dict(r.headers)[DLQ_REASON_HEADER], len(r.value)) for r in dead] == [(b"INVALID_PAYLOAD", len(big))]
+    finally:
+        await dep.stop()
+
+
+def wire_approved(event_id: str) -> tuple[bytes, bytes]:
+    return wire("invoices.InvoiceApproved.v1", event_id, invoice_id=f"I-{event_id}", provider_id="PR-1",
+                approved_by="finance.a", lines=[LINE])
