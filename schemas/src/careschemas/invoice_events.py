@@ -19,8 +19,8 @@ MAX_LINES = 1000
 """The most lines an invoice or credit note may have. A document's lines travel again in the events it
 leads to (InvoiceReceived, InvoiceApproved) and become up to two journal lines per budget in the ledger's
 entry; at this many lines, with every id at its longest, the largest of those records is under 512 KiB
-(InvoiceApproved ~400 KB: schemas/tests/test_schemas_invoices.py; the ledger's EntryPosted ~470 KB:
-services/ledger/tests), inside both the ledger's 512 KiB partition fetch and Kafka's default 1 MiB record
+(InvoiceApproved ~400 KB: schemas/tests/test_schemas_invoices.py; the ledger's EntryPosted, two lines of
+~240 bytes per budget, ~470 KB), inside both the ledger's 512 KiB partition fetch and Kafka's default 1 MiB record
 limit. A provider with more lines sends more than one invoice. Without a cap, a command its producer
 compressed (the broker limits the compressed size) could lead to an event no relay can publish, and
 every later row of that outbox would wait behind it."""
