@@ -10,13 +10,14 @@ publish does not carry the original bytes whole (they stay at their source offse
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from datetime import date
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from careruntime.codec import KAFKA_HEADERS
-from careschemas.topics import DLQ_OFFSET_HEADER, DLQ_REASON_HEADER
+from careschemas.topics import DLQ_OFFSET_HEADER, DLQ_REASON_HEADER, DLQ_TRUNCATED_HEADER
 from caretools import localstack
 
 from tests.integration.payments_harness import (
@@ -88,11 +89,11 @@ async def test_a_compressed_command_too_large_to_repeat_uncompressed_stalls_no_o
         dead = await read_records(stack.bootstrap, dep.names[COMMANDS] + ".dlq")
         reasons = {int(dict(r.headers)[DLQ_OFFSET_HEADER]): dict(r.headers)[DLQ_REASON_HEADER] for r in dead}
         assert reasons == {0: b"INVALID_PAYLOAD", 1: b"MALFORMED_JSON", 2: b"MALFORMED_JSON"}
-        for record in dead[:2]:  # the two too large to carry whole: cut or left out, and said so
+        for record in dead[:2]:  # the two too large to carry whole: cut, and said so with the original's digest
             headers = dict(record.headers)
             original = (big, junk)[int(headers[DLQ_OFFSET_HEADER])][1]
-            assert len(record.value or b"") < len(original)
-            assert {"dlq.omitted", "dlq.truncated"} & set(headers), headers
+            assert original.startswith(record.value) and len(record.value) < len(original)
+            assert hashlib.sha256(original).hexdigest().encode() in headers[DLQ_TRUNCATED_HEADER], headers
         assert dead[2].value == b"{oops" and b"\x00" not in dict(dead[2].headers)["content-type"]
     finally:
         await dep.stop()
@@ -100,7 +101,7 @@ async def test_a_compressed_command_too_large_to_repeat_uncompressed_stalls_no_o
 
 async def test_the_ledger_reads_past_a_record_larger_than_its_partition_fetch(stack, fresh_db, topics, tmp_path):
     """The ledger fetches 512 KiB per partition; a record of ~900 KB still comes whole (a fetch returns at
-    least the first batch of a partition), is dead-lettered (too many lines), and the partition goes on."""
+    least the first batch of a partition), is dead-lettered (too many lines; cut to what a dead letter keeps), and the partition goes on."""
     dep = await deployment(stack, fresh_db, topics, tmp_path, partitions=1)
     try:
         await dep.start_ledger()
@@ -113,7 +114,10 @@ async def test_the_ledger_reads_past_a_record_larger_than_its_partition_fetch(st
         await send(stack.bootstrap, dep.names[EVENTS], [(key, big), wire_approved("e-after")])
         await dep.ledger_settled(timeout_s=60)
         dead = await read_records(stack.bootstrap, dep.names[EVENTS] + ".dlq")
-        assert [(dict(r.headers)[DLQ_REASON_HEADER], len(r.value)) for r in dead] == [(b"INVALID_PAYLOAD", len(big))]
+        assert [dict(r.headers)[DLQ_REASON_HEADER] for r in dead] == [b"INVALID_PAYLOAD"]
+        # more than a dead letter keeps whole (DLQ_MAX_KEPT_BYTES): cut, with the original's digest
+        assert big.startswith(dead[0].value) and len(dead[0].value) < len(big)
+        assert hashlib.sha256(big).hexdigest().encode() in dict(dead[0].headers)[DLQ_TRUNCATED_HEADER]
     finally:
         await dep.stop()
 
