@@ -1,9 +1,10 @@
 """Unit tests of the reporting service's pure parts: periods, the progress line, planned units, run status."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+from reporting.domain.instants import EARLIEST, LATEST, utc_instant
 from reporting.domain.periods import financial_year_start, period_label
 from reporting.domain.progress import progress_line
 from reporting.entrypoints.cli import last_year_end, parse_known_at, parse_params
@@ -30,6 +31,17 @@ def test_period_labels(day, month, quarter, year):
     assert (period_label(day, "month"), period_label(day, "quarter"), period_label(day, "year")) == (month, quarter, year)
     with pytest.raises(ValueError):
         period_label(day, "week")
+
+
+@pytest.mark.parametrize("moment, utc", [
+    (datetime(2026, 4, 1, 10, tzinfo=timezone(timedelta(hours=1))), datetime(2026, 4, 1, 9, tzinfo=UTC)),
+    (datetime(2026, 4, 1, 9), datetime(2026, 4, 1, 9, tzinfo=UTC)),  # no offset: UTC, not the host's zone
+    (datetime(1, 1, 1), EARLIEST),  # as local time, Python raised ValueError (year 0)
+    (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), EARLIEST),  # astimezone raised OverflowError
+    (datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))), LATEST),
+])
+def test_a_recorded_time_in_utc_even_at_the_calendars_edges(moment, utc):
+    assert utc_instant(moment) == utc and utc_instant(moment).utcoffset() == timedelta(0)
 
 
 def test_the_last_year_end_is_the_most_recent_31_march_before_today():

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import AwareDatetime, BeforeValidator, StringConstraints
 
+from reporting.domain.instants import utc_instant
 from reporting.render import FORMATS, render
 from reporting.reports import ReportQuery, ReportTable, UnknownReport
 from reporting.service.audit_pack import build_audit_pack, pack_name
@@ -45,19 +46,10 @@ Params = Annotated[list[Param], Query(
 
 
 def build_query(council: str, as_of: date | None, known_at: datetime | None, params: list[str]) -> ReportQuery:
-    return ReportQuery(council_id=council, as_of=as_of or datetime.now(UTC).date(), known_at=in_utc(known_at),
+    # A known_at beyond the calendar's ends once shifted to UTC is the end it passed (domain.instants).
+    return ReportQuery(council_id=council, as_of=as_of or datetime.now(UTC).date(),
+                       known_at=utc_instant(known_at) if known_at else None,
                        params=dict(p.split("=", 1) for p in params))
-
-
-def in_utc(moment: datetime | None) -> datetime | None:
-    """The moment in UTC; a moment beyond the calendar's ends once shifted to UTC (year 1 or 9999 with an
-    offset) is the end it passed: nothing known yet, or everything known."""
-    if moment is None:
-        return None
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        return datetime.min.replace(tzinfo=UTC) if moment.year == 1 else datetime.max.replace(tzinfo=UTC)
 
 
 def report_links(council: str, name: str) -> dict[str, str]:
