@@ -185,3 +185,22 @@ async def test_a_parameter_given_twice_is_refused_not_silently_overridden(server
     async with http.get(url, headers=bearer("C001", "auditor")) as r:
         assert r.status == 422
         assert (await r.json())["detail"][0]["loc"] == ["query", "as_of"]
+
+
+EDGE_DATES = ("0001-01-01", "0001-03-31", "0001-04-01", "9999-12-31")
+
+
+@pytest.mark.parametrize("as_of", EDGE_DATES)
+async def test_every_report_the_dashboard_and_the_audit_pack_answer_at_the_calendars_edges(server, as_of):
+    """January to March of year 1 fall in a financial year that began before the calendar does: the spend
+    reports (whose `from` defaults to the year's start), the dashboard and the audit pack answered 500."""
+    http, _ = server
+    for spec in report_specs():
+        for fmt in ("json", "csv", "xlsx", "html"):
+            url = f"/councils/C001/reports/{spec.name}?as_of={as_of}&format={fmt}"
+            async with http.get(url, headers=bearer("C001", "auditor")) as r:
+                assert r.status == 200, (url, r.status, await r.text())
+    async with http.get(f"/councils/C001/dashboard?as_of={as_of}", headers=bearer("C001", "auditor")) as r:
+        assert r.status == 200, await r.text()
+    async with http.post(f"/councils/C001/audit-packs?as_of={as_of}", headers=bearer("C001", "finance")) as r:
+        assert r.status == 201, await r.text()

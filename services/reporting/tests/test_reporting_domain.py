@@ -19,6 +19,15 @@ def test_the_financial_year_starts_on_the_first_of_april():
     assert financial_year_start(date(2027, 1, 15)) == date(2026, 4, 1)
 
 
+def test_the_financial_year_at_the_calendars_edges():
+    # January to March of year 1 belong to a financial year that began before the calendar does (0000-04-01):
+    # it starts on the calendar's first day. Before, date(0, 4, 1) raised ValueError: a 500 from every report
+    # that defaults its `from` to the year's start, and from the dashboard, for an as-at date in them.
+    assert financial_year_start(date(1, 1, 1)) == financial_year_start(date(1, 3, 31)) == date(1, 1, 1)
+    assert financial_year_start(date(1, 4, 1)) == date(1, 4, 1)
+    assert financial_year_start(date(9999, 12, 31)) == date(9999, 4, 1)
+
+
 @pytest.mark.parametrize("day, month, quarter, year", [
     (date(2026, 4, 1), "2026-04", "FY2026-Q1", "FY2026/27"),
     (date(2026, 6, 30), "2026-06", "FY2026-Q1", "FY2026/27"),
@@ -26,6 +35,9 @@ def test_the_financial_year_starts_on_the_first_of_april():
     (date(2027, 1, 2), "2027-01", "FY2026-Q4", "FY2026/27"),
     (date(2027, 3, 31), "2027-03", "FY2026-Q4", "FY2026/27"),
     (date(2099, 12, 31), "2099-12", "FY2099-Q3", "FY2099/00"),
+    (date(1, 1, 1), "0001-01", "FY0-Q4", "FY0/01"),  # raised ValueError (year 0) before
+    (date(1, 3, 31), "0001-03", "FY0-Q4", "FY0/01"),
+    (date(9999, 12, 31), "9999-12", "FY9999-Q3", "FY9999/00"),
 ])
 def test_period_labels(day, month, quarter, year):
     assert (period_label(day, "month"), period_label(day, "quarter"), period_label(day, "year")) == (month, quarter, year)
