@@ -77,11 +77,27 @@ def _domain_events(council: str) -> list[dict]:
              for pid, ptype in PROVIDERS[council]]
     facts.append(("allocation.PersonalBudgetAgreed.v1", budget_id,
                   {"budget_id": budget_id, "person_ref": person_ref, "effective_date": "2026-03-01"}))
+    return domain_event_rows(council, facts)
+
+
+def domain_event_rows(council: str, facts: list[tuple[str, str, dict]]) -> list[dict]:
+    """Rows of rp_domain_events for (type, subject, data) facts, effective 1 March 2026."""
     return [{"event_id": _id(council, etype, subject), "content_hash": "h" * 64, "council_id": council,
              "type": etype, "subject": subject, "effective_date": date(2026, 3, 1),
              "recorded_at": datetime(2026, 3, 1, 9, tzinfo=UTC), "topic": "allocation.events.v1", "partition": 0,
              "offset": offset, "data": json.dumps(data)}
             for offset, (etype, subject, data) in enumerate(facts)]
+
+
+async def insert_domain_events(dsn: str, council: str, facts: list[tuple[str, str, dict]]) -> None:
+    """Add (type, subject, data) facts of one council to a reporting database, through the projection store."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            rows = domain_event_rows(council, facts)
+            await insert_new(conn, "rp_domain_events", [tuple(r[c] for c in DOMAIN_COLUMNS) for r in rows])
+    finally:
+        await conn.close()
 
 
 def _journal(council: str) -> list[dict]:

