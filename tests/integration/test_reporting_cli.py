@@ -73,6 +73,15 @@ async def test_one_report_in_each_format(built, tmp_path):
         tuple(None if v == "" else v for v in r) for r in table.rows]
     out = reporting_cli(built, "report", "no_such_report", *scope)
     assert out.returncode == 2 and b"unknown report" in out.stderr
+    # bad input: a clear error and exit 2, never a traceback (a bad date or time failed with one before, and a
+    # parameter the report does not take was ignored)
+    for args, says in [(["--param", "period=year"], b"period: not a parameter of this report"),
+                       (["--param", "level=acount"], b"level='acount': expected one of account, group"),
+                       (["--known-at", "yesterday"], b"argument --known-at: 'yesterday' is not a time")]:
+        out = reporting_cli(built, "report", "trial_balance", *scope, *args)
+        assert out.returncode == 2 and says in out.stderr and b"Traceback" not in out.stderr, out.stderr
+    out = reporting_cli(built, "report", "trial_balance", "--council", COUNCIL, "--as-of", "2026-02-30")
+    assert out.returncode == 2 and b"argument --as-of: '2026-02-30' is not a date" in out.stderr
 
 
 async def test_the_audit_pack_holds_every_report_in_every_format(built, tmp_path):

@@ -231,3 +231,13 @@ async def test_free_text_reaching_a_report_is_never_a_formula_nor_a_server_error
     assert (run[1].value, run[1].data_type) == (creator, "s")
     assert run[2].value == "approver\\x07\\x1b"
     assert rows[1][:3] == ["RUN-1", "'" + creator, approver]
+
+
+async def test_a_query_parameter_the_route_does_not_take_is_refused_not_ignored(server):
+    """`asof` for `as_of` was ignored: the answer was today's figures, as if the date had been read."""
+    http, _ = server
+    for url in ("/councils/C001/reports/trial_balance?asof=2026-03-31", "/councils/C001/reports?format=csv",
+                "/councils/C001/dashboard?as_at=2026-03-31"):
+        async with http.get(url, headers=bearer("C001", "auditor")) as r:
+            assert r.status == 422, url
+            assert (await r.json())["detail"][0]["loc"][0] == "query"

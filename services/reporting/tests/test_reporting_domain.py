@@ -7,7 +7,8 @@ import pytest
 from reporting.domain.instants import EARLIEST, LATEST, utc_instant
 from reporting.domain.periods import financial_year_start, period_label
 from reporting.domain.progress import progress_line
-from reporting.entrypoints.cli import last_year_end, parse_known_at, parse_params
+from reporting.entrypoints.arguments import iso_instant, param
+from reporting.entrypoints.cli import last_year_end
 from reporting.reports.invoices import planned_units
 from reporting.reports.payments import run_status
 from reporting.reports.provision import is_external
@@ -99,12 +100,12 @@ def test_external_provision_is_every_type_but_in_house_and_direct_payments_count
 
 
 def test_cli_parsing():
-    assert parse_known_at("2026-05-01T12:00:00Z").isoformat() == "2026-05-01T12:00:00+00:00"
-    assert parse_known_at("2026-05-01T12:00:00").tzinfo is not None
-    assert parse_known_at(None) is None
-    assert parse_params(["period=quarter", "target=0.75"]) == {"period": "quarter", "target": "0.75"}
-    with pytest.raises(SystemExit):
-        parse_params(["oops"])
+    import argparse
+    assert iso_instant("2026-05-01T12:00:00Z").isoformat() == "2026-05-01T12:00:00+00:00"
+    assert iso_instant("2026-05-01T12:00:00").isoformat() == "2026-05-01T12:00:00+00:00"
+    assert param("target=0.75") == ("target", "0.75") and param("from=") == ("from", "")
+    with pytest.raises(argparse.ArgumentTypeError):
+        param("oops")
 
 
 def test_journal_ranges_cover_every_sequence_number_once():

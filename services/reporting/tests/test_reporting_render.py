@@ -98,3 +98,47 @@ def test_xlsx_text_is_never_a_formula_and_control_characters_do_not_fail_the_wor
     assert [cell.value for cell in cells[:-1]] == list(HOSTILE[:-1])
     assert cells[-1].value == "bell\\x07 and \\x1b escape"
     assert {row[1].value for row in sheet.iter_rows(min_row=2, max_row=len(HOSTILE) + 1)} == {-5}
+
+
+@pytest.mark.parametrize("name, params, refused", [
+    ("provider_type_spend", {"perod": "quarter"}, "perod: not a parameter of this report (it takes: from, period, target)"),
+    ("trial_balance", {"period": "year"}, "period: not a parameter of this report (it takes: level)"),
+    ("dp_balances", {"from": "2026-04-01"}, "from: not a parameter of this report (it takes: none)"),
+    ("provider_type_spend", {"period": "week"}, "period='week': expected one of month, quarter, year"),
+    ("provider_type_spend", {"target": "nan"}, "target='nan': expected a share from 0 to 1"),
+    ("provider_type_spend", {"target": "80"}, "target='80': expected a share from 0 to 1"),
+    ("provider_type_spend", {"from": "20260401"}, "from='20260401': expected a date YYYY-MM-DD"),
+    ("ascfr_analysis", {"from": "2026-02-30"}, "from='2026-02-30': day is out of range for month"),
+    ("trial_balance", {"level": "acount"}, "level='acount': expected one of account, group"),
+    ("budget_statement", {"budget_id": "PB 1"}, "budget_id='PB 1': expected an id such as PB-1"),
+])
+def test_a_parameter_the_report_does_not_take_or_cannot_use_is_refused_before_it_runs(name, params, refused):
+    """Before, an unknown name was ignored (a typo gave the default report), and a bad value was accepted or
+    failed the report half-way (period=week only once there were rows to label; target=nan was reported)."""
+    import asyncio
+
+    from reporting.reports import BadParameter
+    with pytest.raises(BadParameter) as exc:  # no connection: refused before any query
+        asyncio.run(run_report(None, name, ReportQuery("E1", date(2027, 3, 31), params=params)))
+    assert str(exc.value).startswith(refused)
+
+
+def test_cli_arguments_are_refused_with_a_clear_error_not_a_traceback(capsys):
+    from reporting.__main__ import parser
+    for argv, message in [
+        (["report", "trial_balance", "--council", "C1", "--as-of", "2026-02-30"], "argument --as-of: "),
+        (["report", "trial_balance", "--council", "C1", "--as-of", "31/03/2026"], "argument --as-of: "),
+        (["report", "trial_balance", "--council", "C1", "--as-of", "2026-03-31", "--known-at", "soon"],
+         "argument --known-at: "),
+        (["audit-pack", "--council", "C1", "--as-of", "2026-03-31", "--param", "period"], "argument --param: "),
+        (["rebuild", "--from", "topics", "--until", "yesterday"], "argument --until: "),
+        (["auditor-rebuild", "--council", "C1", "--database", "d", "--as-of", "2026-13-01"], "argument --as-of: "),
+        (["report", "trial_balance", "--council", "C 1", "--as-of", "2026-03-31"], "argument --council: "),
+    ]:
+        with pytest.raises(SystemExit) as exc:
+            parser().parse_args(argv)
+        assert exc.value.code == 2 and message in capsys.readouterr().err, argv
+    args = parser().parse_args(["report", "trial_balance", "--council", "C1", "--as-of", "0001-01-01",
+                                "--known-at", "0001-01-01T00:00:00+01:00", "--param", "level=account"])
+    assert (args.as_of, args.known_at, args.param) == (date(1, 1, 1), datetime.min.replace(tzinfo=timezone.utc),
+                                                       [("level", "account")])

@@ -5,13 +5,15 @@ import argparse
 import sys
 
 from .config import Settings
+from .entrypoints.arguments import council, iso_date, iso_instant, param
 
 
 def _scope(p: argparse.ArgumentParser, as_of_required: bool = True) -> None:
-    p.add_argument("--council", required=True, help="council id (tenant)")
-    p.add_argument("--as-of", required=as_of_required, help="effective date, YYYY-MM-DD")
-    p.add_argument("--known-at", help="recorded time, ISO 8601 (default: everything recorded)")
-    p.add_argument("--param", action="append", metavar="KEY=VALUE", help="report parameter (repeatable)")
+    p.add_argument("--council", required=True, type=council, help="council id (tenant)")
+    p.add_argument("--as-of", required=as_of_required, type=iso_date, help="effective date, YYYY-MM-DD")
+    p.add_argument("--known-at", type=iso_instant, help="recorded time, ISO 8601 (default: everything recorded)")
+    p.add_argument("--param", action="append", type=param, metavar="KEY=VALUE",
+                   help="report parameter (repeatable); `list` names each report's")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -32,14 +34,14 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--from", dest="source", required=True, choices=["journal", "topics"])
     rebuild.add_argument("--resume", action="store_true", help="continue an interrupted rebuild")
     rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
-    rebuild.add_argument("--until", help="keep only what was recorded by this time (ISO 8601): the projection "
+    rebuild.add_argument("--until", type=iso_instant, help="keep only what was recorded by this time (ISO 8601): the projection "
                                          "as it was then; do not run the worker on it afterwards")
     sub.add_parser("sync-ledger", help="copy the ledger's outcome log and record `ledger verify`")
     auditor = sub.add_parser("auditor-rebuild", help="fresh database + rebuild from the journal + audit pack "
                                                      "as at the last year end")
-    auditor.add_argument("--council", required=True)
+    auditor.add_argument("--council", required=True, type=council)
     auditor.add_argument("--database", required=True, help="name of the fresh projection database to create")
-    auditor.add_argument("--as-of", help="default: the last 31 March")
+    auditor.add_argument("--as-of", type=iso_date, help="default: the last 31 March")
     auditor.add_argument("--out", default="out")
     auditor.add_argument("--quiet", action="store_true")
     return p

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -16,27 +16,10 @@ from ..bootstrap import make_pool
 from ..config import Settings
 from ..render import render
 from ..render.text import to_text
-from ..reports import REGISTRY, ReportQuery, UnknownReport, run_report
+from ..reports import REGISTRY, BadParameter, ReportQuery, run_report
 from ..service.audit_pack import build_audit_pack, headline
 from ..service.ledger_sync import sync_ledger
 from ..service.rebuild import rebuild_from_journal, rebuild_from_topics
-
-
-def parse_known_at(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def parse_params(pairs: list[str] | None) -> dict[str, str]:
-    params = {}
-    for pair in pairs or ():
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"--param wants KEY=VALUE, not {pair!r}")
-        params[key] = value
-    return params
 
 
 def last_year_end(today: date | None = None) -> date:
@@ -47,17 +30,23 @@ def last_year_end(today: date | None = None) -> date:
 
 
 def query_from(args) -> ReportQuery:
-    return ReportQuery(args.council, date.fromisoformat(args.as_of), parse_known_at(args.known_at),
-                       parse_params(getattr(args, "param", None)))
+    """The query of parsed arguments (entrypoints.arguments typed and checked them)."""
+    return ReportQuery(args.council, args.as_of, args.known_at, dict(getattr(args, "param", None) or ()))
+
+
+def refused(problem: str) -> int:
+    print(f"reporting: {problem}", file=sys.stderr)
+    return 2
 
 
 async def cmd_report(settings: Settings, args) -> int:
+    if args.name not in REGISTRY:
+        return refused(f"unknown report {args.name!r}; one of: {', '.join(REGISTRY)}")
     conn = await asyncpg.connect(settings.database_url)
     try:
         table = await run_report(conn, args.name, query_from(args))
-    except UnknownReport:
-        print(f"unknown report {args.name!r}; one of: {', '.join(REGISTRY)}", file=sys.stderr)
-        return 2
+    except BadParameter as exc:
+        return refused(f"{args.name}: {exc}")
     finally:
         await conn.close()
     data = to_text(table).encode() if args.format == "text" else render(table, args.format)
@@ -72,6 +61,8 @@ async def cmd_audit_pack(settings: Settings, args) -> int:
     conn = await asyncpg.connect(settings.database_url)
     try:
         pack = await build_audit_pack(conn, query_from(args), Path(args.out))
+    except BadParameter as exc:
+        return refused(f"audit pack: {exc}")
     finally:
         await conn.close()
     print(f"audit pack: {pack.folder}\nzip: {pack.zip_path}")
@@ -83,7 +74,7 @@ async def cmd_audit_pack(settings: Settings, args) -> int:
 async def cmd_rebuild(settings: Settings, args) -> int:
     pool = await make_pool(settings)
     try:
-        until = parse_known_at(args.until)
+        until = args.until
         if args.source == "journal":
             result = await rebuild_from_journal(settings, pool, resume=args.resume, progress=not args.quiet,
                                                 until=until)
@@ -124,7 +115,7 @@ async def cmd_auditor_rebuild(settings: Settings, args) -> int:
         return 2
     await asyncio.to_thread(migrate, dsn, str(settings.migrations_dir))
     fresh = settings.model_copy(update={"database_url": dsn, "group_id": f"reporting-audit-{args.database}"})
-    as_of = date.fromisoformat(args.as_of) if args.as_of else last_year_end()
+    as_of = args.as_of or last_year_end()
     print(f"fresh projection database {args.database}; rebuilding from the journal ...", flush=True)
     pool = await make_pool(fresh)
     try:

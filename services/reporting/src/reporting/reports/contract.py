@@ -60,9 +60,11 @@ class ReportTable:
 
 @dataclass(frozen=True)
 class ReportSpec:
-    """A registered report: run(conn, query) reads the projections of query.council_id only."""
+    """A registered report: run(conn, query) reads the projections of query.council_id only; params names the
+    parameters it takes (reports.params checks them before it runs)."""
 
     name: str
     title: str
     description: str
     run: Callable[["asyncpg.Connection", ReportQuery], Awaitable[ReportTable]]
+    params: tuple[str, ...] = ()

@@ -116,9 +116,9 @@ async def dp_balances(conn, query: ReportQuery) -> ReportTable:
 
 SPECS = (
     ReportSpec("trial_balance", "Trial balance", "Debits, credits and balance of every account group (params: "
-               "level=account for one row per account) as at the date.", trial_balance),
+               "level=account for one row per account) as at the date.", trial_balance, ("level",)),
     ReportSpec("budget_statement", "Budget statement per person", "Agreed, contribution, committed, spent, paid "
-               "and balance of every personal budget (params: budget_id).", budget_statement),
+               "and balance of every personal budget (params: budget_id).", budget_statement, ("budget_id",)),
     ReportSpec("dp_balances", "DP balances and surplus", "Direct payments settled and returned, weeks in credit, "
                "surplus recovery raised and recovered, per budget.", dp_balances),
 )

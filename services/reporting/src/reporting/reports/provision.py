@@ -116,7 +116,7 @@ async def ascfr_analysis(conn, query: ReportQuery) -> ReportTable:
 SPECS = (
     ReportSpec("provider_type_spend", "Spend by provider type", "Spend per provider type and period with the "
                "external-provision share against the target (params: period=month|quarter|year, from=DATE, "
-               "target=0.8).", provider_type_spend),
+               "target=0.8).", provider_type_spend, ("period", "from", "target")),
     ReportSpec("ascfr_analysis", "ASC-FR style analysis", "Own provision versus provision by others, by service "
-               "type (params: from=DATE).", ascfr_analysis),
+               "type (params: from=DATE).", ascfr_analysis, ("from",)),
 )

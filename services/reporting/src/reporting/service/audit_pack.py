@@ -13,8 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
+from ..domain.instants import utc_instant
 from ..render import to_csv, to_json, to_xlsx
-from ..reports import REGISTRY, ReportQuery, ReportTable, run_report
+from ..reports import REGISTRY, ReportQuery, ReportTable, check_params_of, run_report
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,8 @@ class AuditPack:
 
 
 def pack_name(query: ReportQuery) -> str:
-    known = f"-known-{query.known_at.astimezone(timezone.utc):%Y%m%dT%H%M%SZ}" if query.known_at else ""
+    moment = utc_instant(query.known_at) if query.known_at else None  # %Y writes year 1 as "1": padded by hand
+    known = f"-known-{moment.year:04d}{moment:%m%dT%H%M%SZ}" if moment else ""
     return f"audit-pack-{query.council_id}-{query.as_of.isoformat()}{known}"
 
 
@@ -39,7 +41,8 @@ def _html_page(tables: Sequence[ReportTable], meta: dict[str, str]) -> str:
 async def build_audit_pack(conn: asyncpg.Connection, query: ReportQuery, out_dir: Path,
                            names: Sequence[str] | None = None, extra_meta: dict[str, str] | None = None) -> AuditPack:
     names = list(names or REGISTRY)
-    tables = tuple([await run_report(conn, name, query) for name in names])
+    check_params_of(names, query)  # each parameter goes to the reports that take it
+    tables = tuple([await run_report(conn, name, query, only_its_params=True) for name in names])
     folder = out_dir / pack_name(query)
     if folder.exists():
         shutil.rmtree(folder)

@@ -20,7 +20,7 @@ from .forms import error_summary, text_field
 from .html import render_report_section
 from .layout import NavItem, PageAssets, page
 from .runner import report_specs, run_reports
-from .state import Council, WebState, reader, web_state
+from .state import Council, WebState, exact_query, reader, web_state
 
 router = APIRouter(tags=["pages"])
 _HTML_OK = {200: {"content": {"text/html": {"schema": {"type": "string"}}}, "description": "An HTML page."}}
@@ -121,7 +121,8 @@ def _report_links(council: str, query: ReportQuery) -> str:
 @router.get("/councils/{council}/dashboard", response_class=HTMLResponse, summary="The council's dashboard",
             responses={**_HTML_OK, **page_problems(401, 403, 503),
                        400: {"content": {"text/html": {"schema": {"type": "string"}}},
-                             "description": "A date or time is not valid (the page says why)."}})
+                             "description": "A date or time is not valid (the page says why)."}},
+            dependencies=[Depends(exact_query)])
 async def dashboard(council: Council,
                     as_of: Annotated[str | None, Query(max_length=10, description="Effective date",
                                                        json_schema_extra={"format": "date"})] = None,

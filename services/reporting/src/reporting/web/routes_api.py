@@ -24,9 +24,9 @@ from .audit_packs import council_folder, pack_file, pack_lock
 from .html import render_report_page
 from .layout import NavItem, PageAssets
 from .runner import ReportParameterError, in_snapshot, report_specs, run_reports
-from .state import REPORT_NAME_PATTERN, Council, WebState, reader, web_state, writer
+from .state import REPORT_NAME_PATTERN, Council, WebState, exact_query, reader, web_state, writer
 
-router = APIRouter(tags=["reports"])
+router = APIRouter(tags=["reports"], dependencies=[Depends(exact_query)])
 
 
 def iso_only(value: object) -> object:
@@ -40,9 +40,12 @@ AsOf = Annotated[Annotated[date, BeforeValidator(iso_only)] | None, Query(
     description="Effective date (business time); today when omitted.")]
 KnownAt = Annotated[Annotated[AwareDatetime, BeforeValidator(iso_only)] | None, Query(
     description="Recorded time (with offset): figures as they were known then; now when omitted.")]
-Param = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}=[^\x00-\x1f]{0,200}$")]
+# The names some report takes (each report's own are in its description; reports.params checks the rest).
+PARAM_NAMES = sorted({name for spec in report_specs() for name in spec.params})
+Param = Annotated[str, StringConstraints(pattern=rf"^({'|'.join(PARAM_NAMES)})=[^\x00-\x1f]{{0,200}}$")]
 Params = Annotated[list[Param], Query(
-    description="Report parameters as name=value, e.g. period=quarter or budget_id=PB-1.", max_length=10)]
+    description="Report parameters as name=value, e.g. period=quarter or budget_id=PB-1. A parameter the report "
+                "does not take, or a value it cannot use, is refused (422) with the reason.", max_length=10)]
 
 
 def build_query(council: str, as_of: date | None, known_at: datetime | None, params: list[str]) -> ReportQuery:

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import asyncpg
 
-from reporting.reports import REGISTRY, ReportQuery, ReportSpec, ReportTable, run_report
+from reporting.reports import REGISTRY, ReportQuery, ReportSpec, ReportTable, check_params_of, run_report
 
 from .state import DatabaseUnavailable, WebState
 
@@ -49,8 +49,10 @@ async def in_snapshot(state: WebState, work: Callable[[asyncpg.Connection], Awai
 
 
 async def run_reports(state: WebState, names: Sequence[str], query: ReportQuery) -> list[ReportTable]:
-    """Run `names` for one council in one snapshot (UnknownReport for a name not registered)."""
+    """Run `names` for one council in one snapshot (UnknownReport for a name not registered); each parameter
+    goes to the reports that take it, and one that none takes is refused (ReportParameterError)."""
     async def run_all(conn: asyncpg.Connection) -> list[ReportTable]:
-        return [await run_report(conn, name, query) for name in names]
+        check_params_of(names, query)
+        return [await run_report(conn, name, query, only_its_params=True) for name in names]
 
     return await in_snapshot(state, run_all, query)

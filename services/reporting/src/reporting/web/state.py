@@ -10,6 +10,7 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Path, Request, Security
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
@@ -83,3 +84,23 @@ def writer(council: Council, state: WebState = Depends(web_state),
            bearer: HTTPAuthorizationCredentials | None = Security(bearer_key)) -> Principal:
     """The caller, if it may write for `council` (Bearer key only: a cookie never authorises a write)."""
     return authorise(state.keyring.principal(bearer.credentials if bearer else None), council, write=True)
+
+
+def _query_names(dependant) -> set[str]:
+    """The query parameters a route (a FastAPI Dependant) takes, its dependencies' included."""
+    return {p.alias for p in dependant.query_params}.union(*(_query_names(d) for d in dependant.dependencies))
+
+
+def exact_query(request: Request) -> None:
+    """Refuses (422) a query parameter the route does not take: a typo (`asof=2026-03-31`) was ignored, and
+    the figures answered another question (today's) without a word."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    takes = _query_names(dependant)
+    unknown = sorted(set(request.query_params) - takes)
+    if unknown:
+        raise RequestValidationError([{"loc": ("query", name), "type": "value_error",
+                                       "msg": f"not a parameter of this route (it takes: {', '.join(sorted(takes)) or 'none'})"}
+                                      for name in unknown])
