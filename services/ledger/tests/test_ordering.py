@@ -154,16 +154,3 @@ def test_kmerge_gives_heapq_merge_order_for_tagged_streams_even_when_a_stream_is
     exactly what heapq.merge yields, which never reorders a stream."""
     streams = [[(key, n, payload) for key, payload in stream] for n, stream in enumerate(raw)]
     assert _kmerge(streams) == list(heapq.merge(*streams))
-
-
-def test_a_time_without_an_offset_is_ordered_as_utc_beside_times_with_one():
-    """The envelope's `time` may carry no offset; Python cannot compare such a time with one that has an offset
-    (TypeError), which failed the ledger's batch on every retry. It is read as UTC, as reporting reads it."""
-    naive = (Rec(0), Env(datetime(2026, 4, 1, 0, 0, 1)), "naive")
-    edges = [(Rec(0), Env(datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))), "first"),
-             (Rec(1), Env(datetime(2026, 4, 1, tzinfo=timezone.utc)), "aware"),
-             (Rec(2), Env(datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1)))), "last")]
-    batch = {TP(A, 0): [naive], TP(P, 0): edges}
-    assert names(release(batch, batch, lambda tp: False, RANK)) == [["first", "aware", "naive", "last"]]
-    plan = release(batch, batch, lambda tp: tp.topic == A, RANK)  # the naive time is the watermark
-    assert names(plan) == [["first", "aware", "naive"]] and plan.resume == {TP(P, 0): 2}

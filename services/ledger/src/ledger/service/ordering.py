@@ -15,7 +15,6 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 Item = Any  # (record, envelope, event); only record.offset and envelope.time are read here
@@ -44,13 +43,7 @@ class Release:
 
 def order_key(rank: int, item: Item) -> tuple:
     record, envelope, _ = item
-    return (_instant(envelope.time), rank, record.offset)
-
-
-def _instant(time: datetime) -> datetime:
-    """A recorded time that compares with any other: one without an offset is read as UTC (as reporting
-    reads it). Python cannot compare it with a time that has one, and the batch would fail on every retry."""
-    return time if time.tzinfo is not None else time.replace(tzinfo=UTC)
+    return (envelope.time, rank, record.offset)
 
 
 def release(batch: Mapping[Any, Sequence[Item]], assigned: Iterable[Any], lagging: Callable[[Any], bool],
@@ -130,7 +123,7 @@ def _merge(tps, batch, rank, group: int) -> list[tuple]:
     streams = []
     for n, tp in enumerate(tps):
         r = rank(tp.topic)
-        streams.append([((_instant(it[1].time), r, it[0].offset), group, n, tp, it) for it in batch.get(tp, ())])
+        streams.append([((it[1].time, r, it[0].offset), group, n, tp, it) for it in batch.get(tp, ())])
     return _kmerge(streams)
 
 
@@ -148,7 +141,7 @@ def _before_watermark(tps, batch, rank, watermark: tuple, resume: dict) -> dict:
             continue
         r = rank(tp.topic)
         for n, it in enumerate(items):
-            if (_instant(it[1].time), r, it[0].offset) > watermark:
+            if (it[1].time, r, it[0].offset) > watermark:
                 resume[tp] = it[0].offset
                 items = items[:n]
                 break
