@@ -245,21 +245,31 @@ class TestCanonicalShortcut:
 
     @pytest.mark.parametrize("time", [
         "2026-04-01T09:30:00Z", "2026-04-01T09:30:00+00:00", "2026-04-01T09:30:00.000001Z",
-        "2026-04-01T09:30:00.5+05:30", "2026-04-01T09:30:00.123456-08:00", "2026-04-01T09:30:00",
-        "2026-04-01 09:30:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999+14:00", "1774000000",
+        "2026-04-01T09:30:00.5+05:30", "2026-04-01T09:30:00.123456-08:00",
+        "2026-04-01 09:30:00Z", "0001-01-02T00:00:00Z", "0001-01-02T00:00:00-14:00",
+        "9999-12-30T23:59:59.999999Z", "9999-12-31T09:59:59.999999+14:00", "1774000000",
     ])
     def test_every_spelling_of_time(self, time):
         decoded = decode(raw(dict(envelope_doc(), time=time)))
         assert codec._canonical_bytes(decoded.envelope) == encode(decoded.envelope)
 
+    @pytest.mark.parametrize("time", [
+        "2026-04-01T09:30:00",  # no offset: not RFC 3339, and it cannot be ordered beside times with one
+        "0001-01-01T23:59:59.999999Z", "0001-01-02T00:00:00+00:01",  # before 0001-01-02 in UTC
+        "9999-12-31T00:00:00Z", "9999-12-30T23:59:59-00:01",  # after 9999-12-30 in UTC
+    ])
+    def test_a_time_without_an_offset_or_at_the_calendars_edges_is_an_invalid_envelope(self, time):
+        with pytest.raises(DecodeError) as refused:
+            decode(raw(dict(envelope_doc(), time=time)))
+        assert refused.value.code == "INVALID_ENVELOPE"
+
     @settings(max_examples=400, deadline=None)
-    @given(moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
-           offset_minutes=st.one_of(st.none(), st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1)),
+    @given(moment=st.datetimes(min_value=datetime(1, 1, 3), max_value=datetime(9999, 12, 29)),
+           offset_minutes=st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1),
            spelling=st.sampled_from(["iso", "z", "space"]))
     def test_every_time_a_json_envelope_can_carry(self, moment, offset_minutes, spelling):
-        # naive or any whole-minute offset, any microsecond: orjson writes `time` exactly as pydantic does
-        if offset_minutes is not None:
-            moment = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+        # any whole-minute offset, any microsecond: orjson writes `time` exactly as pydantic does
+        moment = moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
         text = moment.isoformat()
         if spelling == "z" and offset_minutes == 0:
             text = text.replace("+00:00", "Z")

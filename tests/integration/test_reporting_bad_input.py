@@ -1,14 +1,13 @@
-"""Bad input through the real broker and database into `python -m reporting worker`: records that the wire
-contract accepts but that the projection could not store never stop the partition they arrive on. A good
-record sent after them on the same partition is still projected, and they are kept themselves.
+"""Bad input through the real broker and database into `python -m reporting worker`: records whose envelope
+`time` the projection could not store never stop the partition they arrive on. A good record sent after
+them on the same partition is still projected.
 
-The envelope's `time` is a `datetime`, with or without an offset: a time within hours of the calendar's
-ends, once shifted to UTC for PostgreSQL's timestamptz (0001-01-01T00:00:00+01:00, 9999-12-31T23:30:00-01:00,
-or 0001-01-01T00:00:00 with no offset, which Python shifts as local time), cannot be written by asyncpg
-(OverflowError / ValueError). Before the fix each such record failed its batch on every retry and the
-worker projected nothing behind it; now it is kept with its time at the calendar's end it passed (which
-asyncpg writes as -infinity or infinity), and a time without an offset is read as UTC whatever the host's
-zone (so every rebuild gives the same rows).
+A time within hours of the calendar's ends, once shifted to UTC for PostgreSQL's timestamptz
+(0001-01-01T00:00:00+01:00, 9999-12-31T23:30:00-01:00, or 0001-01-01T00:00:00 with no offset, which Python
+shifts as local time), cannot be written by asyncpg (OverflowError / ValueError): before the fix each such
+record failed its batch on every retry and the worker projected nothing behind it. The envelope contract now
+refuses a time without an offset or outside 0001-01-02..9999-12-30 in UTC (INVALID_ENVELOPE), so each of
+them is a dead letter here as in every consumer.
 """
 from __future__ import annotations
 
@@ -29,13 +28,12 @@ pytestmark = pytest.mark.integration
 COUNCIL = "C-BAD"
 PROVIDER = "allocation.ProviderRegistered.v1"
 REJECTED = "ledger.PostingRejected.v1"
-# label -> the envelope `time` as sent, and the recorded time the projection keeps for it (asyncpg writes the
-# calendar's first and last instants as -infinity and infinity: before and after every other time)
+# label -> the envelope `time` as sent: each is refused by the contract (INVALID_ENVELOPE)
 EDGE_TIMES = {
-    "year 1 with a positive offset": ("0001-01-01T00:00:00+01:00", "-infinity"),
-    "year 1 without an offset": ("0001-01-01T00:00:00", "-infinity"),
-    "9999-12-31 with a negative offset": ("9999-12-31T23:30:00-01:00", "infinity"),
-    "an ordinary time without an offset": ("2026-04-01T09:00:00", "2026-04-01 09:00:00+00"),
+    "year 1 with a positive offset": "0001-01-01T00:00:00+01:00",
+    "year 1 without an offset": "0001-01-01T00:00:00",
+    "9999-12-31 with a negative offset": "9999-12-31T23:30:00-01:00",
+    "an ordinary time without an offset": "2026-04-01T09:00:00",
 }
 
 
@@ -68,8 +66,8 @@ async def test_envelope_times_at_the_calendar_edges_never_stall_the_worker(stack
     settings = Settings(kafka_bootstrap=stack.bootstrap, database_url=dsn, entries_topic=names["entries"],
                         domain_topics=[names["allocation"], names["payments"]],
                         group_id=f"reporting-bad-{uuid.uuid4().hex[:8]}", max_records=1)
-    domain = [(f"E-{i}", time) for i, (time, _) in enumerate(EDGE_TIMES.values())] + [("E-good", "2026-04-01T09:00:00Z")]
-    rejections = [(f"R-{i}", time) for i, (time, _) in enumerate(EDGE_TIMES.values())] + [("R-good", "2026-04-01T09:00:00Z")]
+    domain = [(f"E-{i}", time) for i, time in enumerate(EDGE_TIMES.values())] + [("E-good", "2026-04-01T09:00:00Z")]
+    rejections = [(f"R-{i}", time) for i, time in enumerate(EDGE_TIMES.values())] + [("R-good", "2026-04-01T09:00:00Z")]
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
     await producer.start()
     try:
@@ -84,16 +82,19 @@ async def test_envelope_times_at_the_calendar_edges_never_stall_the_worker(stack
     worker.start()
     try:
         # The good record after the bad ones is there only if nothing before it stalled the partition.
-        await wait_for_rows(dsn, "SELECT count(*) FROM rp_domain_events", len(domain), worker)
-        await wait_for_rows(dsn, "SELECT count(*) FROM rp_rejections", len(rejections), worker)
+        await wait_for_rows(dsn, "SELECT count(*) FROM rp_domain_events WHERE event_id = 'E-good'", 1, worker)
+        await wait_for_rows(dsn, "SELECT count(*) FROM rp_rejections WHERE rejection_id = 'R-good'", 1, worker)
     finally:
         worker.stop()
     conn = await asyncpg.connect(dsn, server_settings={"TimeZone": "UTC"})
     try:
         kept = dict(await conn.fetch("SELECT event_id, recorded_at::text FROM rp_domain_events"))
         refused = dict(await conn.fetch("SELECT rejection_id, recorded_at::text FROM rp_rejections"))
+        dead = await conn.fetch("SELECT headers->>'dlq.reason' AS reason, headers->>'dlq.source.offset' AS offset "
+                                "FROM outbox ORDER BY topic, (headers->>'dlq.source.offset')::int")
     finally:
         await conn.close()
-    for i, (label, (_, utc)) in enumerate(EDGE_TIMES.items()):
-        assert kept[f"E-{i}"] == utc, label
-        assert refused[f"R-{i}"] == utc, label
+    assert kept == {"E-good": "2026-04-01 09:00:00+00"}
+    assert refused == {"R-good": "2026-04-01 09:00:00+00"}
+    # each bad record is a dead letter (in the outbox, with its reason), one per topic and offset
+    assert [(r["reason"], r["offset"]) for r in dead] == [("INVALID_ENVELOPE", str(n)) for n in range(len(EDGE_TIMES))] * 2

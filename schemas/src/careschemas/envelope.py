@@ -6,10 +6,10 @@ record can be scoped to one council and traced across services.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
 
@@ -19,6 +19,13 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 # Free text the services store (the ledger keeps the subject on every entry): PostgreSQL text cannot hold NUL,
 # so a record carrying one would fail its consumer's batch on every retry.
 NO_NUL = r"^[^\x00]*$"
+# A recorded time is an instant with a UTC offset (RFC 3339, as CloudEvents' Timestamp), at least a day inside the
+# calendar, so that it names an instant in UTC as well as at its own offset (offsets are under a day). A time
+# without an offset compared with one that has one raised TypeError in the ledger's business-time order, and one
+# within hours of the calendar's ends could not be shifted to UTC (OverflowError) by the consumers that store it
+# as timestamptz: either failed its batch on every retry.
+EARLIEST_TIME = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC)
 
 
 class Envelope(BaseModel):
@@ -30,7 +37,8 @@ class Envelope(BaseModel):
     id: str = Field(pattern=ID_PATTERN, description="Unique id of this event or command.")
     source: str = Field(min_length=1, max_length=256, pattern=NO_NUL, description="URI-reference of the producer.")
     type: str = Field(pattern=TYPE_PATTERN, description="Stable type name, e.g. allocation.PersonalBudgetAgreed.v1.")
-    time: datetime = Field(description="Recorded time at the producer (RFC 3339).")
+    time: AwareDatetime = Field(ge=EARLIEST_TIME, le=LATEST_TIME, description=(
+        "Recorded time at the producer (RFC 3339, with its UTC offset), from 0001-01-02 to 9999-12-30 in UTC."))
     subject: str = Field(min_length=1, max_length=128, pattern=NO_NUL,
                          description="Aggregate id: budget, provider, payment or run.")
     datacontenttype: Literal["application/json"] = "application/json"

@@ -1,10 +1,11 @@
 """Recorded instants as the projections keep them: in UTC, within the calendar Python and asyncpg can write.
 
-An envelope's `time` is any `datetime` the wire contract takes, with or without an offset. PostgreSQL's
-timestamptz holds every such instant, but asyncpg first shifts it to UTC in Python, which fails for a time
-within hours of the calendar's ends (0001-01-01T00:00:00+01:00, 9999-12-31T23:30:00-01:00: OverflowError)
-and reads a time without an offset as the host's local time (year 1: ValueError). In a consumer either
-failure stalls the partition; in a query it is a server error.
+PostgreSQL's timestamptz holds any instant, but asyncpg first shifts it to UTC in Python, which fails for a
+time within hours of the calendar's ends (0001-01-01T00:00:00+01:00, 9999-12-31T23:30:00-01:00:
+OverflowError) and reads a time without an offset as the host's local time (year 1: ValueError). In a
+consumer either failure stalls the partition; in a query it is a server error. The envelope contract refuses
+both in `time` now (careschemas.envelope: an offset, 0001-01-02..9999-12-30 in UTC); the times people type
+(`--known-at`, `--until`, the API's `known_at`) still come here.
 """
 from __future__ import annotations
 
