@@ -2,6 +2,7 @@
 derive from the cause, content hashes ignore transport attributes; the council policy refuses bad settings."""
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime
 
 import pytest
@@ -31,7 +32,7 @@ def test_the_fast_path_writes_the_bytes_of_the_generic_path(fields):
     slow.event(PaymentInstructed(**common))
     assert fast.rows == slow.rows
     env = decode(fast.rows[0].value).envelope
-    assert env.id == "c-run.e1" and env.causationid == "c-run" and env.time == CAUSE.time
+    assert env.id == "c-run.p1" and env.causationid == "c-run" and env.time == CAUSE.time
     assert fast.rows[0].key == (fields["budget_id"] or fields["provider_id"]).encode()
 
 
@@ -51,7 +52,7 @@ def test_event_ids_count_up_from_the_cause_and_hashes_ignore_transport():
     for n in range(3):
         emit.instructed(payment_id=f"P{n}", run_id="R", kind="direct_payment", budget_id="PB-1", provider_id=None,
                         invoice_id=None, amount_pence=1, due_date=date(2026, 1, 1), effective_date=date(2026, 1, 1))
-    assert [decode(r.value).envelope.id for r in emit.rows] == ["c-run.e1", "c-run.e2", "c-run.e3"]
+    assert [decode(r.value).envelope.id for r in emit.rows] == ["c-run.p1", "c-run.p2", "c-run.p3"]
     resent = CAUSE.model_copy(update={"time": datetime(2026, 5, 5, tzinfo=UTC), "correlationid": "other"})
     assert content_hash(resent) == content_hash(CAUSE)
     changed = CAUSE.model_copy(update={"data": {**CAUSE.data, "due_on": "2026-05-05"}})
@@ -66,3 +67,20 @@ def test_policy_defaults_and_refusals():
                 {"recovery_method": "magic"}, {"unknown": 1}):
         with pytest.raises(PolicyError):
             PaymentsPolicy.from_mapping(bad)
+
+
+
+@pytest.mark.parametrize(("command_id", "expected"), [("c-17", "c-17.p1"), ("x" * 127, None)])
+def test_event_and_rejection_ids_carry_the_payments_marker(command_id, expected):
+    """`.pN`, where allocation's are `.eN` (careruntime.event_ids): `c-17` sent to both services made two
+    different `c-17.e1` events, and the ledger, which dedupes by id alone, refused the second."""
+    from payments.adapters.wire import rejection
+
+    cause = CAUSE.model_copy(update={"id": command_id})
+    emit = Emitter("t", cause)
+    emit.event(PaymentInstructed(payment_id="P", run_id="R", kind="direct_payment", budget_id="PB-1",
+                                 provider_id=None, invoice_id=None, amount_pence=1, due_date=date(2026, 1, 1),
+                                 effective_date=date(2026, 1, 1)))
+    ids = {decode(emit.rows[0].value).envelope.id,
+           decode(rejection("t", cause, date(2026, 1, 1), "RUN_NOT_FOUND", "x").value).envelope.id}
+    assert ids == {expected or "h" + hashlib.sha256(command_id.encode()).hexdigest()[:40] + ":p1"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 
 import orjson
+from careruntime.event_ids import ALLOCATION, stem
 from careruntime.outbox import OutboxRow
 from careschemas.allocation_events import CommandRejected
 from careschemas.common import Command, Event
@@ -20,7 +21,6 @@ from careschemas.topics import message_key
 from ..domain.model import Rejection
 
 SOURCE = "urn:careledger:allocation"
-_MAX_ID = 128  # careschemas.envelope.ID_PATTERN
 
 
 def command_hash(envelope: Envelope) -> str:
@@ -35,26 +35,16 @@ def command_hash(envelope: Envelope) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _stem(command_id: str, longest_suffix: int) -> str:
-    """What an event id starts with: the command id and '.', or, when the id leaves no room for the suffix,
-    'h' + 40 hex digits of its SHA-256 (still derived, still unique) and ':'. The separator keeps the two
-    apart: that hash is itself a valid command id, and with '.' after both, a command sent under it took
-    the long id's event ids (the ledger then refused the second one's events as DUPLICATE_CONFLICT)."""
-    if len(command_id) + 1 + longest_suffix <= _MAX_ID:
-        return command_id + "."
-    return "h" + hashlib.sha256(command_id.encode()).hexdigest()[:40] + ":"
-
-
 def event_ids(command_id: str, count: int) -> list[str]:
     """`<command id>.e1` .. `.eN`: the ids of the events a command leads to (deterministic)."""
-    stem = _stem(command_id, len(f"e{count}"))
-    return [f"{stem}e{n}" for n in range(1, count + 1)]
+    start = stem(command_id, len(f"{ALLOCATION}{count}"))
+    return [f"{start}{ALLOCATION}{n}" for n in range(1, count + 1)]
 
 
 def conflict_event_id(command_id: str, content_hash: str) -> str:
     """Id of the DUPLICATE_CONFLICT rejection of one conflicting content (a resend of it emits nothing)."""
     suffix = f"c{content_hash[:16]}"
-    return _stem(command_id, len(suffix)) + suffix
+    return stem(command_id, len(suffix)) + suffix
 
 
 def rejection_event(command: Envelope, payload: Command, rejection: Rejection) -> CommandRejected:

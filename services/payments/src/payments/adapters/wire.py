@@ -13,6 +13,7 @@ from datetime import date
 
 import orjson
 from careruntime.codec import OUTBOX_HEADERS, encode
+from careruntime.event_ids import PAYMENTS, stem
 from careruntime.outbox import OutboxRow
 from careschemas.common import Event
 from careschemas.envelope import Envelope
@@ -21,7 +22,6 @@ from careschemas.registry import make_envelope
 from careschemas.topics import message_key
 
 SOURCE = "urn:careledger:payments"
-_MAX_ID = 128  # careschemas.envelope.ID_PATTERN
 _INSTRUCTED = PaymentInstructed.TYPE
 
 
@@ -33,28 +33,23 @@ def content_hash(envelope: Envelope) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _stem(message_id: str, longest_suffix: int) -> str:
-    if len(message_id) + longest_suffix <= _MAX_ID:
-        return message_id
-    return "h" + hashlib.sha256(message_id.encode()).hexdigest()[:40]
-
-
 def conflict_event_id(command_id: str, digest: str) -> str:
-    suffix = f".c{digest[:16]}"
-    return _stem(command_id, len(suffix)) + suffix
+    suffix = f"c{digest[:16]}"
+    return stem(command_id, len(suffix)) + suffix
 
 
 class Emitter:
-    """Collects the events one consumed message leads to, as outbox rows with ids `<cause id>.eN`."""
+    """Collects the events one consumed message leads to, as outbox rows with ids `<cause id>.pN`
+    (careruntime.event_ids: allocation's are `.eN`, so one command id used at both leads to different ids)."""
 
     def __init__(self, topic: str, cause: Envelope) -> None:
         self.topic, self.cause = topic, cause
         self.rows: list[OutboxRow] = []
-        self._stem = _stem(cause.id, 9)
+        self._stem = stem(cause.id, 8)  # up to p9999999
         self._time = orjson.loads(orjson.dumps(cause.model_dump(mode="json")["time"]))
 
     def _next_id(self) -> str:
-        return f"{self._stem}.e{len(self.rows) + 1}"
+        return f"{self._stem}{PAYMENTS}{len(self.rows) + 1}"
 
     def event(self, event: Event, subject: str | None = None) -> str:
         """Queue one event; returns its id."""
@@ -92,7 +87,7 @@ def rejection(topic: str, command: Envelope, effective_date: date, code: str, de
     """The CommandRejected row of a refused command (subject: the command's aggregate)."""
     event = CommandRejected(command_id=command.id, command_type=command.type, reason_code=code,
                             detail=detail[:2000], effective_date=effective_date)
-    env = make_envelope(event, id=event_id or f"{_stem(command.id, 3)}.e1", source=SOURCE, subject=command.subject,
+    env = make_envelope(event, id=event_id or f"{stem(command.id, 2)}{PAYMENTS}1", source=SOURCE, subject=command.subject,
                         council_id=command.councilid, correlation_id=command.correlationid,
                         causation_id=command.id, time=command.time)
     return OutboxRow(topic, message_key(event).encode(), encode(env), OUTBOX_HEADERS)
