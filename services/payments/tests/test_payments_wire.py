@@ -84,3 +84,14 @@ def test_event_and_rejection_ids_carry_the_payments_marker(command_id, expected)
     ids = {decode(emit.rows[0].value).envelope.id,
            decode(rejection("t", cause, date(2026, 1, 1), "RUN_NOT_FOUND", "x").value).envelope.id}
     assert ids == {expected or "h" + hashlib.sha256(command_id.encode()).hexdigest()[:40] + ":p1"}
+
+
+def test_continuation_ids_of_two_runs_whose_long_first_ids_share_a_prefix_differ():
+    """They were the first 100 characters and `.partN`: the second run's continuation was refused
+    DUPLICATE_CONFLICT and that run stayed `creating`."""
+    from payments.service.runs import next_part_id
+
+    assert next_part_id("c-run", 2) == "c-run.part2"
+    first, second = "r" * 123 + "-A", "r" * 123 + "-B"  # too long to keep whole with ".part2"
+    ids = {next_part_id(first, 2), next_part_id(second, 2), next_part_id(first, 3)}
+    assert len(ids) == 3 and all(len(i) <= 128 and i.endswith((":part2", ":part3")) for i in ids)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import structlog
 from careruntime.codec import OUTBOX_HEADERS, encode
+from careruntime.event_ids import stem
 from careruntime.outbox import OutboxRow
 from careschemas import payments_commands as cmd
 from careschemas import payments_events as ev
@@ -113,8 +114,13 @@ async def _instruct_part(ctx: Ctx, c: cmd.CreatePaymentRun, part: tuple[int, int
     return plan
 
 
-def _next_part_id(first_command_id: str, part: int) -> str:
-    return f"{first_command_id[:100]}.part{part}"
+def next_part_id(first_command_id: str, part: int) -> str:
+    """The id of a run's continuation command: `<first command id>.part2`, or the hashed stem of a long id
+    (careruntime.event_ids). It was the first 100 characters and `.partN`, so two runs whose first ids
+    shared those 100 characters shared continuation ids, and the second run's was refused DUPLICATE_CONFLICT,
+    leaving that run `creating` for ever."""
+    suffix = f"part{part}"
+    return stem(first_command_id, len(suffix)) + suffix
 
 
 def _continuation(ctx: Ctx, c: cmd.CreatePaymentRun, command_id: str) -> OutboxRow:
@@ -138,7 +144,7 @@ async def create_payment_run(ctx: Ctx, c: cmd.CreatePaymentRun) -> None:
     if parts == 1 and not plan.payments:
         raise Refused(reasons.RUN_EMPTY, f"nothing due on or before {c.due_on}")
     last = part + 1 == parts
-    next_id = None if last else _next_part_id(first_id, part + 1)
+    next_id = None if last else next_part_id(first_id, part + 1)
     if run is None:
         run = await conn.fetchrow(
             """INSERT INTO runs (council_id, run_id, created_by, due_on, payment_count, total_pence, recorded_at,
