@@ -157,3 +157,27 @@ async def test_crash_between_send_and_delete_resends_without_losing_or_reorderin
     finally:
         with contextlib.suppress(Exception):
             await pool.close()
+
+
+async def test_a_row_kafka_refuses_as_too_large_is_named_and_kept_not_skipped(stack, fresh_db, topics, tmp_path):
+    """Kafka refuses a record over its max.message.bytes (~1 MiB) on every pass. The relay does not skip the
+    row (its service has acted on it: docs/architecture.md, "Records too large for Kafka"); it names it in an
+    error log, so an operator can find it, and keeps it and the rows behind it."""
+    from structlog.testing import capture_logs
+
+    topic = (await topics(["out"], partitions=1))["out"]
+    pool = await outbox_pool(fresh_db, tmp_path)
+    relay = OutboxRelay(pool, stack.bootstrap, batch_size=10, poll_interval_s=0.05, retry_backoff_max_s=0.2)
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.append(conn, [OutboxRow(topic, b"K", b"x" * 2_000_000, {}), row(topic, "K", 1)])
+    big_id = await pool.fetchval("SELECT min(id) FROM outbox")
+    try:
+        with capture_logs() as logs:
+            task = asyncio.create_task(relay.run())
+            await asyncio.sleep(3)
+            await stop(relay, task)
+        named = [e for e in logs if e["event"].startswith("Kafka refused a record of this pass as too large")]
+        assert named and named[0]["row_id"] == big_id and named[0]["bytes"] == 2_000_001, logs[:3]
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 2  # nothing skipped, nothing lost
+    finally:
+        await pool.close()

@@ -51,6 +51,7 @@ import asyncpg
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 
 from .kafka_security import client_options
@@ -185,12 +186,18 @@ class OutboxRelay:
         await self._resign()
 
     async def _publish(self, producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> None:
-        if self._transactional:  # all or nothing for the batch
-            async with producer.transaction():
+        try:
+            if self._transactional:  # all or nothing for the batch
+                async with producer.transaction():
+                    futures = await _send_all(producer, rows)
+            else:
                 futures = await _send_all(producer, rows)
-        else:
-            futures = await _send_all(producer, rows)
-        await asyncio.gather(*futures)  # raises the first failed delivery
+            await asyncio.gather(*futures)  # raises the first failed delivery
+        except MessageSizeTooLargeError:
+            # retried like any failed pass, but it will fail again: say which row, for the operator
+            log.error("Kafka refused a record of this pass as too large; it holds back every later row",
+                      source=self.source.name, **largest_row(rows))
+            raise
 
     async def _producer(self) -> AIOKafkaProducer:
         if self.producer is None:
@@ -266,6 +273,13 @@ class OutboxRelay:
         except TimeoutError:
             pass
         self._wake.clear()
+
+
+def largest_row(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Where the largest row of a pass is (its id when the source has one, its topic, key and value bytes)."""
+    big = max(rows, key=lambda r: len(r["key"] or b"") + len(r["value"] or b""))
+    return {"row_id": big["id"] if "id" in big.keys() else None, "topic": big["topic"],
+            "bytes": len(big["key"] or b"") + len(big["value"] or b"")}
 
 
 async def _send_all(producer: AIOKafkaProducer, rows: Sequence[asyncpg.Record]) -> list[asyncio.Future]:
