@@ -195,3 +195,36 @@ def test_transactions_keep_their_own_direction_within_a_netted_entry() -> None:
     with pytest.raises(StatementError) as error:
         parse_camt(minimal_statement(entry(amount="6.00", details=details.replace(">CRDT<", ">XXXX<"))))
     assert error.value.code == "invalid_credit_debit_indicator"
+
+
+def test_line_refs_stay_unique_when_an_entry_ref_looks_like_a_split_line() -> None:
+    # Entry A is split into A/1 and A/2; the next entry's own reference is A/1. Two lines with one reference
+    # would get one command id at import, and the second payment would be answered as its duplicate.
+    split = '<NtryDtls><TxDtls><Amt Ccy="GBP">4.00</Amt></TxDtls><TxDtls><Amt Ccy="GBP">6.00</Amt></TxDtls></NtryDtls>'
+    data = minimal_statement(entry(details=split).replace("R1", "A") + entry().replace("R1", "A/1"))
+    refs = [e.entry_ref for e in parse_camt(data).entries]
+    assert refs[:2] == ["A/1", "A/2"] and len(set(refs)) == 3
+
+
+def test_a_return_reason_longer_than_iso_allows_is_refused() -> None:
+    # ISO 20022 return reasons are a code of up to 4 characters or a proprietary Max35Text; a longer one would
+    # make a RecordReturn the contract refuses (its reason holds 500 characters): a traceback at import.
+    details = '<NtryDtls><TxDtls><RtrInf><Rsn><Prtry>{}</Prtry></Rsn></RtrInf></TxDtls></NtryDtls>'
+    assert parse_camt(minimal_statement(entry(indicator="CRDT", details=details.format("X" * 35)))).entries
+    with pytest.raises(StatementError) as error:
+        parse_camt(minimal_statement(entry(indicator="CRDT", details=details.format("X" * 600))))
+    assert error.value.code == "field_too_long"
+
+
+@pytest.mark.parametrize("text", ["2026-12-01garbage", "20261201", "2026-12-01T25:00:00", "2026-W48-2"])
+def test_a_booking_date_that_is_not_an_iso_date_or_date_time_is_refused(text: str) -> None:
+    data = minimal_statement(entry().replace("<Dt>2026-12-01</Dt>", f"<Dt>{text}</Dt>"))
+    with pytest.raises(StatementError) as error:
+        parse_camt(data)
+    assert error.value.code == "invalid_date"
+
+
+@pytest.mark.parametrize("text", ["2026-12-01T10:00:00", "2026-12-01T10:00:00.5+01:00", "2026-12-01T23:59:59Z"])
+def test_a_booking_date_time_gives_its_day(text: str) -> None:
+    data = minimal_statement(entry().replace("<Dt>2026-12-01</Dt>", f"<DtTm>{text}</DtTm>"))
+    assert parse_camt(data).entries[0].booked_on == date(2026, 12, 1)

@@ -11,7 +11,8 @@ decimal errors never escape.
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 
 from lxml import etree
 
@@ -26,6 +27,10 @@ INVALID_DATE = "invalid_date"
 INVALID_INDICATOR = "invalid_credit_debit_indicator"
 SPLIT_MISMATCH = "transactions_do_not_add_up"
 NOT_ONE_STATEMENT = "not_one_statement"
+FIELD_TOO_LONG = "field_too_long"
+
+# ISO 20022 Max35Text: the longest return reason (a proprietary one; a code is at most 4 characters).
+MAX_REASON_LENGTH = 35
 
 # A return that the bank flags only by its transaction code (PMNT/ICDT/RRTN) and not with RtrInf.
 UNSPECIFIED_RETURN_REASON = "UNSPECIFIED"
@@ -34,6 +39,7 @@ NOT_PROVIDED = "NOTPROVIDED"
 _NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:(camt\.05[34])\.001\.(0[2-9]|1[0-3])$")
 _CONTAINERS = {"camt.053": ("BkToCstmrStmt", "Stmt"), "camt.054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}
 _AMOUNT = re.compile(r"^(\d{1,16})(?:\.(\d{1,2}))?$")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
@@ -121,6 +127,18 @@ def _required(fields: dict[str, etree._Element], name: str, where: str) -> etree
     return found
 
 
+def _unique_ref(line: StatementEntry, seen_refs: set[str], position: int) -> StatementEntry:
+    """The line with a reference no earlier line of the statement has: a repeated one gets "#position" (and
+    a number more if that is taken too). Lines of a split entry are "ref/n", which another entry's own
+    reference may be; the import derives each command's id from this reference, so it must be unique."""
+    ref, extra = line.entry_ref, 1
+    while ref in seen_refs:
+        ref = f"{line.entry_ref}#{position}" + (f".{extra}" if extra > 1 else "")
+        extra += 1
+    seen_refs.add(ref)
+    return line if ref == line.entry_ref else replace(line, entry_ref=ref)
+
+
 def _statement(reader: _Reader, item: etree._Element, message_type: str) -> Statement:
     header = reader.children(item)
     statement_id = reader.text(header.get("Id"))
@@ -133,10 +151,8 @@ def _statement(reader: _Reader, item: etree._Element, message_type: str) -> Stat
         fields = reader.children(entry)
         bank_reference = reader.text(fields.get("AcctSvcrRef"))
         entry_ref = bank_reference or reader.text(fields.get("NtryRef")) or f"{statement_id}/{position}"
-        if entry_ref in seen_refs:
-            entry_ref = f"{entry_ref}#{position}"
-        seen_refs.add(entry_ref)
-        entries.extend(_entry_lines(reader, fields, entry_ref, bank_reference))
+        for line in _entry_lines(reader, fields, entry_ref, bank_reference):
+            entries.append(_unique_ref(line, seen_refs, position))
     return Statement(
         statement_id=statement_id,
         account_iban=reader.text(account, "Id/IBAN"),
@@ -173,6 +189,9 @@ def _entry_lines(
         reason = reader.text(return_info, "Rsn/Cd") or reader.text(return_info, "Rsn/Prtry")
         if reason is None and (flagged_return or return_info is not None):
             reason = UNSPECIFIED_RETURN_REASON
+        if reason is not None and len(reason) > MAX_REASON_LENGTH:
+            raise StatementError(FIELD_TOO_LONG, f"{where}: return reason of {len(reason)} characters "
+                                                 f"(ISO 20022 allows {MAX_REASON_LENGTH})")
         lines.append(
             StatementEntry(
                 entry_ref=entry_ref if len(transactions) == 1 else f"{entry_ref}/{number}",
@@ -244,7 +263,11 @@ def _booked_on(reader: _Reader, fields: dict[str, etree._Element], where: str) -
     )
     if text is None:
         raise StatementError(MISSING_FIELD, f"{where} has neither a booking nor a value date")
+    # ISODate is YYYY-MM-DD, ISODateTime YYYY-MM-DDThh:mm:ss with an optional fraction and offset; Python's
+    # fromisoformat alone also takes 20261201 and 2026-W48-2, and text[:10] took any tail.
     try:
-        return date.fromisoformat(text[:10])
+        if _ISO_DATE.match(text[:10]) and (len(text) == 10 or text[10] == "T"):
+            return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text).date()
     except ValueError:
-        raise StatementError(INVALID_DATE, f"{where} has an invalid date {text!r}") from None
+        pass
+    raise StatementError(INVALID_DATE, f"{where} has an invalid date {text!r}")
