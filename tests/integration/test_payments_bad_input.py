@@ -316,3 +316,31 @@ async def test_a_hold_naming_more_rate_changes_than_a_detail_holds_stalls_nothin
                 if e.type == "invoices.InvoiceHeld.v1" and e.data["invoice_id"] == "I-S"]
         assert [h["reason_code"] for h in held] == ["RATE_MISMATCH"]
         assert "(and 143 more changes to 2026-09-10)" in held[0]["detail"] and len(held[0]["detail"]) <= 2_000
+
+
+@pytest.mark.parametrize(("directory", "detail"), [
+    ("acct,Jos\xe9".encode("latin-1"), "not_utf8"),  # a council's spreadsheet saved as Windows-1252
+    (b"account_ref,name,sort_code,account_number,iban,bic\nP-1," + b"J" * 200_000 + b",200000,55779911,,\n",
+     "malformed_csv"),  # a field beyond the csv module's limit
+])
+async def test_a_bank_directory_that_is_not_utf8_csv_refuses_the_file_and_stalls_nothing(
+        stack, fresh_db, topics, tmp_path, directory, detail):
+    """The worker reads the bank directory when it writes a run's file; a UnicodeDecodeError or csv.Error
+    from it was neither of the errors the handler turns into BANK_DIRECTORY_INVALID, so the command's batch
+    failed on every retry and the commands behind it on its partition waited."""
+    async with _worker_after(stack, fresh_db, topics, tmp_path, PR1_PB1_SO1) as dep:
+        dep.out_dir.mkdir(parents=True, exist_ok=True)
+        (dep.out_dir / "directory.csv").write_bytes(directory)
+        await send(stack.bootstrap, dep.names[COMMANDS], [command(
+            "payments.MakeOneOffPayment", "c-oo", payment_id="OO-1", budget_id="PB-1", amount_pence=1_000,
+            reason="equipment", effective_date=D0), command(
+            "payments.CreatePaymentRun", "c-run", run_id="RUN-1", created_by="finance.a", due_on=date(2026, 4, 10)),
+            command("payments.ApprovePaymentRun", "c-approve", run_id="RUN-1", approved_by="finance.b"),
+            command("payments.GeneratePaymentFile", "c-file", run_id="RUN-1", file_format="bacs18"),
+            command("payments.GeneratePaymentFile", "c-after", run_id="RUN-404", file_format="bacs18")])
+        assert await _decided(dep, "c-oo", "c-run", "c-approve", "c-file", "c-after") == {
+            "c-oo": "accepted", "c-run": "accepted", "c-approve": "accepted", "c-file": "BANK_DIRECTORY_INVALID",
+            "c-after": "UNKNOWN_RUN"}
+        rejected = [e.data["detail"] for e in await read_events(stack.bootstrap, dep.names[EVENTS])
+                    if e.type == "payments.CommandRejected.v1" and e.data["command_id"] == "c-file"]
+        assert len(rejected) == 1 and rejected[0].startswith(detail)

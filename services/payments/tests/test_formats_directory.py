@@ -53,3 +53,21 @@ def test_loads_from_a_file(tmp_path) -> None:
     path = tmp_path / "bank.csv"
     path.write_text(HEADER + "acct-1,Jo Bloggs,200000,55779911,,\n", encoding="utf-8")
     assert BankDirectory.from_csv_file(path).resolve("acct-1").account_number == "55779911"
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ((HEADER + "acct-1,Jos\xe9,200000,55779911,,\n").encode("latin-1"), "not_utf8"),
+        ((HEADER + "acct-1,Jo,200000,55779911,,\n").encode("utf-16"), "not_utf8"),
+        ((HEADER + "acct-1," + "J" * 200_000 + ",200000,55779911,,\n").encode(), "malformed_csv"),
+    ],
+)
+def test_a_file_that_is_not_utf8_or_not_csv_is_a_coded_error(tmp_path, data: bytes, code: str) -> None:
+    # The worker reads the directory when it writes a bank file and refuses the command on a coded error; any
+    # other exception (UnicodeDecodeError, csv.Error) failed the command's batch on every retry.
+    path = tmp_path / "directory.csv"
+    path.write_bytes(data)
+    with pytest.raises(BankDirectoryInvalid) as error:
+        BankDirectory.from_csv_file(path)
+    assert error.value.code == code

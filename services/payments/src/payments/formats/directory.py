@@ -36,23 +36,21 @@ class BankDirectory:
     @classmethod
     def from_csv_text(cls, text: str) -> BankDirectory:
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
-        if missing:
-            raise BankDirectoryInvalid("missing_columns", f"bank directory CSV lacks columns {missing}")
-        accounts: dict[str, PayeeAccount] = {}
-        for row in reader:
-            line = reader.line_num
-            account = _account_from_row(row, line)
-            if account.account_ref in accounts:
-                raise BankDirectoryInvalid(
-                    "duplicate_account_ref", f"line {line}: account_ref {account.account_ref!r} appears twice"
-                )
-            accounts[account.account_ref] = account
-        return cls(accounts)
+        try:
+            return cls(_accounts(reader))
+        except csv.Error as error:  # e.g. a field beyond the csv module's 131,072 characters
+            raise BankDirectoryInvalid("malformed_csv", f"line {reader.line_num}: {error}") from None
 
     @classmethod
     def from_csv_file(cls, path: str | Path) -> BankDirectory:
-        return cls.from_csv_text(Path(path).read_text(encoding="utf-8"))
+        data = Path(path).read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data[: error.start].count(b"\n") + 1
+            raise BankDirectoryInvalid("not_utf8", f"line {line}: not UTF-8 ({error.reason} at byte "
+                                                   f"{error.start}); save the file as UTF-8") from None
+        return cls.from_csv_text(text)
 
     def resolve(self, account_ref: str) -> PayeeAccount:
         try:
@@ -68,6 +66,22 @@ class BankDirectory:
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._accounts)
+
+
+def _accounts(reader: csv.DictReader) -> dict[str, PayeeAccount]:
+    missing = [column for column in COLUMNS if column not in (reader.fieldnames or ())]
+    if missing:
+        raise BankDirectoryInvalid("missing_columns", f"bank directory CSV lacks columns {missing}")
+    accounts: dict[str, PayeeAccount] = {}
+    for row in reader:
+        line = reader.line_num
+        account = _account_from_row(row, line)
+        if account.account_ref in accounts:
+            raise BankDirectoryInvalid(
+                "duplicate_account_ref", f"line {line}: account_ref {account.account_ref!r} appears twice"
+            )
+        accounts[account.account_ref] = account
+    return accounts
 
 
 def _account_from_row(row: dict[str, str | None], line: int) -> PayeeAccount:
