@@ -38,14 +38,23 @@ async def run_policy(database_url: str, council_id: str, assignments: list[str],
                      from_mapping: Callable[[dict[str, Any]], Policy],
                      error: type[Exception]) -> int:
     """Print the council's policy after applying `assignments` (validated by `from_mapping` before it is
-    stored); exit status 2 and nothing stored when a setting is refused."""
-    conn = await asyncpg.connect(database_url)
+    stored); exit status 2 and nothing stored when a setting is refused, 3 when the database is unreachable."""
+    try:
+        changes = parse_assignments(assignments, error)
+    except error as exc:
+        print(f"policy: {exc}", file=sys.stderr)
+        return 2
+    try:
+        conn = await asyncpg.connect(database_url)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        print(f"policy: the database is unreachable: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
     try:
         async with conn.transaction():
             current = await load(conn, council_id)
-            if assignments:
+            if changes:
                 try:
-                    current = from_mapping({**current.to_mapping(), **parse_assignments(assignments, error)})
+                    current = from_mapping({**current.to_mapping(), **changes})
                 except (error, TypeError) as exc:
                     print(f"policy: {exc}", file=sys.stderr)
                     return 2

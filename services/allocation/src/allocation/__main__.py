@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from careruntime.cli_args import council, settings_or_exit
+
 from .config import Settings
 
 
@@ -15,11 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="create the database if missing and apply migrations")
     sub.add_parser("views", help="faust app: read-only budget summaries over HTTP")
     policy = sub.add_parser("policy", help="show or set a council's policy")
-    policy.add_argument("council_id")
+    policy.add_argument("council_id", type=council)
     policy.add_argument("settings", nargs="*", metavar="KEY=JSON",
                         help='e.g. payment_frequency_weeks=2 allowed_contribution_modes=\'["netted"]\'')
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = settings_or_exit(Settings, "allocation")
     if args.command == "migrate":
         from careruntime.migrate import migrate
         migrate(settings.database_url, str(settings.migrations_dir))

@@ -5,6 +5,8 @@ import argparse
 import asyncio
 import sys
 
+from careruntime.cli_args import settings_or_exit
+
 from .config import Settings
 
 
@@ -22,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         from .service.rules_doc import render
         print(render(), end="")
         return 0
-    settings = Settings()
+    settings = settings_or_exit(Settings, "ledger")
     if args.command == "migrate":
         from careruntime.migrate import migrate
         migrate(settings.database_url, str(settings.migrations_dir))

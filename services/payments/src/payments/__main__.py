@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import date
+
+from careruntime.cli_args import actor, council, identifier, iso_date, seconds, settings_or_exit
 
 from .config import Settings
 
@@ -18,26 +19,27 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("timer", help="make direct-payment periods due on the business clock")
     sub.add_parser("migrate", help="create the database if missing and apply migrations")
     policy = sub.add_parser("policy", help="show or set a council's payments policy")
-    policy.add_argument("council_id")
+    policy.add_argument("council_id", type=council)
     policy.add_argument("settings", nargs="*", metavar="KEY=JSON", help="e.g. dp_frequency_weeks=2 surplus_weeks=12")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--council", required=True, help="council id (tenant)")
-        p.add_argument("--effective-date", type=date.fromisoformat, default=None)
-        p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the worker's decision")
-        p.add_argument("--command-id", default=None, help="resend a command under its first id (idempotent)")
+        p.add_argument("--council", required=True, type=council, help="council id (tenant)")
+        p.add_argument("--effective-date", type=iso_date, default=None)
+        p.add_argument("--timeout", type=seconds, default=120.0, help="seconds to wait for the worker's decision")
+        p.add_argument("--command-id", type=identifier, default=None,
+                       help="resend a command under its first id (idempotent)")
 
     run = sub.add_parser("run", help="payment runs: create, approve, export")
     run_sub = run.add_subparsers(dest="action", required=True)
     create = run_sub.add_parser("create", help="gather every payment due on or before --due-on")
-    create.add_argument("run_id")
-    create.add_argument("--by", required=True, help="who creates the run")
-    create.add_argument("--due-on", type=date.fromisoformat, default=None)
+    create.add_argument("run_id", type=identifier)
+    create.add_argument("--by", required=True, type=actor, help="who creates the run")
+    create.add_argument("--due-on", type=iso_date, default=None)
     approve = run_sub.add_parser("approve", help="approve a run (not its creator)")
-    approve.add_argument("run_id")
-    approve.add_argument("--by", required=True, help="who approves the run")
+    approve.add_argument("run_id", type=identifier)
+    approve.add_argument("--by", required=True, type=actor, help="who approves the run")
     export = run_sub.add_parser("export", help="write the run's bank file")
-    export.add_argument("run_id")
+    export.add_argument("run_id", type=identifier)
     export.add_argument("--format", choices=("bacs18", "pain001"), default="bacs18")
     for p in (create, approve, export):
         common(p)
@@ -52,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
+    settings = settings_or_exit(Settings, "payments")
     if args.command == "migrate":
         from careruntime.migrate import migrate
         migrate(settings.database_url, str(settings.migrations_dir))

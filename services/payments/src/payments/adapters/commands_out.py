@@ -21,6 +21,10 @@ from careschemas.topics import message_key
 SOURCE = "urn:careledger:payments-cli"
 
 
+class NotDecided(TimeoutError):
+    """The worker has not decided every command sent within the time given (it may still)."""
+
+
 def envelope_bytes(command: Command, command_id: str, council: str, correlation_id: str | None = None,
                    at: datetime | None = None) -> tuple[bytes, bytes]:
     """(key, value) of a command as the CLI sends it."""
@@ -50,7 +54,7 @@ async def send(bootstrap: str, topic: str, messages: Iterable[tuple[bytes, bytes
 
 
 async def outcomes(dsn: str, command_ids: Sequence[str], timeout_s: float = 60.0, progress=None) -> dict[str, tuple]:
-    """{command id: (outcome, reason_code)} once the worker has decided every one (or TimeoutError)."""
+    """{command id: (outcome, reason_code)} once the worker has decided every one (or NotDecided)."""
     conn = await asyncpg.connect(dsn)
     found: dict[str, tuple] = {}
     deadline = time.monotonic() + timeout_s
@@ -65,7 +69,7 @@ async def outcomes(dsn: str, command_ids: Sequence[str], timeout_s: float = 60.0
                 progress.update(len(rows))
             if len(found) < len(command_ids):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{len(command_ids) - len(found)} commands not decided after {timeout_s}s "
+                    raise NotDecided(f"{len(command_ids) - len(found)} commands not decided after {timeout_s}s "
                                        "(is `python -m payments worker` running?)")
                 await asyncio.sleep(0.2)
     finally:

@@ -4,7 +4,8 @@ RecordReturn commands; entries that match nothing are listed with a reason, neve
 
 Command ids derive from the statement's digest and the entry reference, so importing the same file
 twice sends the same commands again, which the worker answers as duplicates (nothing happens twice).
-A malformed file raises the parser's coded StatementError before anything is sent.
+The caller parses the file first (payments.formats.parse_camt), so a malformed one is refused with
+the parser's coded StatementError before the database is asked or anything is sent.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 import asyncpg
 from careschemas import payments_commands as cmd
 
-from ..formats import Reconciliation, StatementEntry, file_sha256, parse_camt, reconcile
+from ..formats import Reconciliation, Statement, StatementEntry, reconcile
 
 
 @dataclass
@@ -30,15 +31,14 @@ def command_id(digest: str, entry_ref: str, kind: str) -> str:
     return f"stmt-{digest[:16]}-{kind}-{hashlib.sha256(entry_ref.encode()).hexdigest()[:16]}"
 
 
-async def plan_statement(conn: asyncpg.Connection, council: str, data: bytes) -> StatementPlan:
-    """Parse and reconcile a statement file against this council's instructed or settled payments."""
-    statement = parse_camt(data)
+async def plan_statement(conn: asyncpg.Connection, council: str, statement: Statement, digest: str) -> StatementPlan:
+    """Reconcile a parsed statement file (`digest`: its file_sha256) against this council's instructed or
+    settled payments."""
     e2e_ids = [e.end_to_end_id for e in statement.entries if e.end_to_end_id]
     rows = await conn.fetch(
         """SELECT end_to_end_id, payment_id, paid_pence FROM payments WHERE council_id = $1
            AND end_to_end_id = ANY($2) AND status IN ('instructed', 'settled', 'returned')""", council, e2e_ids)
     rec = reconcile(statement, {r["end_to_end_id"]: (r["payment_id"], r["paid_pence"]) for r in rows})
-    digest = file_sha256(data)
     plan = StatementPlan(statement.statement_id, digest, reconciliation=rec)
     for s in rec.settled:
         plan.commands.append((command_id(digest, s.entry_ref, "s"), cmd.RecordSettlement(

@@ -1,0 +1,82 @@
+"""What the services' command lines share, so a bad argument or setting is refused with its reason and exit
+code 2 before anything is sent, instead of a traceback half-way through the command:
+
+- argument types for argparse (`payments run create: error: argument run_id: ...`), each checking what the
+  wire contract (careschemas) would check of the value later;
+- `settings_or_exit`: a service's Settings from the environment, or one line per bad variable
+  (`ledger: LEDGER_MAX_RECORDS=0: Input should be greater than or equal to 1`) and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import sys
+from datetime import date
+from typing import TypeVar
+
+from careschemas.envelope import ID_PATTERN
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+from pydantic_settings.exceptions import SettingsError
+
+COUNCIL_PATTERN = r"[A-Za-z0-9\-]{1,32}"  # as careschemas.envelope.Envelope.councilid
+BAD_SETTING = 2
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def iso_date(text: str) -> date:
+    """A calendar date, YYYY-MM-DD."""
+    try:
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+            return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: {exc}") from None
+    raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD")
+
+
+def council(text: str) -> str:
+    if not re.fullmatch(COUNCIL_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a council id (letters, digits and -, at most 32)")
+    return text
+
+
+def identifier(text: str) -> str:
+    """An id as the envelope takes it (a run id, a command id)."""
+    if not re.fullmatch(ID_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"{text[:140]!r} is not an id (a letter or digit, then letters, digits "
+                                         "and . _ : -, at most 128)")
+    return text
+
+
+def actor(text: str) -> str:
+    """Who does it (careschemas.common.Actor): not blank, at most 128 characters."""
+    if not text.strip() or len(text) > 128:
+        raise argparse.ArgumentTypeError(f"{text[:140]!r} is not a user id (not blank, at most 128 characters)")
+    return text
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def settings_or_exit(settings_class: type[S], prog: str) -> S:
+    """`settings_class()` from the environment; a bad setting is named on stderr and the process exits 2."""
+    prefix = settings_class.model_config.get("env_prefix", "").upper()
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = prefix + "_".join(str(part) for part in error["loc"]).upper()
+            print(f"{prog}: {name}={error.get('input')!r}: {error['msg']}", file=sys.stderr)
+    except SettingsError as exc:  # a list or JSON setting that is not JSON
+        print(f"{prog}: {exc} ({exc.__cause__}); such a setting is JSON, e.g. '[\"a\", \"b\"]'", file=sys.stderr)
+    raise SystemExit(BAD_SETTING)
