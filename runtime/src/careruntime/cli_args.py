@@ -4,7 +4,9 @@ code 2 before anything is sent, instead of a traceback half-way through the comm
 - argument types for argparse (`payments run create: error: argument run_id: ...`), each checking what the
   wire contract (careschemas) would check of the value later;
 - `settings_or_exit`: a service's Settings from the environment, or one line per bad variable
-  (`ledger: LEDGER_MAX_RECORDS=0: Input should be greater than or equal to 1`) and exit code 2.
+  (`ledger: LEDGER_MAX_RECORDS=0: Input should be greater than or equal to 1`) and exit code 2;
+- `database_or_exit`: a one-off command against the database (migrate, verify), or one line saying it is
+  unreachable and exit code 3.
 """
 from __future__ import annotations
 
@@ -13,7 +15,11 @@ import math
 import re
 import sys
 from datetime import date
+from collections.abc import Callable
 from typing import TypeVar
+
+import asyncpg
+import psycopg
 
 from careschemas.envelope import ID_PATTERN
 from pydantic import ValidationError
@@ -22,8 +28,10 @@ from pydantic_settings.exceptions import SettingsError
 
 COUNCIL_PATTERN = r"[A-Za-z0-9\-]{1,32}"  # as careschemas.envelope.Envelope.councilid
 BAD_SETTING = 2
+UNREACHABLE = 3
 
 S = TypeVar("S", bound=BaseSettings)
+R = TypeVar("R")
 
 
 def iso_date(text: str) -> date:
@@ -80,3 +88,13 @@ def settings_or_exit(settings_class: type[S], prog: str) -> S:
     except SettingsError as exc:  # a list or JSON setting that is not JSON
         print(f"{prog}: {exc} ({exc.__cause__}); such a setting is JSON, e.g. '[\"a\", \"b\"]'", file=sys.stderr)
     raise SystemExit(BAD_SETTING)
+
+
+def database_or_exit(prog: str, command: Callable[[], R]) -> R:
+    """`command()`; when the database cannot be reached (refused, unknown host, wrong password, timed out)
+    one line on stderr and exit 3, not a traceback."""
+    try:
+        return command()
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, psycopg.OperationalError) as exc:
+        print(f"{prog}: the database is unreachable: {type(exc).__name__}: {str(exc).strip()}", file=sys.stderr)
+        raise SystemExit(UNREACHABLE) from None

@@ -35,3 +35,16 @@ def test_a_bad_setting_is_named_and_the_process_exits_2(monkeypatch, capsys, nam
 def test_the_defaults_are_valid() -> None:
     from ledger.config import Settings
     assert Settings().max_held_records == 1
+
+
+@pytest.mark.parametrize("command", ["verify", "migrate"])
+def test_an_unreachable_database_is_exit_3_with_one_line(monkeypatch, capsys, command) -> None:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("LEDGER_DATABASE_URL", f"postgresql://x@127.0.0.1:{port}/ledger")
+    with pytest.raises(SystemExit) as exit_:
+        main([command])
+    assert exit_.value.code == 3
+    assert capsys.readouterr().err.startswith("ledger: the database is unreachable:")

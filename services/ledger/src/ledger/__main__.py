@@ -5,7 +5,7 @@ import argparse
 import asyncio
 import sys
 
-from careruntime.cli_args import settings_or_exit
+from careruntime.cli_args import database_or_exit, settings_or_exit
 
 from .config import Settings
 
@@ -27,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit(Settings, "ledger")
     if args.command == "migrate":
         from careruntime.migrate import migrate
-        migrate(settings.database_url, str(settings.migrations_dir))
+        database_or_exit("ledger", lambda: migrate(settings.database_url, str(settings.migrations_dir)))
         return 0
     if args.command == "verify":
         from .entrypoints.verify import run_verify
-        return asyncio.run(run_verify(settings))
+        return database_or_exit("ledger", lambda: asyncio.run(run_verify(settings)))
     from .entrypoints.run import run_relay, run_worker
     import uvloop
     uvloop.run(run_worker(settings) if args.command == "worker" else run_relay(settings))
