@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from careruntime.cli_args import council, settings_or_exit
+from careruntime.cli_args import council, database_or_exit, settings_or_exit
 
 from .config import Settings
 
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit(Settings, "allocation")
     if args.command == "migrate":
         from careruntime.migrate import migrate
-        migrate(settings.database_url, str(settings.migrations_dir))
+        database_or_exit("allocation", lambda: migrate(settings.database_url, str(settings.migrations_dir)))
         return 0
     if args.command == "policy":
         import asyncio
