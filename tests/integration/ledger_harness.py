@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-import socket
 import time
 import uuid
 from collections import Counter
@@ -50,18 +48,7 @@ async def ledger_topics(topics, partitions: int = 3) -> dict[str, str]:
     return names
 
 
-def free_port_pair() -> int:
-    """A port p with p and p + 1 free: the worker serves health on p, the relay on p + 1."""
-    for _ in range(200):
-        port = random.randrange(20000, 60000)
-        try:
-            for p in (port, port + 1):
-                with socket.socket() as s:
-                    s.bind(("0.0.0.0", p))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no free port pair")
+free_port_pair = localstack.free_port_pair  # below the ephemeral range (reporting_harness imports it from here)
 
 
 @dataclass

@@ -261,16 +261,27 @@ def allocation_env(info: StackInfo, dsn: str, topics: dict[str, str], group: str
 
 
 def free_port_pair() -> int:
-    """A port p with p and p + 1 both free (a worker serves health on p, its relay on p + 1)."""
+    """A port p with p and p + 1 both free (a worker serves health on p, its relay on p + 1), chosen below the
+    kernel's ephemeral range: a port from that range can be taken by any outgoing connection (to Kafka, to
+    PostgreSQL) between this check and the process's own bind, which a test saw once ('address already in
+    use' from a ledger worker)."""
+    import random
     import socket
-    for _ in range(50):
-        with socket.socket() as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
+    ceiling = _ephemeral_floor() - 1
+    for _ in range(200):
+        port = random.randrange(20_000, ceiling)
+        try:
+            for p in (port, port + 1):
+                with socket.socket() as s:
+                    s.bind(("0.0.0.0", p))
+        except OSError:
+            continue
         return port
     raise RuntimeError("no two adjacent free ports")
+
+
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
