@@ -21,17 +21,20 @@ from typing import TypeVar
 import asyncpg
 import psycopg
 
-from careschemas.envelope import ID_PATTERN
+from careschemas.envelope import COUNCIL_PATTERN, ID_PATTERN
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 from pydantic_settings.exceptions import SettingsError
 
-COUNCIL_PATTERN = r"[A-Za-z0-9\-]{1,32}"  # as careschemas.envelope.Envelope.councilid
 BAD_SETTING = 2
 UNREACHABLE = 3
 
 S = TypeVar("S", bound=BaseSettings)
 R = TypeVar("R")
+
+DATABASE_UNREACHABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What asyncpg raises when PostgreSQL cannot be reached or used: a refused connection and an unknown host
+are OSError, a wrong password or database asyncpg's own errors."""
 
 
 def iso_date(text: str) -> date:
@@ -95,6 +98,11 @@ def database_or_exit(prog: str, command: Callable[[], R]) -> R:
     one line on stderr and exit 3, not a traceback."""
     try:
         return command()
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, psycopg.OperationalError) as exc:
-        print(f"{prog}: the database is unreachable: {type(exc).__name__}: {str(exc).strip()}", file=sys.stderr)
+    except (*DATABASE_UNREACHABLE, psycopg.OperationalError) as exc:  # psycopg: yoyo's migrations
+        print(unreachable(prog, exc), file=sys.stderr)
         raise SystemExit(UNREACHABLE) from None
+
+
+def unreachable(prog: str, exc: BaseException) -> str:
+    """The one line a command prints when the database cannot be reached."""
+    return f"{prog}: the database is unreachable: {type(exc).__name__}: {str(exc).strip()}"

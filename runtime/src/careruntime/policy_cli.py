@@ -13,6 +13,8 @@ from typing import Any, Protocol
 import asyncpg
 import orjson
 
+from .cli_args import DATABASE_UNREACHABLE, UNREACHABLE, unreachable
+
 
 class Policy(Protocol):
     def to_mapping(self) -> dict[str, Any]: ...
@@ -46,9 +48,9 @@ async def run_policy(database_url: str, council_id: str, assignments: list[str],
         return 2
     try:
         conn = await asyncpg.connect(database_url)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        print(f"policy: the database is unreachable: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 3
+    except DATABASE_UNREACHABLE as exc:
+        print(unreachable("policy", exc), file=sys.stderr)
+        return UNREACHABLE
     try:
         async with conn.transaction():
             current = await load(conn, council_id)

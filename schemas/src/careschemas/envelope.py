@@ -19,6 +19,7 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 # Free text the services store (the ledger keeps the subject on every entry): PostgreSQL text cannot hold NUL,
 # so a record carrying one would fail its consumer's batch on every retry.
 NO_NUL = r"^[^\x00]*$"
+COUNCIL_PATTERN = r"^[A-Za-z0-9\-]{1,32}$"
 # A recorded time is an instant with a UTC offset (RFC 3339, as CloudEvents' Timestamp), at least a day inside the
 # calendar, so that it names an instant in UTC as well as at its own offset (offsets are under a day). A time
 # without an offset compared with one that has one raised TypeError in the ledger's business-time order, and one
@@ -42,7 +43,7 @@ class Envelope(BaseModel):
     subject: str = Field(min_length=1, max_length=128, pattern=NO_NUL,
                          description="Aggregate id: budget, provider, payment or run.")
     datacontenttype: Literal["application/json"] = "application/json"
-    councilid: str = Field(pattern=r"^[A-Za-z0-9\-]{1,32}$", description="Tenant: the council the record belongs to.")
+    councilid: str = Field(pattern=COUNCIL_PATTERN, description="Tenant: the council the record belongs to.")
     correlationid: str = Field(pattern=ID_PATTERN, description="Id of the business conversation.")
     causationid: str | None = Field(default=None, pattern=ID_PATTERN, description="Id of the message that caused this one.")
     data: dict[str, Any]

@@ -5,7 +5,9 @@ import argparse
 import sys
 
 from .config import Settings
-from .entrypoints.arguments import council, iso_date, iso_instant, param
+from careruntime.cli_args import council, iso_date
+
+from .entrypoints.arguments import iso_instant, param
 
 
 def _scope(p: argparse.ArgumentParser, as_of_required: bool = True) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 from aiokafka.errors import KafkaError
+from careruntime.cli_args import DATABASE_UNREACHABLE, UNREACHABLE
 from careschemas import payments_commands as cmd
 from tqdm import tqdm
 
@@ -24,10 +25,8 @@ from ..config import Settings
 from ..formats import StatementError, file_sha256, parse_camt
 from ..service.statements import plan_statement
 
-UNREACHABLE = 3
-# What an unreachable, refusing or slow broker or database raises (a refused connection and a wrong host are
-# OSError; a wrong password or database asyncpg's errors; no decision in time commands_out.NotDecided).
-_UNAVAILABLE = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, KafkaError)
+# What an unreachable, refusing or slow broker or database raises (no decision in time: commands_out.NotDecided).
+_UNAVAILABLE = (*DATABASE_UNREACHABLE, KafkaError)
 
 
 def _print(doc: dict) -> None:

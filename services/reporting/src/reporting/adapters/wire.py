@@ -2,7 +2,7 @@
 
 One function per table, each returning a tuple in the column order of that table (see ENTRY_COLUMNS,
 REJECTION_COLUMNS, DOMAIN_COLUMNS), so the store can COPY them without another mapping. An envelope's time
-goes in as domain.instants.utc_instant makes it (any time the contract takes can be written).
+goes in as it came: the contract takes only times with an offset, a day inside the calendar in UTC.
 """
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 
 import orjson
 from careruntime.codec import Decoded
-
-from ..domain.instants import utc_instant
 
 ENTRY_COLUMNS = ("entry_id", "council_id", "shard", "shard_seq", "effective_date", "recorded_at",
                  "cause_event_id", "cause_type", "rule_version", "reverses_entry_id", "accounts", "debits",
@@ -37,12 +35,12 @@ def entry_row(decoded: Decoded) -> tuple[Any, ...]:
 def rejection_row(decoded: Decoded) -> tuple[Any, ...]:
     env, p = decoded.envelope, decoded.payload
     return (env.id, env.councilid, p.cause_event_id, p.cause_type, p.shard, p.reason_code, p.detail,
-            p.effective_date, utc_instant(env.time))
+            p.effective_date, env.time)
 
 
 def domain_row(decoded: Decoded, topic: str, partition: int, offset: int) -> tuple[Any, ...]:
     env = decoded.envelope
     # The data as it travelled (the envelope's dict), JSON-encoded once: asyncpg's COPY takes jsonb as text.
     return (env.id, decoded.content_hash, env.councilid, env.type, env.subject,
-            decoded.payload.effective_date, utc_instant(env.time), topic, partition, offset,
+            decoded.payload.effective_date, env.time, topic, partition, offset,
             orjson.dumps(env.data).decode())

@@ -1,12 +1,10 @@
 """Types of the command line's arguments, so argparse refuses a bad one with its reason and exit code 2
 (`reporting report: error: argument --as-of: ...`) instead of a traceback half-way through the command.
-`council` and `iso_date` are careruntime.cli_args', shared with the other services' command lines."""
+`council` and `iso_date` come from careruntime.cli_args, shared with the other services' command lines."""
 from __future__ import annotations
 
 import argparse
 from datetime import datetime
-
-from careruntime.cli_args import council, iso_date  # noqa: F401 (re-exported)
 
 from ..domain.instants import utc_instant
 

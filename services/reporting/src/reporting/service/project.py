@@ -16,7 +16,6 @@ from careruntime.consumer import DecodedBatch, RejectedBatch
 
 from ..adapters.store import insert_new
 from ..adapters.wire import ENTRY_POSTED, POSTING_REJECTED, domain_row, entry_row, rejection_row
-from ..domain.instants import utc_instant
 
 
 class ProjectionHandler:
@@ -50,8 +49,7 @@ class ProjectionHandler:
 
 
 def _recorded(decoded) -> datetime:
-    """When the fact was recorded: an entry's cause time (what the ledger hashed), else the envelope time
-    (as the projection keeps it: a time without an offset compares as UTC instead of raising TypeError)."""
+    """When the fact was recorded: an entry's cause time (what the ledger hashed), else the envelope time."""
     if decoded.envelope.type == ENTRY_POSTED:
         return decoded.payload.recorded_at
-    return utc_instant(decoded.envelope.time)
+    return decoded.envelope.time

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 import asyncpg
+from careschemas import envelope
 from fastapi import Depends, Path, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
@@ -19,7 +20,7 @@ from .assets import GovukFrontend
 from .config import WebSettings
 
 # As careschemas.envelope.Envelope.councilid: the tenant id on every event.
-COUNCIL_PATTERN = r"^[A-Za-z0-9\-]{1,32}$"
+COUNCIL_PATTERN = envelope.COUNCIL_PATTERN
 REPORT_NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
 
 
