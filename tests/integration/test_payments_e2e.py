@@ -10,6 +10,7 @@ import hashlib
 from datetime import date
 
 import asyncpg
+import orjson
 import pytest
 from payments.adapters import repository
 from payments.domain.policy import PaymentsPolicy
@@ -98,7 +99,7 @@ async def ledger_balances(dsn: str) -> dict[str, int]:
         await ledger.close()
 
 
-async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fresh_db, topics, tmp_path):
+async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fresh_db, topics, tmp_path, capsys):
     dep = await deployment(stack, fresh_db, topics, tmp_path)
     dep.write_directory(["tok-PB-1", "tok-PB-2", "tok-PR-1"])
     pool = await dep.pool()
@@ -216,5 +217,34 @@ async def test_invoices_in_run_files_out_statement_in_ledger_balanced(stack, fre
         balances = await ledger_balances(dep.ledger_dsn)
         assert abs(balances["pending"]) == sum(run2.values())  # reserved, waiting for the bank
         assert balances["recoverable"] == 0
+
+        # The bank dates a settlement and a return before RUN-2 (1 June) instructed them: both refused with
+        # their reason, nothing changes; the same lines dated after the run are taken.
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT payment_id, end_to_end_id, paid_pence FROM payments WHERE run_id = 'RUN-2'")
+        e2e = {r["payment_id"]: (r["end_to_end_id"], r["paid_pence"]) for r in rows}
+        for n, day in enumerate((date(2026, 5, 29), date(2026, 6, 3))):
+            path = tmp_path / f"stmt2-{n}.xml"
+            path.write_bytes(camt053(f"STMT-2-{n}", "GB33BUKB20201555555555", day, settled=[e2e["S-2-P004"]],
+                                     returned=[(*e2e["INVPAY-I-7"], "AC04")]))
+            capsys.readouterr()
+            code = await cli.statement_import(dep.settings, argparse.Namespace(file=str(path), council=COUNCIL,
+                                                                                timeout=60.0))
+            out = capsys.readouterr().out  # the workers of this process log to it too
+            start = out.index("{\n")
+            answer = orjson.loads(out[start:out.index("\n}", start) + 2])
+            refused = sorted(answer["refused"].values())
+            assert (code, refused) == ((1, ["BEFORE_INSTRUCTION"] * 2) if n == 0 else (0, [])), answer
+            async with pool.acquire() as conn:
+                statuses = dict(await conn.fetch("SELECT payment_id, status FROM payments WHERE run_id = 'RUN-2'"))
+            assert (statuses["S-2-P004"], statuses["INVPAY-I-7"]) == (
+                ("instructed", "instructed") if n == 0 else ("settled", "returned"))
+        events = await read_events(stack.bootstrap, dep.names[EVENTS])
+        detail = next(e.data["detail"] for e in by_type(events, "CommandRejected")
+                      if e.data["reason_code"] == "BEFORE_INSTRUCTION")
+        assert "instructed on 2026-06-01 (run RUN-2)" in detail and "2026-05-29" in detail, detail
+        await dep.ledger_settled()
+        balances = await ledger_balances(dep.ledger_dsn)
+        assert abs(balances["pending"]) == run2["S-1-P002"]  # the one line no statement mentioned
     finally:
         await dep.stop()

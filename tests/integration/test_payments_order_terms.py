@@ -146,7 +146,7 @@ async def test_migration_0003_gives_orders_read_before_it_their_terms_from_their
                planned_units_per_week, start_date, end_date) VALUES ($1, 'SO-1', 'PB-1', 'PR-1', 2600, 7, $2, $3)""",
             COUNCIL, D0, date(2026, 9, 27))
         applied = await asyncio.to_thread(migrate, dsn, migrations)
-        assert applied == ["0003.service_order_terms"]
+        assert applied == ["0003.service_order_terms", "0004.run_instructed_on"]
         order = (await repository.orders(conn, COUNCIL, ["SO-1"]))["SO-1"]
         assert order.terms == (OrderTerms(D0, 2_600, 7),)
     finally:

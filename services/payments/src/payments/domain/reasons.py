@@ -17,6 +17,7 @@ PAYMENT_EXISTS = "PAYMENT_EXISTS"
 UNKNOWN_PAYMENT = "UNKNOWN_PAYMENT"
 PAYMENT_NOT_PENDING = "PAYMENT_NOT_PENDING"
 AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
+BEFORE_INSTRUCTION = "BEFORE_INSTRUCTION"
 PAYMENT_AFTER_END = "PAYMENT_AFTER_END"
 PAYMENT_AFTER_DEATH = "PAYMENT_AFTER_DEATH"
 UNKNOWN_PROVIDER = "UNKNOWN_PROVIDER"
@@ -53,6 +54,7 @@ MEANINGS: dict[str, str] = {
     UNKNOWN_PAYMENT: "No payment with that id was instructed.",
     PAYMENT_NOT_PENDING: "The payment is not waiting for the bank (already settled, returned or not instructed).",
     AMOUNT_MISMATCH: "The statement amount differs from the instructed amount.",
+    BEFORE_INSTRUCTION: "The settlement or return is dated before the payment run that instructed the payment.",
     PAYMENT_AFTER_END: "The payment would fall after the budget's end date.",
     PAYMENT_AFTER_DEATH: "The payment would fall after the person's date of death.",
     UNKNOWN_PROVIDER: "No registered provider with that id in this council.",

@@ -148,9 +148,9 @@ async def create_payment_run(ctx: Ctx, c: cmd.CreatePaymentRun) -> None:
     if run is None:
         run = await conn.fetchrow(
             """INSERT INTO runs (council_id, run_id, created_by, due_on, payment_count, total_pence, recorded_at,
-               status, parts, next_part, next_command_id, first_command_id)
-               VALUES ($1, $2, $3, $4, 0, 0, $5, 'creating', $6, 0, NULL, $7) RETURNING *""",
-            council, c.run_id, c.created_by, c.due_on, ctx.envelope.time, parts, first_id)
+               status, parts, next_part, next_command_id, first_command_id, instructed_on)
+               VALUES ($1, $2, $3, $4, 0, 0, $5, 'creating', $6, 0, NULL, $7, $8) RETURNING *""",
+            council, c.run_id, c.created_by, c.due_on, ctx.envelope.time, parts, first_id, c.effective_date)
     count, total = run["payment_count"] + len(plan.payments), run["total_pence"] + plan.total_pence
     await conn.execute(
         """UPDATE runs SET payment_count = $3, total_pence = $4, next_part = $5, next_command_id = $6,
