@@ -101,7 +101,8 @@ class GeneratePaymentFile(Command):
 
 
 class RecordSettlement(Command):
-    """A bank statement line (camt.053/054) shows the payment was paid."""
+    """A bank statement line (camt.053/054) shows the payment was paid. Refused UNKNOWN_PAYMENT,
+    PAYMENT_NOT_PENDING, AMOUNT_MISMATCH, or BEFORE_INSTRUCTION when dated before the payment's run."""
 
     TYPE: ClassVar[str] = "payments.RecordSettlement.v1"
     LEADS_TO: ClassVar[str] = "payments.PaymentSettled.v1"
@@ -112,7 +113,9 @@ class RecordSettlement(Command):
 
 
 class RecordReturn(Command):
-    """A bank statement line shows the payment came back."""
+    """A bank statement line shows the payment came back, settled or not. Refused UNKNOWN_PAYMENT,
+    PAYMENT_NOT_PENDING (already returned), AMOUNT_MISMATCH, or BEFORE_INSTRUCTION when dated before the
+    payment's run."""
 
     TYPE: ClassVar[str] = "payments.RecordReturn.v1"
     LEADS_TO: ClassVar[str] = "payments.PaymentReturned.v1"
