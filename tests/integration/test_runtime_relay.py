@@ -181,3 +181,28 @@ async def test_a_row_kafka_refuses_as_too_large_is_named_and_kept_not_skipped(st
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 2  # nothing skipped, nothing lost
     finally:
         await pool.close()
+
+
+async def test_a_leader_whose_session_is_lost_leads_again_and_relays_what_comes_after(
+        stack, fresh_db, topics, tmp_path):
+    """PostgreSQL ends the leader's session (a restart, a failover, an operator's pg_terminate_backend): asyncpg's
+    pool takes the dead connection back and its proxy refuses every call. The relay must notice it no longer
+    leads, take the lock again on a new session and go on relaying, not fail every pass from then on."""
+    topic = (await topics(["out"], partitions=1))["out"]
+    pool = await outbox_pool(fresh_db, tmp_path)
+    relay = OutboxRelay(pool, stack.bootstrap, batch_size=10, poll_interval_s=0.05, retry_backoff_max_s=0.2,
+                        standby_interval_s=0.1)
+    task = asyncio.create_task(relay.run())
+    try:
+        await writer(pool, topic, ["K"], 5, 5)
+        assert await _eventually_empty(pool)
+        assert relay.is_leader
+        leader_pid = relay._leader_conn.get_server_pid()
+        assert await pool.fetchval("SELECT pg_terminate_backend($1)", leader_pid)
+        await writer(pool, topic, ["K"], 5, 5)  # rows after the session was lost
+        assert await _eventually_empty(pool), "the relay stopped relaying after its leader session was lost"
+        assert relay.is_leader and relay._leader_conn.get_server_pid() != leader_pid
+        assert by_key(await read_all(stack.bootstrap, topic, expected=10))["K"] == [0, 1, 2, 3, 4] * 2
+    finally:
+        await stop(relay, task)
+        await pool.close()

@@ -7,7 +7,8 @@ a message needs can relay from it instead, with a cursor (the ledger's journal: 
 
 Owns the read side of the `outbox` table. Only the leader relays: the relay that holds a session
 advisory lock on a dedicated connection (standbys retry the lock every second and take over when the
-leader's session ends). One pass, in one PostgreSQL transaction: select the oldest rows
+leader's session ends; a leader whose session PostgreSQL ended, say by a restart, takes the lock again on a new
+session once it can). One pass, in one PostgreSQL transaction: select the oldest rows
 (`ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED`), send them all and await every delivery, delete
 exactly those rows by id, commit.
 
@@ -132,7 +133,15 @@ class OutboxRelay:
 
     @property
     def is_leader(self) -> bool:
-        return self._leader_conn is not None and not self._leader_conn.is_closed()
+        conn = self._leader_conn
+        if conn is None:
+            return False
+        try:
+            return not conn.is_closed()
+        except asyncpg.InterfaceError:
+            # The session was lost (PostgreSQL restarted, failed over or went away) and asyncpg's pool took
+            # the connection back; its proxy refuses every call. Not leading: _lead() takes the lock anew.
+            return False
 
     async def run(self) -> None:
         """Relay until `request_stop()`; errors are logged and retried with backoff, never fatal."""
