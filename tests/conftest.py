@@ -11,6 +11,9 @@ per-test isolation on top of it:
               applied (or `fresh_db("x", migrations_dir=path)`); dropped after the test.
 - `topics`    `names = await topics(["ledger.in"], partitions=3)`: uniquely prefixed topics for one
               test, as {logical name: real name}; deleted after the test.
+- `postgres_outage`  `async with postgres_outage(): ...`: the stack's PostgreSQL is stopped inside the
+              block (connections refused, as in a failover) and started again when it ends, however
+              it ends, and answers again before the test goes on.
 
 Tests that use any of them are marked `integration` automatically.
 """
@@ -31,7 +34,7 @@ import asyncpg
 import pytest
 
 from careruntime.migrate import migrate
-from careruntime.stackinfo import StackInfo
+from careruntime.stackinfo import StackInfo, postgres_answers
 from careruntime.topics import TopicSpec, delete_topics, ensure_topics
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +47,7 @@ TEST_STACK_ENV = {
     "KAFKA_CONTROLLER_PORT": os.environ.get("TEST_KAFKA_CONTROLLER_PORT", "19093"),
     "PG_PORT": os.environ.get("TEST_PG_PORT", "55433"),
 }
-STACK_FIXTURES = {"stack", "fresh_db", "topics"}
+STACK_FIXTURES = {"stack", "fresh_db", "topics", "postgres_outage"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -178,3 +181,19 @@ async def topics(stack: StackInfo):
         await delete_topics(stack.bootstrap, created)
     except Exception:
         pass  # best effort: uniquely named leftovers never meet another test
+
+
+@pytest.fixture
+def postgres_outage(stack: StackInfo):
+    @contextlib.asynccontextmanager
+    async def outage():
+        result = await asyncio.to_thread(_stack, "postgres-down")
+        try:
+            assert result.returncode == 0, f"stack.sh postgres-down failed:\n{result.stdout}\n{result.stderr}"
+            yield
+        finally:
+            result = await asyncio.to_thread(_stack, "up")  # starts only what is not running
+            assert result.returncode == 0, f"stack.sh up failed:\n{result.stdout}\n{result.stderr}"
+            assert await asyncio.to_thread(postgres_answers, stack.dsn("postgres"), 10), "PostgreSQL did not come back"
+
+    return outage

@@ -5,6 +5,7 @@
 #   deploy/local/stack.sh up       start what is not running, wait until it answers, create topics
 #   deploy/local/stack.sh down     stop both cleanly (data is kept; `rm -rf $STACK_DIR` to reset)
 #   deploy/local/stack.sh status   say what runs; exit 1 unless both run
+#   deploy/local/stack.sh postgres-down   stop PostgreSQL only (to rehearse an outage; `up` starts it again)
 #
 # Safe to run twice and from several shells (a lock file serialises them). Works as root (CI: the
 # PostgreSQL server runs as the `postgres` OS user) and as a normal user.
@@ -489,5 +490,6 @@ case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
-    *) echo "usage: $0 {up|down|status}" >&2; exit 2 ;;
+    postgres-down) lock_stack; pg_down ;;
+    *) echo "usage: $0 {up|down|status|postgres-down}" >&2; exit 2 ;;
 esac
