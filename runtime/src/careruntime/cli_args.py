@@ -6,7 +6,9 @@ code 2 before anything is sent, instead of a traceback half-way through the comm
 - `settings_or_exit`: a service's Settings from the environment, or one line per bad variable
   (`ledger: LEDGER_MAX_RECORDS=0: Input should be greater than or equal to 1`) and exit code 2;
 - `database_or_exit`: a one-off command against the database (migrate, verify), or one line saying it is
-  unreachable and exit code 3.
+  unreachable and exit code 3;
+- `process_or_exit`: a long-running process (worker, relay, timer), or, when PostgreSQL cannot be reached as it
+  starts, the same line and exit code 3 (once it runs, it rides out an outage by itself).
 """
 from __future__ import annotations
 
@@ -100,6 +102,18 @@ def database_or_exit(prog: str, command: Callable[[], R]) -> R:
         return command()
     except (*DATABASE_UNREACHABLE, psycopg.OperationalError) as exc:  # psycopg: yoyo's migrations
         print(unreachable(prog, exc), file=sys.stderr)
+        raise SystemExit(UNREACHABLE) from None
+
+
+def process_or_exit(prog: str, run: Callable[[], R]) -> R:
+    """`run()` of a long-running process; when its pool cannot be opened at start (careruntime.pool.open_pool)
+    one line on stderr and exit 3, not a traceback. Only that: any other error keeps its traceback."""
+    from .pool import DatabaseUnreachable  # pool imports this module
+
+    try:
+        return run()
+    except DatabaseUnreachable as exc:
+        print(f"{prog}: the database is unreachable: {exc}", file=sys.stderr)
         raise SystemExit(UNREACHABLE) from None
 
 

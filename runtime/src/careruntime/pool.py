@@ -1,4 +1,10 @@
-"""asyncpg pools for batch workers, whose connections never change their session state.
+"""asyncpg pools for the services' long-running processes, and for batch workers, whose connections never change
+their session state.
+
+`open_pool` opens a process's pool; when PostgreSQL cannot be reached then (refused, unknown host, wrong password,
+timed out) it raises `DatabaseUnreachable`, which the entry points turn into one line and exit code 3
+(careruntime.cli_args.process_or_exit) instead of a traceback. Once a process runs, its loops retry a lost
+database themselves (careruntime.consumer, careruntime.relay).
 
 asyncpg resets every connection a pool takes back: it rolls back an open transaction, then runs
 `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;`, one more round trip per release.
@@ -13,7 +19,24 @@ lock and LISTEN) keeps asyncpg's default reset.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
+
+from .cli_args import DATABASE_UNREACHABLE
+
+
+class DatabaseUnreachable(ConnectionError):
+    """PostgreSQL could not be reached when a process opened its pool (the cause is chained). A ConnectionError,
+    so every handler of an unreachable database (cli_args.DATABASE_UNREACHABLE) still catches it."""
+
+
+async def open_pool(dsn: str, *, max_size: int, min_size: int = 1, **options: Any) -> asyncpg.Pool:
+    """`asyncpg.create_pool`, or `DatabaseUnreachable` when PostgreSQL cannot be reached."""
+    try:
+        return await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, **options)
+    except DATABASE_UNREACHABLE as exc:
+        raise DatabaseUnreachable(f"{type(exc).__name__}: {str(exc).strip()}") from exc
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:
@@ -22,7 +45,7 @@ async def keep_session(conn: asyncpg.Connection) -> None:
 
 async def worker_pool(dsn: str, *, max_size: int) -> asyncpg.Pool:
     """A pool for a batch worker's own connections (see the module docstring)."""
-    return await asyncpg.create_pool(dsn, min_size=1, max_size=max_size, reset=keep_session)
+    return await open_pool(dsn, max_size=max_size, reset=keep_session)
 
 
-__all__ = ["keep_session", "worker_pool"]
+__all__ = ["DatabaseUnreachable", "keep_session", "open_pool", "worker_pool"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from careruntime.cli_args import council, database_or_exit, settings_or_exit
+from careruntime.cli_args import council, database_or_exit, process_or_exit, settings_or_exit
 
 from .config import Settings
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     from .entrypoints.run import run_relay, run_worker
-    uvloop.run(run_worker(settings) if args.command == "worker" else run_relay(settings))
+    process_or_exit("allocation", lambda: uvloop.run(run_worker(settings) if args.command == "worker" else run_relay(settings)))
     return 0
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import asyncpg
 from careruntime.consumer import BatchConsumer, ConsumerSettings
 from careruntime.metrics import RuntimeMetrics
+from careruntime.pool import open_pool
 from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
@@ -20,7 +21,7 @@ class Worker(ConsumerWorker):
 
 
 async def make_pool(settings: Settings) -> asyncpg.Pool:
-    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.pool_size)
+    return await open_pool(settings.database_url, max_size=settings.pool_size)
 
 
 def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: ConsumerSettings | None = None) -> Worker:

@@ -5,7 +5,7 @@ import argparse
 import asyncio
 import sys
 
-from careruntime.cli_args import database_or_exit, settings_or_exit
+from careruntime.cli_args import database_or_exit, process_or_exit, settings_or_exit
 
 from .config import Settings
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return database_or_exit("ledger", lambda: asyncio.run(run_verify(settings)))
     from .entrypoints.run import run_relay, run_worker
     import uvloop
-    uvloop.run(run_worker(settings) if args.command == "worker" else run_relay(settings))
+    process_or_exit("ledger", lambda: uvloop.run(run_worker(settings) if args.command == "worker" else run_relay(settings)))
     return 0
 
 

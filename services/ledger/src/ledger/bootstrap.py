@@ -7,7 +7,7 @@ import asyncpg
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from careruntime.consumer import BatchConsumer, ConsumerSettings
 from careruntime.metrics import RuntimeMetrics
-from careruntime.pool import worker_pool
+from careruntime.pool import open_pool, worker_pool
 from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
@@ -23,7 +23,7 @@ class Worker(ConsumerWorker):
 
 
 async def make_pool(settings: Settings, at_least: int = 1) -> asyncpg.Pool:
-    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=max(settings.pool_size, at_least))
+    return await open_pool(settings.database_url, max_size=max(settings.pool_size, at_least))
 
 
 async def build_worker(settings: Settings) -> Worker:

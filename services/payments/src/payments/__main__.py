@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import sys
 
-from careruntime.cli_args import actor, council, identifier, iso_date, seconds, settings_or_exit
+from careruntime.cli_args import actor, council, identifier, iso_date, process_or_exit, seconds, settings_or_exit
 
 from .config import Settings
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .entrypoints.run import run_relay, run_timer_process, run_worker
     entry = {"worker": run_worker, "relay": run_relay, "timer": run_timer_process}[args.command]
-    uvloop.run(entry(settings))
+    process_or_exit("payments", lambda: uvloop.run(entry(settings)))
     return 0
 
 

@@ -9,6 +9,7 @@ import asyncpg
 from careruntime.consumer import BatchConsumer, ConsumerSettings
 from careruntime.health import health_app, postgres_check
 from careruntime.metrics import RuntimeMetrics
+from careruntime.pool import open_pool
 from careruntime.processes import ConsumerWorker
 from careruntime.relay import OutboxRelay
 from prometheus_client import CollectorRegistry
@@ -62,7 +63,7 @@ def make_timer(settings: Settings, pool: asyncpg.Pool) -> Timer:
 
 
 async def make_pool(settings: Settings) -> asyncpg.Pool:
-    return await asyncpg.create_pool(settings.database_url, min_size=1, max_size=settings.pool_size)
+    return await open_pool(settings.database_url, max_size=settings.pool_size)
 
 
 def make_worker(settings: Settings, pool: asyncpg.Pool, consumer_settings: ConsumerSettings | None = None) -> Worker:

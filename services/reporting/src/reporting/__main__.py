@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .config import Settings
-from careruntime.cli_args import council, iso_date
+from careruntime.cli_args import council, iso_date, process_or_exit
 
 from .entrypoints.arguments import iso_instant, param
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
 
         from .entrypoints.worker import run_worker
-        uvloop.run(run_worker(settings))
+        process_or_exit("reporting", lambda: uvloop.run(run_worker(settings)))
         return 0
     from .entrypoints.cli import run_command
     return run_command(settings, args)
