@@ -25,8 +25,8 @@ PEOPLE = 3_000
 RUN_DAY = date(2026, 5, 4)  # two 4-weekly periods each
 
 
-def start(dep, command_name: str, log_path, part_size: int | None = None) -> subprocess.Popen:
-    env = {**os.environ, **dep.env(), **({"PAYMENTS_RUN_PART_SIZE": str(part_size)} if part_size else {})}
+def start(dep, command_name: str, log_path, part_size: int | None = None, **extra: str) -> subprocess.Popen:
+    env = {**os.environ, **dep.env(), **({"PAYMENTS_RUN_PART_SIZE": str(part_size)} if part_size else {}), **extra}
     with open(log_path, "ab") as log:
         return subprocess.Popen([sys.executable, "-m", "payments", command_name], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
