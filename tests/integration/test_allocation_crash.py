@@ -42,7 +42,7 @@ class Process:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "allocation", self.command],
-                                         env={**os.environ, **self.env, "ALLOCATION_HEALTH_PORT": str(free_port())},
+                                         env={**os.environ, "ALLOCATION_HEALTH_PORT": str(free_port()), **self.env},
                                          stdout=log, stderr=subprocess.STDOUT)
 
     def kill(self) -> None:
