@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timezone
 
+import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
@@ -226,3 +227,45 @@ async def test_replaying_up_to_a_moment_gives_the_reports_as_known_at_that_momen
         assert await all_reports(until_journal, ReportQuery(COUNCIL, as_of)) == then, as_of
     full = await all_reports(journal_db[0], ReportQuery(COUNCIL, DATES[-1]))
     assert full["trial_balance"] != then["trial_balance"]  # the moment is mid-year: later facts exist
+
+
+async def test_the_live_worker_rides_out_a_postgresql_outage_to_the_same_rows(stack, year, journal_db, tmp_path,
+                                                                              postgres_outage):
+    """PostgreSQL stopped for ~10 s while the worker projects (small batches, so it is mid-stream): it stays up,
+    /readyz 503 naming postgres, then carries on by itself to the same rows as a rebuild (and as the fault-free
+    live worker above)."""
+    run, dbs = year
+    dsn = await dbs.new()
+    worker = ReportingWorker(settings_for(stack, dsn, run), tmp_path / "reporting-worker.log")
+    worker.env["REPORTING_MAX_RECORDS"] = "10"
+    port = int(worker.env["REPORTING_HEALTH_PORT"])
+    expected = await projection_rows(journal_db[0])
+    worker.start()
+    try:
+        conn = await asyncpg.connect(dsn)
+        try:
+            for _ in range(600):
+                if await conn.fetchval("SELECT count(*) FROM rp_entries"):
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            await conn.close()
+        before = sum(map(len, (await projection_rows(dsn)).values()))
+        assert before < sum(map(len, expected.values())), "done before the outage"
+        async with aiohttp.ClientSession() as http, postgres_outage():
+            down_at = asyncio.get_running_loop().time()
+            while asyncio.get_running_loop().time() - down_at < 10:
+                assert worker.proc.poll() is None, (tmp_path / "reporting-worker.log").read_text()[-3000:]
+                async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
+                    assert r.status == 503 and (await r.json())["failing"] == ["postgres"]
+                await asyncio.sleep(1.0)
+        for _ in range(240):
+            rows = await projection_rows(dsn)
+            if all(len(rows[t]) == len(expected[t]) for t in expected):
+                break
+            assert worker.proc.poll() is None, (tmp_path / "reporting-worker.log").read_text()[-3000:]
+            await asyncio.sleep(0.5)
+    finally:
+        worker.stop()
+    diff = projection_differences(rows, expected)
+    assert not diff, diff
