@@ -53,3 +53,24 @@ def test_records_are_taken_only_from_ready_partitions_and_never_below_the_stored
     taken = consumer._owned_records({A: recs(8, 9, 10, 11), B: recs(0, 1), C: recs(5)})
     assert {tp: [r.offset for r in rs] for tp, rs in taken.items()} == {A: [10, 11], B: [0, 1]}
     assert consumer._owned_records({A: recs(7, 8)}) == {}
+
+
+async def test_a_database_lost_while_a_batch_is_prepared_is_a_transient_failure_logged_as_a_warning():
+    """A pipelining handler's prepare reads PostgreSQL: while it is down (a failover, a restart) the batch is a
+    transient failure like a lost connection in its write, not an `error` (which pages as a bug would)."""
+    from careruntime.consumer import BatchConsumer
+    from careruntime.metrics import RuntimeMetrics
+    from prometheus_client import CollectorRegistry
+    from structlog.testing import capture_logs
+
+    class Handler:
+        async def prepare(self, pool, decoded, rejects):
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    metrics = RuntimeMetrics(CollectorRegistry(), namespace="t")
+    consumer = BatchConsumer("127.0.0.1:1", "g", ["in"], pool=None, handler=Handler(), metrics=metrics)
+    with capture_logs() as logs:
+        assert await consumer._process({}) == "failed"
+    assert [(e["log_level"], e["kind"]) for e in logs if e["event"] == "batch preparation failed; will retry"] == [
+        ("warning", "transient")]
+    assert metrics.batch_failures.labels("transient")._value.get() == 1

@@ -12,7 +12,9 @@ leaves either both or neither. On assignment the consumer seeks to the offsets s
 
 Failures: a failed batch (connection lost, serialization failure, a handler exception) is rolled back,
 its partitions are sought back to the stored positions and re-fetched after an exponential backoff.
-Handler exceptions are retried too: stalling a partition is better than skipping money. A handler
+Handler exceptions are retried too: stalling a partition is better than skipping money. A failure is
+counted and logged as "transient" (a warning: PostgreSQL lost, restarting or busy; TRANSIENT_ERRORS) or
+"error", whether it came in the batch transaction or while a pipelining handler prepared the batch. A handler
 that cannot finish a partition yet (a dependency has not arrived) returns {tp: offset}; the batch
 commits up to that offset for that partition, and the records from there on are held, decoded, for a
 later batch (careruntime.held; paused for `deferred_retry_s` first when that is not zero).
@@ -372,9 +374,10 @@ class BatchConsumer:
             await self._settle()
             await self._abandon()
             return "rerun"
-        except Exception:
-            self._count_failure("error")
-            log.error("batch preparation failed; will retry", attempt=self._failures, exc_info=True)
+        except Exception as exc:
+            self._count_failure(kind := _failure_kind(exc))
+            log.log(_LOG_LEVEL[kind], "batch preparation failed; will retry", kind=kind, attempt=self._failures,
+                    exc_info=True)
             await self._settle()
             await self._abandon()
             return "failed"
@@ -451,9 +454,8 @@ class BatchConsumer:
                 self._count_rerun("batch rolled back to be decided again", exc)
                 return "rerun"
             except Exception as exc:
-                kind = "transient" if isinstance(exc, TRANSIENT_ERRORS) else "error"
-                self._count_failure(kind)
-                log.log(30 if kind == "transient" else 40, "batch rolled back; will retry",
+                self._count_failure(kind := _failure_kind(exc))
+                log.log(_LOG_LEVEL[kind], "batch rolled back; will retry",
                         kind=kind, attempt=self._failures, exc_info=True)
                 return "failed"
             elapsed = time.perf_counter() - started
@@ -542,6 +544,14 @@ class BatchConsumer:
             await self.consumer.commit(offsets)
         except Exception as exc:  # lag reporting only; the next interval tries again
             log.debug("kafka offset commit skipped", error=repr(exc))
+
+
+_LOG_LEVEL = {"transient": 30, "error": 40}  # a lost or busy database is a warning; anything else an error
+
+
+def _failure_kind(exc: BaseException) -> str:
+    """How a failed batch is counted (batch_failures{kind}) and logged: "transient" or "error"."""
+    return "transient" if isinstance(exc, TRANSIENT_ERRORS) else "error"
 
 
 def _next_offsets(batch: Mapping[TopicPartition, Sequence[Any]], stops: Mapping[TopicPartition, int]) -> dict:
