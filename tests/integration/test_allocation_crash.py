@@ -159,10 +159,7 @@ async def test_killed_worker_and_relay_lose_nothing_and_double_nothing(stack, fr
         assert await pool.fetchval("SELECT count(*) FROM budgets WHERE amount_pence = 1100000 + "
                                    "substr(budget_id, 4)::int AND version = 2") == BUDGETS
         # The same outcome as without a crash: nothing decided twice against state it had already changed.
-        outcomes = {r["command_id"]: (r["outcome"], r["reason_code"]) for r in await pool.fetch(
-            "SELECT command_id, outcome, reason_code FROM processed_commands")}
-        assert outcomes == {event_id.removesuffix(".e1"): ("rejected", "UNKNOWN_BUDGET") if kind == "CommandRejected"
-                            else ("accepted", None) for event_id, kind in expected.items()}
+        await assert_fault_free_outcomes(pool, expected)
     finally:
         stop_watching.set()
         await asyncio.gather(watcher, return_exceptions=True)
@@ -170,8 +167,21 @@ async def test_killed_worker_and_relay_lose_nothing_and_double_nothing(stack, fr
         relay.stop()
         await pool.close()
 
+    await assert_events(stack.bootstrap, names["allocation.events.v1"], expected)
+
+
+async def assert_fault_free_outcomes(pool: asyncpg.Pool, expected: dict[str, str]) -> None:
+    """Every command of `workload()` has the outcome it has without a fault (`expected`: event id -> type)."""
+    outcomes = {r["command_id"]: (r["outcome"], r["reason_code"]) for r in await pool.fetch(
+        "SELECT command_id, outcome, reason_code FROM processed_commands")}
+    assert outcomes == {event_id.removesuffix(".e1"): ("rejected", "UNKNOWN_BUDGET") if kind == "CommandRejected"
+                        else ("accepted", None) for event_id, kind in expected.items()}
+
+
+async def assert_events(bootstrap: str, topic: str, expected: dict[str, str]) -> None:
+    """`topic` holds exactly the `expected` events (id -> type); any relayed twice is byte-identical."""
     values, kinds = defaultdict(set), {}
-    for record in await read_all(stack.bootstrap, names["allocation.events.v1"]):
+    for record in await read_all(bootstrap, topic):
         env = decode(record.value).envelope
         values[env.id].add(record.value)
         kinds[env.id] = env.type.split(".")[1]

@@ -4,20 +4,15 @@ exactly the outcome it gets without an outage, every expected event reaches the 
 relayed twice is byte-identical (test_allocation_crash.py does the same with SIGKILLs)."""
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections import defaultdict
 
-import aiohttp
 import asyncpg
 import pytest
-from careruntime.codec import decode
-
 from caretools.localstack import free_port_pair
 
-from .test_allocation_crash import Process, wait_for, workload
-from .test_allocation_flow import drained, read_all, send
+from .outage_harness import hold_outage
+from .test_allocation_crash import Process, assert_events, assert_fault_free_outcomes, wait_for, workload
+from .test_allocation_flow import drained, send
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,6 +31,10 @@ async def test_a_postgresql_outage_mid_stream_loses_nothing_and_doubles_nothing(
            "ALLOCATION_LOG_LEVEL": "WARNING", "ALLOCATION_HEALTH_PORT": str(port)}
     worker = Process("worker", env, tmp_path / "worker.log")
     relay = Process("relay", env, tmp_path / "relay.log")
+
+    def alive() -> None:
+        assert worker.proc.poll() is None and relay.proc.poll() is None, (worker.proc.poll(), relay.proc.poll())
+
     messages, expected = workload()
     pool = await asyncpg.create_pool(dsn, min_size=1, max_size=3)
     try:
@@ -44,35 +43,18 @@ async def test_a_postgresql_outage_mid_stream_loses_nothing_and_doubles_nothing(
         worker.start()
         relay.start()
         await wait_for(pool, "SELECT count(*) FROM processed_commands", lambda n: n >= total // 5)
-        async with aiohttp.ClientSession() as http, postgres_outage():
-            down_at = time.monotonic()
-            while time.monotonic() - down_at < OUTAGE_S:
-                assert worker.proc.poll() is None and relay.proc.poll() is None
-                for p in (port, port + 1):  # the relay serves health on the next port
-                    async with http.get(f"http://127.0.0.1:{p}/readyz") as r:
-                        assert r.status == 503 and (await r.json())["failing"] == ["postgres"], p
-                await asyncio.sleep(1.0)
+        await hold_outage(postgres_outage, OUTAGE_S, [port, port + 1], alive)
         assert await pool.fetchval("SELECT count(*) FROM processed_commands") < total, "done before the outage"
         try:
             await drained(pool, group, names["allocation.commands.v1"], stack.bootstrap, timeout_s=90)
         except AssertionError as exc:
             logs = {p.command: p.log_path.read_text()[-3000:] for p in (worker, relay)}
             raise AssertionError(f"{exc}\n{logs}") from None
-        assert worker.proc.poll() is None and relay.proc.poll() is None
+        alive()
         assert await pool.fetchval("SELECT count(DISTINCT command_id) FROM processed_commands") == total
-        outcomes = {r["command_id"]: (r["outcome"], r["reason_code"]) for r in await pool.fetch(
-            "SELECT command_id, outcome, reason_code FROM processed_commands")}
-        assert outcomes == {event_id.removesuffix(".e1"): ("rejected", "UNKNOWN_BUDGET") if kind == "CommandRejected"
-                            else ("accepted", None) for event_id, kind in expected.items()}
+        await assert_fault_free_outcomes(pool, expected)
     finally:
         worker.stop()
         relay.stop()
         await pool.close()
-
-    values, kinds = defaultdict(set), {}
-    for record in await read_all(stack.bootstrap, names["allocation.events.v1"]):
-        envelope = decode(record.value).envelope
-        values[envelope.id].add(record.value)
-        kinds[envelope.id] = envelope.type.split(".")[1]
-    assert kinds == expected  # nothing lost, nothing invented
-    assert all(len(v) == 1 for v in values.values())  # any relayed twice is byte-identical
+    await assert_events(stack.bootstrap, names["allocation.events.v1"], expected)

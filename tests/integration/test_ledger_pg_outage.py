@@ -14,7 +14,6 @@ import asyncio
 import time
 from collections import Counter
 
-import aiohttp
 import orjson
 import pytest
 from caretools.badinput import bad_messages
@@ -23,6 +22,7 @@ from ledger.service.verify import verify
 
 from .ledger_harness import ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, ledger_topics, produce, \
     read_topic, snapshot
+from .outage_harness import hold_outage, ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 __all__ = ["ledger_runs"]
@@ -30,11 +30,6 @@ __all__ = ["ledger_runs"]
 COUNCIL = "E10000098"
 SETTINGS = {"max_records": 100}  # many small batches, so the outage lands mid-stream
 OUTAGE_S = 10.0
-
-
-async def status(http: aiohttp.ClientSession, port: int, path: str) -> tuple[int, dict]:
-    async with http.get(f"http://127.0.0.1:{port}{path}", timeout=aiohttp.ClientTimeout(total=10)) as r:
-        return r.status, await r.json()
 
 
 async def outcomes(run: LedgerRun) -> dict:
@@ -81,23 +76,11 @@ async def test_a_postgresql_outage_mid_stream_changes_nothing(stack, fresh_db, t
         await conn.close()
     assert done < 0.9, f"{done:.0%} consumed before the outage: make batches smaller"
 
-    seen: dict[str, Counter] = {"worker": Counter(), "relay": Counter()}
-    async with aiohttp.ClientSession() as http:
-        async with postgres_outage():
-            down_at = time.monotonic()
-            while time.monotonic() - down_at < OUTAGE_S:
-                outage.assert_alive()
-                for name, p in (("worker", port), ("relay", port + 1)):
-                    assert (await status(http, p, "/healthz"))[0] == 200, name
-                    code, body = await status(http, p, "/readyz")
-                    seen[name][code] += 1
-                    assert code == 503 and body["failing"] == ["postgres"], (name, code, body)
-                await asyncio.sleep(1.0)
-        print(f"PostgreSQL was down {time.monotonic() - down_at:.1f}s from {done:.0%} consumed; /readyz: {seen}")
-        await outage.wait_consumed(timeout_s=90, targets=targets)
-        outage.assert_alive()
-        for p in (port, port + 1):
-            assert (await status(http, p, "/readyz"))[0] == 200
+    down_s = await hold_outage(postgres_outage, OUTAGE_S, [port, port + 1], outage.assert_alive)
+    print(f"PostgreSQL was down {down_s:.1f}s from {done:.0%} consumed")
+    await outage.wait_consumed(timeout_s=90, targets=targets)
+    outage.assert_alive()
+    await ready([port, port + 1])
 
     got = await outcomes(outage)
     assert len(expected["journal"]) > 1000, len(expected["journal"])

@@ -42,11 +42,63 @@ async def _kill_inside_the_run_transaction(pool) -> None:
         await asyncio.sleep(0.005)
 
 
-async def _kill_between_parts(pool) -> None:
+async def until_a_part_committed(pool) -> None:
     for _ in range(3000):
         if (await pool.fetchval("SELECT next_part FROM runs") or 0) >= 1:
             return
         await asyncio.sleep(0.005)
+
+
+async def start_a_run(stack, dep, pool, procs, people: int) -> None:
+    """`people` budgets, a 4-weekly direct payment for each, then the command to create RUN-1 for RUN_DAY (two
+    periods each)."""
+    await send(stack.bootstrap, dep.names[ALLOCATION], [
+        alloc("PersonalBudgetAgreed", f"a-{n}", budget_id=f"PB-{n}", person_ref=f"P-{n}", amount_pence=2_000_000,
+              start_date=D0, end_date=date(2027, 4, 4)) for n in range(people)])
+    await dep.payments_settled(timeout_s=180, procs=procs)  # the council schedules budgets payments knows
+    await send(stack.bootstrap, dep.names[COMMANDS], [
+        command("payments.ScheduleDirectPayment", f"c-s{n}", schedule_id=f"S-{n}", budget_id=f"PB-{n}",
+                amount_pence=100_000 + n, frequency_weeks=4, first_due_date=D0, end_date=date(2027, 4, 4),
+                contribution_mode="gross") for n in range(people)])
+    await dep.payments_settled(timeout_s=180, procs=procs)
+    assert await pool.fetchval("SELECT count(*) FROM schedules") == people
+
+    await send(stack.bootstrap, dep.names[COMMANDS], [command(
+        "payments.CreatePaymentRun", "c-run", run_id="RUN-1", created_by="alice", due_on=RUN_DAY,
+        effective_date=RUN_DAY)])
+
+
+async def assert_the_run_made_once(stack, dep, pool, procs, people: int) -> None:
+    """RUN-1 is created (its remaining parts chain through the commands topic) with every due payment
+    instructed once, under one event id each, and the ledger reserved each payment once."""
+    for _ in range(1200):  # the remaining parts chain through the commands topic
+        if await pool.fetchval("SELECT status FROM runs") == "created":
+            break
+        assert all(p.poll() is None for p in procs)
+        await asyncio.sleep(0.1)
+    await dep.payments_settled(timeout_s=180, procs=procs)
+    assert await pool.fetchval("SELECT count(*) FROM runs") == 1
+    assert await pool.fetchval("SELECT status FROM runs") == "created"
+    assert await pool.fetchval("SELECT count(*) FROM payments WHERE status = 'instructed'") == 2 * people
+
+    events = [e for e in await read_events(stack.bootstrap, dep.names[EVENTS])
+              if e.type == "payments.PaymentInstructed.v1"]
+    ids_by_payment: dict[str, set[str]] = {}
+    for e in events:
+        ids_by_payment.setdefault(e.data["payment_id"], set()).add(e.id)
+    assert len(ids_by_payment) == 2 * people
+    assert all(len(ids) == 1 for ids in ids_by_payment.values())  # resends, if any, carry the same id
+
+    await dep.ledger_settled(timeout_s=240)
+    ledger = await asyncpg.connect(dep.ledger_dsn)
+    try:
+        refused = await ledger.fetch("SELECT reason_code, count(*) FROM processed_events WHERE outcome = 'rejected' "
+                                     "GROUP BY 1")
+        assert refused == []
+        pending = await ledger.fetchval("SELECT sum(balance_pence) FROM accounts WHERE kind = 'pending'")
+        assert abs(pending) == sum(2 * (100_000 + n) for n in range(people))
+    finally:
+        await ledger.close()
 
 
 # Parts of 250 make a dozen parts here, so the kill (sent once the first part has committed) lands with parts
@@ -59,22 +111,9 @@ async def test_a_worker_killed_mid_run_restarts_without_paying_twice(stack, fres
     try:
         await dep.start_ledger()
         procs += [start(dep, "worker", tmp_path / "worker.log", part_size), start(dep, "relay", tmp_path / "relay.log")]
-        await send(stack.bootstrap, dep.names[ALLOCATION], [
-            alloc("PersonalBudgetAgreed", f"a-{n}", budget_id=f"PB-{n}", person_ref=f"P-{n}", amount_pence=2_000_000,
-                  start_date=D0, end_date=date(2027, 4, 4)) for n in range(PEOPLE)])
-        await dep.payments_settled(timeout_s=180, procs=procs)  # the council schedules budgets payments knows
-        await send(stack.bootstrap, dep.names[COMMANDS], [
-            command("payments.ScheduleDirectPayment", f"c-s{n}", schedule_id=f"S-{n}", budget_id=f"PB-{n}",
-                    amount_pence=100_000 + n, frequency_weeks=4, first_due_date=D0, end_date=date(2027, 4, 4),
-                    contribution_mode="gross") for n in range(PEOPLE)])
-        await dep.payments_settled(timeout_s=180, procs=procs)
-        assert await pool.fetchval("SELECT count(*) FROM schedules") == PEOPLE
-
-        await send(stack.bootstrap, dep.names[COMMANDS], [command(
-            "payments.CreatePaymentRun", "c-run", run_id="RUN-1", created_by="alice", due_on=RUN_DAY,
-            effective_date=RUN_DAY)])
+        await start_a_run(stack, dep, pool, procs, PEOPLE)
         # Kill the worker inside the run's transaction, or after its first part has committed.
-        await (_kill_between_parts(pool) if part_size else _kill_inside_the_run_transaction(pool))
+        await (until_a_part_committed(pool) if part_size else _kill_inside_the_run_transaction(pool))
         os.kill(procs[0].pid, signal.SIGKILL)
         procs[0].wait()
         await asyncio.sleep(0.5)  # PostgreSQL notices the dead connection and rolls its transaction back
@@ -86,33 +125,7 @@ async def test_a_worker_killed_mid_run_restarts_without_paying_twice(stack, fres
             assert await pool.fetchval("SELECT count(*) FROM payments") == 0
 
         procs[0] = start(dep, "worker", tmp_path / "worker2.log", part_size)
-        for _ in range(1200):  # the remaining parts chain through the commands topic
-            if await pool.fetchval("SELECT status FROM runs") == "created":
-                break
-            assert all(p.poll() is None for p in procs)
-            await asyncio.sleep(0.1)
-        await dep.payments_settled(timeout_s=180, procs=procs)
-        assert await pool.fetchval("SELECT status FROM runs") == "created"
-        assert await pool.fetchval("SELECT count(*) FROM payments WHERE status = 'instructed'") == 2 * PEOPLE
-
-        events = [e for e in await read_events(stack.bootstrap, dep.names[EVENTS])
-                  if e.type == "payments.PaymentInstructed.v1"]
-        ids_by_payment: dict[str, set[str]] = {}
-        for e in events:
-            ids_by_payment.setdefault(e.data["payment_id"], set()).add(e.id)
-        assert len(ids_by_payment) == 2 * PEOPLE
-        assert all(len(ids) == 1 for ids in ids_by_payment.values())  # resends, if any, carry the same id
-
-        await dep.ledger_settled(timeout_s=240)
-        ledger = await asyncpg.connect(dep.ledger_dsn)
-        try:
-            refused = await ledger.fetch("SELECT reason_code, count(*) FROM processed_events WHERE outcome = 'rejected' "
-                                         "GROUP BY 1")
-            assert refused == []
-            pending = await ledger.fetchval("SELECT sum(balance_pence) FROM accounts WHERE kind = 'pending'")
-            assert abs(pending) == sum(2 * (100_000 + n) for n in range(PEOPLE))
-        finally:
-            await ledger.close()
+        await assert_the_run_made_once(stack, dep, pool, procs, PEOPLE)
     finally:
         for proc in procs:
             if proc.poll() is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timezone
 
-import aiohttp
 import asyncpg
 import pytest
 import pytest_asyncio
@@ -15,6 +14,7 @@ from reporting.service.ledger_sync import sync_outcomes
 from reporting.service.rebuild import rebuild_from_journal, rebuild_from_topics
 
 from .ledger_harness import module_deployment
+from .outage_harness import hold_outage
 from .reporting_harness import (
     COUNCIL, Databases, ReportingWorker, all_reports, feed, pool_for, projection_differences, projection_rows,
     settings_for, split_year,
@@ -90,6 +90,22 @@ async def test_rebuild_from_the_journal_equals_rebuild_from_the_topics(year, jou
         assert await all_reports(jdsn, query) == await all_reports(tdsn, query), as_of
 
 
+def worker_alive(worker: ReportingWorker) -> None:
+    assert worker.proc.poll() is None, worker.log_path.read_text()[-3000:]
+
+
+async def caught_up(dsn: str, expected: dict[str, list[tuple]], worker: ReportingWorker) -> dict[str, list[tuple]]:
+    """The projection rows of `dsn` once each table holds as many rows as `expected` (within 2 minutes), the
+    worker alive all along."""
+    for _ in range(240):
+        rows = await projection_rows(dsn)
+        if all(len(rows[t]) == len(expected[t]) for t in expected):
+            break
+        worker_alive(worker)
+        await asyncio.sleep(0.5)
+    return rows
+
+
 async def test_the_live_worker_projects_the_same_rows_as_a_rebuild(stack, year, journal_db, tmp_path):
     run, dbs = year
     dsn = await dbs.new()
@@ -97,12 +113,7 @@ async def test_the_live_worker_projects_the_same_rows_as_a_rebuild(stack, year, 
     worker.start()
     expected = await projection_rows(journal_db[0])
     try:
-        for _ in range(240):
-            rows = await projection_rows(dsn)
-            if all(len(rows[t]) == len(expected[t]) for t in expected):
-                break
-            assert worker.proc.poll() is None, (tmp_path / "reporting-worker.log").read_text()[-3000:]
-            await asyncio.sleep(0.5)
+        rows = await caught_up(dsn, expected, worker)
     finally:
         worker.stop()
     diff = projection_differences(rows, expected)
@@ -252,19 +263,8 @@ async def test_the_live_worker_rides_out_a_postgresql_outage_to_the_same_rows(st
             await conn.close()
         before = sum(map(len, (await projection_rows(dsn)).values()))
         assert before < sum(map(len, expected.values())), "done before the outage"
-        async with aiohttp.ClientSession() as http, postgres_outage():
-            down_at = asyncio.get_running_loop().time()
-            while asyncio.get_running_loop().time() - down_at < 10:
-                assert worker.proc.poll() is None, (tmp_path / "reporting-worker.log").read_text()[-3000:]
-                async with http.get(f"http://127.0.0.1:{port}/readyz") as r:
-                    assert r.status == 503 and (await r.json())["failing"] == ["postgres"]
-                await asyncio.sleep(1.0)
-        for _ in range(240):
-            rows = await projection_rows(dsn)
-            if all(len(rows[t]) == len(expected[t]) for t in expected):
-                break
-            assert worker.proc.poll() is None, (tmp_path / "reporting-worker.log").read_text()[-3000:]
-            await asyncio.sleep(0.5)
+        await hold_outage(postgres_outage, 10, [port], lambda: worker_alive(worker))
+        rows = await caught_up(dsn, expected, worker)
     finally:
         worker.stop()
     diff = projection_differences(rows, expected)
