@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import asyncpg
 import structlog
+from careruntime.cli_args import DATABASE_UNREACHABLE
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ..adapters import repository as repo
@@ -150,7 +151,7 @@ async def run_timer(pool: asyncpg.Pool, clock, interval_s: float, stop: asyncio.
                 metrics.ticked(business_day, made)
             if any(made.values()):
                 log.info("periods made due", business_day=str(business_day), made=made)
-        except (OSError, asyncpg.PostgresError) as exc:
+        except DATABASE_UNREACHABLE as exc:  # asyncpg's InterfaceError too: a session lost mid-tick must not end it
             if metrics:
                 metrics.failed(exc)
             log.warning("timer tick failed; retrying next interval", exc_info=True)
