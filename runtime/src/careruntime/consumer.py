@@ -42,6 +42,10 @@ everything earlier batches wrote: the consumer never prepares after a hook call 
 flight has committed. With `pipeline_depth` 2 the consumer goes on to prepare batch N+2 while N is
 being written and N+1 waits its turn (each transaction starts only once the one before it has
 committed, and a failure voids every batch queued behind it, as above).
+
+Kafka outages: started while no broker answers, the consumer waits for one (a warning line per attempt,
+backing off up to KAFKA_START_RETRY_MAX_S) instead of exiting; /readyz fails on Kafka meanwhile. Once
+started, aiokafka itself reconnects and rejoins the group; the offsets in PostgreSQL decide where it reads.
 """
 from __future__ import annotations
 
@@ -56,7 +60,7 @@ from typing import Any, Protocol
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
-from aiokafka.errors import IllegalStateError
+from aiokafka.errors import IllegalStateError, KafkaConnectionError
 from aiokafka.structs import TopicPartition
 
 from . import outbox
@@ -76,6 +80,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.LockNotAvailableError,
 )
 
+
+# Longest wait between two attempts to reach Kafka at start-up: the worker reads within this of the
+# broker's return.
+KAFKA_START_RETRY_MAX_S = 5.0
 
 # Records decoded between two yields to the event loop while a batch transaction is in flight: about a
 # millisecond of CPU, so each statement of that transaction waits at most that long to be sent.
@@ -185,8 +193,7 @@ class BatchConsumer:
         )
         self.consumer.subscribe(self.topics, listener=_Listener(self))
         try:
-            await self.consumer.start()
-            log.info("consumer started", group_id=self.group_id, topics=self.topics)
+            await self._start_kafka()
             while not self._stop.is_set():
                 await self._tick()
             async with self._lock:
@@ -198,6 +205,22 @@ class BatchConsumer:
                 await asyncio.wait(list(self._writes))
                 self._writes.clear()
             await self._shutdown()
+
+    async def _start_kafka(self) -> None:
+        """Start the Kafka consumer, waiting as long as no broker answers (or until a stop is requested)."""
+        attempt = 0
+        while not self._stop.is_set():
+            try:
+                await self.consumer.start()  # a failed bootstrap leaves it unstarted: it may be started again
+            except KafkaConnectionError as exc:
+                attempt += 1
+                delay = min(self.settings.retry_backoff_s * 2 ** attempt, KAFKA_START_RETRY_MAX_S)
+                log.warning("Kafka unreachable at start; will retry", bootstrap=self.bootstrap, attempt=attempt,
+                            retry_in_s=round(delay, 1), error=str(exc))
+                await self._sleep(delay)
+                continue
+            log.info("consumer started", group_id=self.group_id, topics=self.topics)
+            return
 
     async def _shutdown(self) -> None:
         try:

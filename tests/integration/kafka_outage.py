@@ -1,0 +1,65 @@
+"""Stopping and starting the TEST stack's Kafka broker (only the broker: its data folder and PostgreSQL
+stay), for the outage tests. `broker_outage()` always starts the broker again and waits until it answers
+a metadata request, even when the test body fails, so later tests meet a working broker."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from careruntime.stackinfo import StackInfo, wait_for_kafka
+
+from conftest import STACK_SCRIPT, TEST_STACK_ENV  # tests/conftest.py: the test stack it runs
+
+
+def broker_pid() -> int:
+    return int((Path(TEST_STACK_ENV["STACK_DIR"]) / "kafka" / "kafka.pid").read_text().strip())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie has exited
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+async def stop_broker(how: signal.Signals = signal.SIGTERM, timeout_s: float = 60) -> None:
+    """Stop the broker process (SIGTERM: a clean shutdown; SIGKILL: a crash) and wait until it is gone."""
+    pid = broker_pid()
+    os.kill(pid, how)
+    deadline = time.monotonic() + timeout_s
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+        await asyncio.sleep(0.1)
+
+
+async def start_broker(stack: StackInfo) -> None:
+    """`stack.sh up` starts what is not running (the broker, on its kept data) and waits until it answers."""
+    await asyncio.to_thread(subprocess.run, [str(STACK_SCRIPT), "up"], env={**os.environ, **TEST_STACK_ENV},
+                            check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
+    await wait_for_kafka(stack.bootstrap, timeout_s=60)
+
+
+@contextlib.asynccontextmanager
+async def broker_outage(stack: StackInfo, how: signal.Signals = signal.SIGTERM):
+    """The broker is down inside the block and up again (answering metadata) after it, whatever happens.
+    SIGTERM stops it cleanly, SIGKILL crashes it (both refuse connections then); SIGSTOP freezes it, so
+    connections hang as behind a network partition, and SIGCONT thaws it."""
+    if how == signal.SIGSTOP:
+        os.kill(broker_pid(), signal.SIGSTOP)
+    else:
+        await stop_broker(how)
+    try:
+        yield
+    finally:
+        if how == signal.SIGSTOP:
+            os.kill(broker_pid(), signal.SIGCONT)
+            await wait_for_kafka(stack.bootstrap, timeout_s=60)
+        else:
+            await start_broker(stack)
