@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from aiokafka.client import AIOKafkaClient
 from careruntime.stackinfo import StackInfo, wait_for_kafka
 
 from conftest import STACK_SCRIPT, TEST_STACK_ENV  # tests/conftest.py: the test stack it runs
@@ -41,8 +42,13 @@ async def stop_broker(how: signal.Signals = signal.SIGTERM, timeout_s: float = 6
 
 async def start_broker(stack: StackInfo) -> None:
     """`stack.sh up` starts what is not running (the broker, on its kept data) and waits until it answers."""
-    await asyncio.to_thread(subprocess.run, [str(STACK_SCRIPT), "up"], env={**os.environ, **TEST_STACK_ENV},
-                            check=True, capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
+    result = await asyncio.to_thread(subprocess.run, [str(STACK_SCRIPT), "up"], env={**os.environ, **TEST_STACK_ENV},
+                                     capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    if result.returncode != 0:
+        port = TEST_STACK_ENV["KAFKA_PORT"]
+        sockets = subprocess.run(["ss", "-tanp"], capture_output=True, text=True).stdout.splitlines()
+        raise AssertionError(f"the broker did not start again:\n{result.stderr[-1500:]}\nsockets on :{port}:\n"
+                             + "\n".join(line for line in sockets if f":{port} " in line))
     await wait_for_kafka(stack.bootstrap, timeout_s=60)
 
 
@@ -60,6 +66,25 @@ async def broker_outage(stack: StackInfo, how: signal.Signals = signal.SIGTERM):
     finally:
         if how == signal.SIGSTOP:
             os.kill(broker_pid(), signal.SIGCONT)
-            await wait_for_kafka(stack.bootstrap, timeout_s=60)
         else:
             await start_broker(stack)
+        await brokers_listed(stack.bootstrap)
+
+
+async def brokers_listed(bootstrap: str, timeout_s: float = 60) -> None:
+    """Until a metadata answer lists the broker: a thawed broker answers one at once, but lists no broker in
+    it until it has registered with the controller again (KRaft fenced it while it was frozen)."""
+    await wait_for_kafka(bootstrap, timeout_s=timeout_s)
+    deadline = time.monotonic() + timeout_s
+    client = AIOKafkaClient(bootstrap_servers=bootstrap)
+    try:
+        while True:
+            with contextlib.suppress(Exception):
+                if not client._sync_task:
+                    await client.bootstrap()
+                if (await client.fetch_all_metadata()).brokers():
+                    return
+            assert time.monotonic() < deadline, f"no broker listed in Kafka's metadata after {timeout_s}s"
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -18,6 +17,7 @@ from datetime import date
 import asyncpg
 import pytest
 from careruntime.codec import decode
+from caretools.localstack import free_port_pair
 
 from .test_allocation_flow import command, drained, read_all, send
 
@@ -27,9 +27,10 @@ BUDGETS = 1000  # 2,100 commands
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port p with p + 1 free too (the relay serves health on p + 1), below the kernel's ephemeral range
+    (caretools.localstack.free_port_pair): a port the kernel handed out for binding port 0 was once taken by
+    an outgoing connection before the relay bound p + 1 ('address already in use')."""
+    return free_port_pair()
 
 
 class Process:

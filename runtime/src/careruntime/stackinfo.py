@@ -2,7 +2,8 @@
 
 Owns the addresses that deploy/local/stack.sh uses (ports from the same environment variables, with
 the same defaults) and the readiness checks that stack.sh and the integration-test fixtures share:
-`kafka_answers` (a real admin round trip, not just an open port) and `postgres_answers`.
+`kafka_answers` (a real admin round trip, not just an open port) and `postgres_answers`, and
+`await_kafka`, with which a process started before its broker waits for it (the allocation views).
 
 CLI, used by stack.sh:
     python -m careruntime.stackinfo wait-kafka --bootstrap 127.0.0.1:9092 [--timeout 60]
@@ -85,6 +86,18 @@ async def wait_for_kafka(bootstrap: str, timeout_s: float = 60.0) -> None:
         if await kafka_answers(bootstrap, timeout_s=min(5.0, remaining)):
             return
         await asyncio.sleep(0.5)
+
+
+async def await_kafka(bootstrap: str, log: logging.Logger, retry_max_s: float = 5.0) -> int:
+    """Wait however long it takes until the broker answers, a warning line per failed attempt (backing off
+    from 0.5 s to `retry_max_s`); returns the number of failed attempts."""
+    attempts = 0
+    while not await kafka_answers(bootstrap):
+        attempts += 1
+        delay = min(0.25 * 2 ** attempts, retry_max_s)
+        log.warning("Kafka at %s unreachable at start (attempt %d); will retry in %.1fs", bootstrap, attempts, delay)
+        await asyncio.sleep(delay)
+    return attempts
 
 
 def postgres_answers(dsn: str, timeout_s: int = 3) -> bool:

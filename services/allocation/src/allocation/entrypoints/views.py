@@ -25,6 +25,10 @@ orders with ids at their longest, or many councils' budgets of one id) is marked
 written: its later events are counted (`outgrown`) and skipped, and GET answers 507 for it, naming the
 allocation database, which holds every budget whatever its size.
 
+Kafka outages: started while no broker answers, the process waits for one (a warning line per attempt;
+nothing is served meanwhile) before faust starts, since faust's start-up exits on the first broker it
+cannot reach. Once started, faust reconnects by itself and `/readyz` fails on Kafka while it is away.
+
 Probes and metrics: `/healthz` (the web server answers), `/readyz` (careruntime.health's readiness:
 Kafka answers a metadata request and the table has been recovered from its changelog; the views use
 no PostgreSQL) and `/metrics` (faust's own Prometheus sensors, `allocation_views_*`, plus the
@@ -32,6 +36,7 @@ projection's counters). Kafka TLS/SASL comes from careruntime.kafka_security, as
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -40,6 +45,7 @@ import orjson
 from careruntime.codec import DecodeError, decode
 from careruntime.health import kafka_check, readiness
 from careruntime.kafka_security import KafkaSecurity
+from careruntime.stackinfo import await_kafka
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry, Counter
 
@@ -224,6 +230,11 @@ def table_check(app: faust.App):
 
 
 def run_views(settings: Settings) -> int:
+    loop = asyncio.new_event_loop()  # faust makes and runs its own loop; this one only waits for the broker
+    try:
+        loop.run_until_complete(await_kafka(settings.kafka_bootstrap, log))
+    finally:
+        loop.close()
     app = make_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.lower())
     worker.execute_from_commandline()  # runs until SIGTERM/SIGINT; faust handles the signals
