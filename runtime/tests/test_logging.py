@@ -62,3 +62,31 @@ def test_stdlib_records_are_rendered_as_json_too(capsys):
     out = lines(capsys)
     assert len(out) == 1
     assert out[0]["event"] == "disk low" and out[0]["service"] == "payments" and out[0]["level"] == "warning"
+
+
+def test_a_kafka_client_repeating_itself_during_an_outage_logs_once_per_window(capsys, monkeypatch):
+    """While the broker is down aiokafka logs the same error about every 100 ms per connection (a ledger
+    worker wrote ~1,100 lines in a 15 s outage): each message is logged once per window, then once more
+    with the count of repeats left out."""
+    import careruntime.logging as runtime_logging
+
+    now = [1000.0]
+    monkeypatch.setattr(runtime_logging, "_monotonic", lambda: now[0])
+    configure_logging("ledger", "INFO")
+    kafka = logging.getLogger("aiokafka.conn")
+    for _ in range(50):
+        kafka.error('Unable connect to "%s": %s', "127.0.0.1:9092", "[Errno 111] Connection refused")
+        logging.getLogger("aiokafka.cluster").warning("Unable to update metadata from [1]")
+        now[0] += 0.1
+    logging.getLogger("other").error("an error of another library is never held back")
+    logging.getLogger("other").error("an error of another library is never held back")
+    now[0] += runtime_logging.REPEAT_WINDOW_S
+    kafka.error('Unable connect to "%s": %s', "127.0.0.1:9092", "[Errno 111] Connection refused")
+    out = lines(capsys)
+    assert [(line["event"], line.get("repeated")) for line in out] == [
+        ('Unable connect to "127.0.0.1:9092": [Errno 111] Connection refused', None),
+        ("Unable to update metadata from [1]", None),
+        ("an error of another library is never held back", None),
+        ("an error of another library is never held back", None),
+        ('Unable connect to "127.0.0.1:9092": [Errno 111] Connection refused', 49),
+    ]

@@ -4,11 +4,16 @@ Owns the log format. Each line carries `timestamp` (UTC, ISO 8601), `level`, `se
 message) and whatever is bound in context variables: the consumer binds its batch, `bind_event`
 binds `event_id`, `correlation_id` and `council_id` of the message being handled. Records from the
 standard library's `logging` (aiokafka, asyncpg, aiohttp) go through the same renderer.
+
+While Kafka is unreachable aiokafka logs the same few errors about every 100 ms per connection (a ledger
+worker wrote ~1,100 lines in a 15 s outage): `_Repeats` passes each of its messages once per
+REPEAT_WINDOW_S, and the first one after a window says how many it held back (`repeated`).
 """
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +24,34 @@ from careschemas.envelope import Envelope
 
 # Libraries that are chatty at INFO about every rebalance and connection.
 _QUIET_LIBRARIES = ("aiokafka", "kafka", "asyncio", "aiohttp.access")
+
+
+REPEAT_WINDOW_S = 10.0
+_REPEATING_LIBRARIES = ("aiokafka",)
+_monotonic = time.monotonic
+
+
+class _Repeats(logging.Filter):
+    """Holds back a Kafka client's message repeated within REPEAT_WINDOW_S of its last logged instance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[tuple[str, int, str], tuple[float, int]] = {}  # -> (logged at, held back since)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(_REPEATING_LIBRARIES):
+            return True
+        key, now = (record.name, record.levelno, record.getMessage()), _monotonic()
+        logged_at, held = self._last.get(key, (None, 0))
+        if logged_at is not None and now - logged_at < REPEAT_WINDOW_S:
+            self._last[key] = (logged_at, held + 1)
+            return False
+        if len(self._last) > 1000:  # messages naming changing things (offsets, ids) must not pile up
+            self._last.clear()
+        self._last[key] = (now, 0)
+        if held:
+            record.repeated = held
+        return True
 
 
 class _Stdout:
@@ -71,6 +104,7 @@ def configure_logging(service: str, level: str | int = "INFO") -> None:
     )
     handler = logging.StreamHandler(_Stdout())
     handler.setFormatter(formatter)
+    handler.addFilter(_Repeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_no)
