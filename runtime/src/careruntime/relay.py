@@ -52,7 +52,7 @@ import asyncpg
 import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import MessageSizeTooLargeError
+from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from aiokafka.partitioner import DefaultPartitioner
 
 from .kafka_security import client_options
@@ -154,9 +154,11 @@ class OutboxRelay:
                         continue
                     sent = await self.relay_once()
                     failures = 0
-                except Exception:
+                except Exception as exc:
                     failures += 1
-                    log.warning("relay pass failed; will retry", attempt=failures, exc_info=True)
+                    unreachable = isinstance(exc, KafkaConnectionError)  # a line each attempt, no traceback
+                    log.warning("relay pass failed; will retry", attempt=failures, exc_info=not unreachable,
+                                **({"error": str(exc)} if unreachable else {}))
                     await self._close_producer()  # a failed transactional producer may be unusable
                     await self._wait(min(0.1 * 2 ** failures, self.retry_backoff_max_s))
                     continue
