@@ -270,6 +270,34 @@ async def snapshot(conn) -> dict:
             "processed": await processed(conn), "state": await working_state(conn)}
 
 
+async def verified_snapshots(runs: dict[str, LedgerRun]) -> dict[str, dict]:
+    """Each run's `snapshot`, once `ledger verify` found its journal sound."""
+    from ledger.service.verify import verify
+
+    states = {}
+    for name, run in runs.items():
+        conn = await connect(run.dsn)
+        try:
+            report = await verify(conn)
+            assert report.ok, (name, report.problems)
+            states[name] = await snapshot(conn)
+        finally:
+            await conn.close()
+    return states
+
+
+async def published_once(bootstrap: str, topics: dict[str, str], expected: int) -> dict[str, Counter]:
+    """Per name, the envelope ids on its ledger.entries topic (read_committed), each asserted to be there
+    once and `expected` in all."""
+    ids = {}
+    for name, topic in topics.items():
+        published = await read_topic(bootstrap, topic)
+        ids[name] = Counter(orjson.loads(r.value)["id"] for r in published)
+        assert len(published) == expected, (name, len(published), expected)
+        assert max(ids[name].values()) == 1, f"{name} twice: {[i for i, n in ids[name].items() if n > 1][:5]}"
+    return ids
+
+
 def diff_summary(a: Iterable, b: Iterable, limit: int = 5) -> str:
     def hashable(row):
         return tuple(tuple(x) if isinstance(x, list) else x for x in row) if isinstance(row, (tuple, list)) else row

@@ -22,7 +22,6 @@ import pytest
 from caretools.badinput import bad_messages
 from caretools.generator import generate
 from caretools.messages import message
-from ledger.service.verify import verify
 
 from .ledger_harness import (
     ALLOCATION,
@@ -34,8 +33,9 @@ from .ledger_harness import (
     ledger_runs,
     ledger_topics,
     produce,
+    published_once,
     read_topic,
-    snapshot,
+    verified_snapshots,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -117,15 +117,7 @@ async def test_kill_minus_nine_mid_stream_gives_the_same_journal_as_a_fault_free
     run_a.assert_alive()
     run_b.assert_alive()
 
-    states = {}
-    for name, run in (("A", run_a), ("B", run_b)):
-        conn = await connect(run.dsn)
-        try:
-            report = await verify(conn)
-            assert report.ok, (name, report.problems)
-            states[name] = await snapshot(conn)
-        finally:
-            await conn.close()
+    states = await verified_snapshots({"A": run_a, "B": run_b})
     a, b = states["A"], states["B"]
     assert len(a["journal"]) > 1000, len(a["journal"])
     # Compare outcomes without the free-text detail of rejections: when a restarted worker's first batches
@@ -145,13 +137,9 @@ async def test_kill_minus_nine_mid_stream_gives_the_same_journal_as_a_fault_free
     # B's relay published every entry and rejection once: a worker crash leaves no half-written outbox.
     rejections = sum(1 for row in b["processed"] if row[6] == "rejected")
     expected = len(b["journal"]) + rejections
-    ids = {}
-    for name, topic in (("A", names[ENTRIES]), ("B", names_b[ENTRIES])):
-        published = await read_topic(stack.bootstrap, topic)
-        ids[name] = Counter(orjson.loads(r.value)["id"] for r in published)
-        assert len(published) == expected, (name, len(published), expected)
-        assert max(ids[name].values()) == 1, f"{name}: {[i for i, n in ids[name].items() if n > 1][:5]}"
+    ids = await published_once(stack.bootstrap, {"A": names[ENTRIES], "B": names_b[ENTRIES]}, expected)
     assert ids["A"] == ids["B"]
+    published = await read_topic(stack.bootstrap, names_b[ENTRIES])
     posted = {orjson.loads(r.value)["data"]["entry_id"] for r in published
               if orjson.loads(r.value)["type"] == "ledger.EntryPosted.v1"}
     assert posted == {row[0] for row in b["journal"]}

@@ -12,17 +12,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections import Counter
 
 import aiohttp
-import orjson
 import pytest
 from caretools.badinput import bad_messages
 from caretools.generator import generate
-from ledger.service.verify import verify
 
 from .kafka_outage import broker_outage
-from .ledger_harness import ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, ledger_topics, produce, read_topic, snapshot
+from .ledger_harness import (ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, ledger_topics, produce,
+                             published_once, read_topic, verified_snapshots)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 __all__ = ["ledger_runs"]
@@ -94,15 +92,7 @@ async def test_a_broker_outage_mid_stream_gives_the_same_journal_as_a_fault_free
     await run_a.wait_consumed(timeout_s=60, targets=targets)
     run_a.assert_alive()
 
-    states = {}
-    for name, run in (("A", run_a), ("B", run_b)):
-        conn = await connect(run.dsn)
-        try:
-            report = await verify(conn)
-            assert report.ok, (name, report.problems)
-            states[name] = await snapshot(conn)
-        finally:
-            await conn.close()
+    states = await verified_snapshots({"A": run_a, "B": run_b})
     a, b = states["A"], states["B"]
     assert len(a["journal"]) > 1000, len(a["journal"])
     for part in ("journal", "processed", "state", "heads", "balances"):
@@ -110,12 +100,7 @@ async def test_a_broker_outage_mid_stream_gives_the_same_journal_as_a_fault_free
 
     rejections = sum(1 for row in b["processed"] if row[6] == "rejected")
     expected = len(b["journal"]) + rejections
-    ids = {}
-    for name, topic in (("A", names_a[ENTRIES]), ("B", names[ENTRIES])):
-        published = await read_topic(stack.bootstrap, topic)
-        ids[name] = Counter(orjson.loads(r.value)["id"] for r in published)
-        assert max(ids[name].values()) == 1, f"{name} twice: {[i for i, n in ids[name].items() if n > 1][:5]}"
-        assert len(published) == expected, (name, len(published), expected)
+    ids = await published_once(stack.bootstrap, {"A": names_a[ENTRIES], "B": names[ENTRIES]}, expected)
     assert ids["A"] == ids["B"]
     assert run_b.stop() == {"worker": 0, "relay": 0}, run_b.logs()
 
