@@ -63,11 +63,11 @@ class Process:
         return self.proc.returncode
 
 
-def workload() -> tuple[list, dict[str, str]]:
+def workload(budgets: int = BUDGETS) -> tuple[list, dict[str, str]]:
     """Per budget: agree, revise (accepted) and, for every tenth, a revision of a budget that does not
     exist (rejected). Returns the commands and the events they must lead to: {event id: type}."""
     messages, expected = [], {}
-    for n in range(BUDGETS):
+    for n in range(budgets):
         budget = f"PB-{n:04d}"
         messages.append(command("AgreePersonalBudget", f"{budget}-agree", budget_id=budget, person_ref=f"P-{n}",
                                 amount_pence=1_000_000 + n, start_date=date(2026, 4, 1), end_date=date(2027, 3, 31)))
