@@ -11,6 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import aiohttp
 from aiokafka.client import AIOKafkaClient
 from careruntime.stackinfo import StackInfo, wait_for_kafka
 
@@ -88,3 +89,14 @@ async def brokers_listed(bootstrap: str, timeout_s: float = 60) -> None:
             await asyncio.sleep(0.5)
     finally:
         await client.close()
+
+
+async def readiness(port: int) -> tuple[int | None, dict]:
+    """A process's /readyz: its status and JSON body, or (None, {}) when nothing answers on `port` (the views
+    before faust's web server is up)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
+                return response.status, await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError):
+        return None, {}

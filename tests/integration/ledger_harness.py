@@ -27,6 +27,8 @@ from careruntime.topics import TopicSpec, delete_topics, ensure_topics
 from careschemas.envelope import Envelope
 from careschemas.registry import payload_model
 from caretools import localstack
+from caretools.badinput import bad_messages
+from caretools.generator import generate
 from caretools.messages import Message
 
 ALLOCATION = "allocation.events.v1"
@@ -268,6 +270,26 @@ async def snapshot(conn) -> dict:
     """Everything the ledger keeps about money and outcomes (not offsets or outbox)."""
     return {"journal": await journal(conn), "balances": await balances(conn), "heads": await heads(conn),
             "processed": await processed(conn), "state": await working_state(conn)}
+
+
+async def two_runs_of_a_year(stack: StackInfo, fresh_db, topics, ledger_runs: list, tmp_path: Path, council: str,
+                             people: int, settings: dict) -> tuple[LedgerRun, LedgerRun, dict[TopicPartition, int]]:
+    """A seeded year for `people` (and its bad input) on the ledger's input topics, and two LedgerRuns that read
+    it, each with its own database and ledger.entries topic (neither started); returns them and the inputs'
+    end offsets. The outage tests run one fault-free and one through the outage, and compare them."""
+    valid = generate(people=people, seed=3, council_id=council)
+    names = await ledger_topics(topics)
+    other = {**names, ENTRIES: (await topics([ENTRIES]))[ENTRIES]}
+    await produce(stack, valid + bad_messages(valid, council), names)
+    first = LedgerRun(stack, await fresh_db("ledger"), names, tmp_path, extra=settings)
+    second = LedgerRun(stack, await fresh_db("ledger"), other, tmp_path, extra=settings)
+    ledger_runs.extend([first, second])
+    return first, second, await first.end_offsets()
+
+
+async def progress(conn: asyncpg.Connection, run: LedgerRun, total: int) -> float:
+    """The share of `total` input records whose offsets `run` has stored."""
+    return sum((await run.stored_offsets(conn)).values()) / total
 
 
 async def verified_snapshots(runs: dict[str, LedgerRun]) -> dict[str, dict]:

@@ -22,7 +22,8 @@ from caretools.messages import Message
 from reporting.config import MIGRATIONS_DIR, Settings
 from reporting.reports import REGISTRY, ReportQuery, run_report
 
-from .ledger_harness import ALLOCATION, ENTRIES, PAYMENTS, LedgerRun, drop_database, free_port_pair, produce
+from .ledger_harness import (ALLOCATION, ENTRIES, PAYMENTS, LedgerRun, diff_summary, drop_database, free_port_pair,
+                             produce)
 
 COUNCIL = "E10000077"
 
@@ -88,23 +89,14 @@ async def projection_rows(dsn: str) -> dict[str, list[tuple]]:
         await conn.close()
 
 
-def projection_differences(left: dict[str, list[tuple]], right: dict[str, list[tuple]], shown: int = 5) -> str:
-    """What tells two projection_rows apart, table by table: the counts, the rows only one side holds (the
-    first few), or that the same rows come in another order; "" when they are equal. A failed comparison of
-    whole projections printed thousands of equal rows and cut off the ones that differed."""
-    out = []
-    for table in sorted(set(left) | set(right)):
-        a, b = left.get(table, []), right.get(table, [])
-        if a == b:
-            continue
-        seen_a, seen_b = set(map(repr, a)), set(map(repr, b))  # rows hold lists (the entries' arrays)
-        only_a, only_b = sorted(seen_a - seen_b), sorted(seen_b - seen_a)
-        same = "" if only_a or only_b else "; the same distinct rows, in another order or repeated"
-        out.append(f"{table}: {len(a)} rows against {len(b)}; {len(only_a)} only in the first, "
-                   f"{len(only_b)} only in the second{same}")
-        out += [f"  first only:  {row}" for row in only_a[:shown]]
-        out += [f"  second only: {row}" for row in only_b[:shown]]
-    return "\n".join(out)
+def projection_differences(left: dict[str, list[tuple]], right: dict[str, list[tuple]]) -> str:
+    """What tells two projection_rows apart, per table that differs: the counts and the first rows only one
+    side holds (ledger_harness.diff_summary; none either side: the same rows in another order); "" when they
+    are equal. A failed comparison of whole projections printed thousands of equal rows and cut off the ones
+    that differed."""
+    return "\n".join(f"{table}: {len(left.get(table, []))} rows against {len(right.get(table, []))}; "
+                     f"{diff_summary(left.get(table, []), right.get(table, []))}"
+                     for table in sorted(set(left) | set(right)) if left.get(table) != right.get(table))
 
 
 async def all_reports(dsn: str, query: ReportQuery, skip: tuple[str, ...] = ()) -> dict[str, tuple]:

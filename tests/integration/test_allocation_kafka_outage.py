@@ -10,12 +10,11 @@ import signal
 import uuid
 from collections import Counter
 
-import aiohttp
 import asyncpg
 import pytest
 from careruntime.codec import decode
 
-from .kafka_outage import broker_outage
+from .kafka_outage import broker_outage, readiness
 from .test_allocation_crash import Process, free_port, wait_for, workload
 from .test_allocation_flow import COUNCIL, drained, read_all, send
 from .test_allocation_views import Views, views_of
@@ -23,15 +22,6 @@ from .test_allocation_views import Views, views_of
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 OUTAGE_S = 10
-
-
-async def readiness(port: int) -> int | None:
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-            async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                return response.status
-    except (aiohttp.ClientError, TimeoutError):
-        return None  # not serving (the views before faust's web server is up)
 
 
 class _Settings:  # what views_of reads
@@ -66,7 +56,7 @@ async def test_worker_relay_and_views_carry_on_after_a_broker_outage(stack, fres
         await send(stack.bootstrap, names["allocation.commands.v1"], messages)
         views.start()  # started first and ready: faust's start-up itself does not survive an outage
         for _ in range(120):
-            if await readiness(views.port) == 200:
+            if (await readiness(views.port))[0] == 200:
                 break
             await asyncio.sleep(0.5)
         worker.start()
@@ -76,7 +66,7 @@ async def test_worker_relay_and_views_carry_on_after_a_broker_outage(stack, fres
             at = await pool.fetchval("SELECT count(*) FROM processed_commands")
             await asyncio.sleep(OUTAGE_S / 2)
             assert_alive()
-            unready = {"views": await readiness(views.port)}
+            unready = {"views": (await readiness(views.port))[0]}
             await asyncio.sleep(OUTAGE_S / 2)
             assert_alive()
         print(f"broker down with {at:,} of {len(messages):,} commands decided")

@@ -13,14 +13,12 @@ import asyncio
 import signal
 import time
 
-import aiohttp
 import pytest
-from caretools.badinput import bad_messages
 from caretools.generator import generate
 
-from .kafka_outage import broker_outage
-from .ledger_harness import (ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, ledger_topics, produce,
-                             published_once, read_topic, verified_snapshots)
+from .kafka_outage import broker_outage, readiness
+from .ledger_harness import (ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, ledger_topics, produce, progress,
+                             published_once, read_topic, two_runs_of_a_year, verified_snapshots)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 __all__ = ["ledger_runs"]
@@ -30,29 +28,11 @@ SETTINGS = {"max_records": 100}  # many small transactions, so the outage lands 
 OUTAGE_S = 10
 
 
-async def readiness(port: int) -> tuple[int, dict]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-        async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-            return response.status, await response.json(content_type=None)
-
-
-async def progress(conn, run: LedgerRun, total: int) -> float:
-    return sum((await run.stored_offsets(conn)).values()) / total
-
-
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL, signal.SIGSTOP], ids=["stopped", "crashed", "frozen"])
 async def test_a_broker_outage_mid_stream_gives_the_same_journal_as_a_fault_free_run(
         stack, fresh_db, topics, ledger_runs, tmp_path, how):
-    valid = generate(people=300, seed=3, council_id=COUNCIL)
-    messages = valid + bad_messages(valid, COUNCIL)
-    names = await ledger_topics(topics)
-    names_a = {**names, ENTRIES: (await topics([ENTRIES]))[ENTRIES]}
-    await produce(stack, messages, names)
-
-    run_b = LedgerRun(stack, await fresh_db("ledger"), names, tmp_path, extra=SETTINGS)
-    run_a = LedgerRun(stack, await fresh_db("ledger"), names_a, tmp_path, extra=SETTINGS)
-    ledger_runs.extend([run_a, run_b])
-    targets = await run_b.end_offsets()
+    run_b, run_a, targets = await two_runs_of_a_year(stack, fresh_db, topics, ledger_runs, tmp_path, COUNCIL, 300,
+                                                     SETTINGS)
     total = sum(targets.values())
     ports = {"worker": int(run_b.env["LEDGER_HEALTH_PORT"]), "relay": int(run_b.env["LEDGER_HEALTH_PORT"]) + 1}
 
@@ -102,7 +82,7 @@ async def test_a_broker_outage_mid_stream_gives_the_same_journal_as_a_fault_free
 
     rejections = sum(1 for row in b["processed"] if row[6] == "rejected")
     expected = len(b["journal"]) + rejections
-    ids = await published_once(stack.bootstrap, {"A": names_a[ENTRIES], "B": names[ENTRIES]}, expected)
+    ids = await published_once(stack.bootstrap, {"A": run_a.names[ENTRIES], "B": run_b.names[ENTRIES]}, expected)
     assert ids["A"] == ids["B"]
     assert run_b.stop() == {"worker": 0, "relay": 0}, run_b.logs()
 

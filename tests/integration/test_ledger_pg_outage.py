@@ -16,12 +16,9 @@ from collections import Counter
 
 import orjson
 import pytest
-from caretools.badinput import bad_messages
-from caretools.generator import generate
-from ledger.service.verify import verify
 
-from .ledger_harness import ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, ledger_topics, produce, \
-    read_topic, snapshot
+from .ledger_harness import (ENTRIES, LedgerRun, connect, diff_summary, ledger_runs, progress, read_topic,
+                             two_runs_of_a_year, verified_snapshots)
 from .outage_harness import hold_outage, ready
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -33,13 +30,7 @@ OUTAGE_S = 10.0
 
 
 async def outcomes(run: LedgerRun) -> dict:
-    conn = await connect(run.dsn)
-    try:
-        report = await verify(conn)
-        assert report.ok, report.problems
-        state = await snapshot(conn)
-    finally:
-        await conn.close()
+    state = (await verified_snapshots({"run": run}))["run"]
     # Without the free-text detail of rejections: a refusal's detail quotes the balance as it stood when the
     # worker took the event, which arrival order may change (test_ledger_crash.py says why).
     state["processed"] = [row[:-1] for row in state["processed"]]
@@ -48,16 +39,8 @@ async def outcomes(run: LedgerRun) -> dict:
 
 async def test_a_postgresql_outage_mid_stream_changes_nothing(stack, fresh_db, topics, ledger_runs, tmp_path,
                                                               postgres_outage):
-    valid = generate(people=150, seed=3, council_id=COUNCIL)
-    messages = valid + bad_messages(valid, COUNCIL)
-    names = await ledger_topics(topics)
-    names_b = {**names, ENTRIES: (await topics([ENTRIES]))[ENTRIES]}
-    await produce(stack, messages, names)
-
-    calm = LedgerRun(stack, await fresh_db("ledger"), names, tmp_path, extra=SETTINGS)
-    outage = LedgerRun(stack, await fresh_db("ledger"), names_b, tmp_path, extra=SETTINGS)
-    ledger_runs.extend([calm, outage])
-    targets = await calm.end_offsets()
+    calm, outage, targets = await two_runs_of_a_year(stack, fresh_db, topics, ledger_runs, tmp_path, COUNCIL, 150,
+                                                     SETTINGS)
     total = sum(targets.values())
     calm.start()  # the fault-free run ends before the outage: both share the one server
     await calm.wait_consumed(timeout_s=90, targets=targets)
@@ -68,7 +51,7 @@ async def test_a_postgresql_outage_mid_stream_changes_nothing(stack, fresh_db, t
     conn = await connect(outage.dsn)
     try:
         started = time.monotonic()
-        while (done := sum((await outage.stored_offsets(conn)).values()) / total) < 0.25:
+        while (done := await progress(conn, outage, total)) < 0.25:
             outage.assert_alive()
             assert time.monotonic() - started < 60, f"stuck at {done:.0%}\n{outage.logs()}"
             await asyncio.sleep(0.01)
@@ -91,7 +74,7 @@ async def test_a_postgresql_outage_mid_stream_changes_nothing(stack, fresh_db, t
     # (careruntime.relay): a pass whose records Kafka took but whose cursor PostgreSQL never stored, because it
     # went away in between, is sent again, byte for byte; consumers dedupe by event id.
     published = {}
-    for name, topic in (("calm", names[ENTRIES]), ("outage", names_b[ENTRIES])):
+    for name, topic in (("calm", calm.names[ENTRIES]), ("outage", outage.names[ENTRIES])):
         published[name] = Counter((orjson.loads(r.value)["id"], r.value) for r in await read_topic(stack.bootstrap, topic))
     assert max(published["calm"].values()) == 1
     assert set(published["outage"]) == set(published["calm"])  # every id once more only with the same bytes

@@ -113,7 +113,7 @@ def process_or_exit(prog: str, run: Callable[[], R]) -> R:
     try:
         return run()
     except DatabaseUnreachable as exc:
-        print(f"{prog}: the database is unreachable: {exc}", file=sys.stderr)
+        print(unreachable(prog, exc.__cause__ or exc), file=sys.stderr)  # the line database_or_exit prints
         raise SystemExit(UNREACHABLE) from None
 
 
